@@ -1,0 +1,56 @@
+package io.virga.core;
+
+/** Nova's task_state: what is happening to an instance right now. */
+public enum TaskState {
+  SCHEDULING,
+  BLOCK_DEVICE_MAPPING,
+  NETWORKING,
+  SPAWNING,
+  IMAGE_SNAPSHOT,
+  IMAGE_SNAPSHOT_PENDING,
+  IMAGE_PENDING_UPLOAD,
+  IMAGE_UPLOADING,
+  IMAGE_BACKUP,
+  UPDATING_PASSWORD,
+  RESIZE_PREP,
+  RESIZE_MIGRATING,
+  RESIZE_MIGRATED,
+  RESIZE_FINISH,
+  RESIZE_REVERTING,
+  RESIZE_CONFIRMING,
+  REBOOTING,
+  REBOOT_PENDING,
+  REBOOT_STARTED,
+  REBOOTING_HARD,
+  REBOOT_PENDING_HARD,
+  REBOOT_STARTED_HARD,
+  PAUSING,
+  UNPAUSING,
+  SUSPENDING,
+  RESUMING,
+  POWERING_OFF,
+  POWERING_ON,
+  RESCUING,
+  UNRESCUING,
+  REBUILDING,
+  REBUILD_BLOCK_DEVICE_MAPPING,
+  REBUILD_SPAWNING,
+  MIGRATING,
+  DELETING,
+  SOFT_DELETING,
+  RESTORING,
+  SHELVING,
+  SHELVING_IMAGE_PENDING_UPLOAD,
+  SHELVING_IMAGE_UPLOADING,
+  SHELVING_OFFLOADING,
+  UNSHELVING;
+
+  /** The string Nova stores and shows in {@code OS-EXT-STS:task_state}. */
+  public String value() {
+    return name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  public static TaskState of(String value) {
+    return valueOf(value.toUpperCase(java.util.Locale.ROOT));
+  }
+}

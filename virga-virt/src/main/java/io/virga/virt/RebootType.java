@@ -1,0 +1,6 @@
+package io.virga.virt;
+
+public enum RebootType {
+  SOFT,
+  HARD
+}
