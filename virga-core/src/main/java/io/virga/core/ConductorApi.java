@@ -1,0 +1,43 @@
+package io.virga.core;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What a compute agent asks of the control plane (Nova's conductor rule: agents never touch the
+ * database). Served on RPC topic {@code conductor}; all methods are calls. Add methods as flows
+ * need them.
+ */
+public interface ConductorApi {
+  /** The instance, or NotFoundException. */
+  Instance getInstance(String uuid);
+
+  /** Instances assigned to a host (for recovery and power sync). */
+  List<Instance> instancesOnHost(String host);
+
+  /**
+   * Compare-and-swap: writes the update only if the instance's task_state currently equals {@code
+   * expectedTaskState} (empty meaning "no task"). Returns the new row, or empty if the CAS lost.
+   */
+  Optional<Instance> updateInstance(
+      String uuid, InstanceUpdate update, Optional<TaskState> expectedTaskState);
+
+  /** Unconditional update (agent-side recovery and power sync). */
+  Instance forceUpdateInstance(String uuid, InstanceUpdate update);
+
+  /** Marks the instance deleted and releases its resources (end of terminate). */
+  void instanceDestroyed(String uuid);
+
+  /** Records the instance fault shown by the API. */
+  void recordFault(String uuid, int code, String message, Optional<String> details);
+
+  /** Start/finish of an instance action event (os-instance-actions). */
+  void actionEventStart(String uuid, String requestId, String event);
+
+  void actionEventFinish(String uuid, String requestId, String event, Optional<String> error);
+
+  ImageMeta getImage(String imageId);
+
+  /** Creates or refreshes this host's compute node record and service heartbeat. */
+  void reportHost(HostReport report);
+}
