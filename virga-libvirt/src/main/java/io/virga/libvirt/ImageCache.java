@@ -324,7 +324,10 @@ public final class ImageCache {
       throw new ImageUnsafeException(
           "image " + image.id() + " has a backing file according to qemu-img; refusing it");
     }
-    if (info.virtualSize() != found.virtualSize() && found.virtualSize() > 0) {
+    // The header and qemu must agree on a qcow2's size (a disagreement means one of the two
+    // parsers is being fooled); other formats' sizes legitimately round differently (VHD's CHS).
+    checkSize(image, info.virtualSize(), maxVirtualBytes);
+    if (fmt.equals("qcow2") && info.virtualSize() != found.virtualSize()) {
       throw new ImageUnsafeException(
           "image "
               + image.id()
