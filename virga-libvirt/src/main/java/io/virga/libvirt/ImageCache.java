@@ -313,7 +313,8 @@ public final class ImageCache {
       throws IOException {
     DiskFormat declared = image.diskFormat();
     // DESIGN §5.2: before the first qemu-img call on downloaded data.
-    FormatInspector.Inspection found = FormatInspector.verify(part, declared);
+    FormatInspector.Inspection found =
+        FormatInspector.check(FormatInspector.inspect(part), declared, image.id());
     checkSize(image, found.virtualSize(), maxVirtualBytes);
     String fmt = declared.qemuName();
     if (fmt.equals("raw")) {
