@@ -267,7 +267,18 @@ public final class ImageCache {
     try (FileLock lock = lock(name)) {
       if (Files.isRegularFile(base)) {
         touch(base);
-        checkSize(image, baseInfo(base).virtualSize(), maxVirtualBytes);
+        BaseInfo cached = baseInfo(base);
+        checkSize(image, cached.virtualSize(), maxVirtualBytes);
+        if (toRaw && cached.format() != DiskFormat.RAW) {
+          throw new IllegalStateException(
+              "base "
+                  + base
+                  + " of image "
+                  + image.id()
+                  + " is cached as "
+                  + cached.format().glanceName()
+                  + " but a raw file is needed (kernel/ramdisk)");
+        }
         return base;
       }
       Files.createDirectories(baseDir);
