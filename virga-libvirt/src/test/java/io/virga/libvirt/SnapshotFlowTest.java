@@ -59,7 +59,7 @@ class SnapshotFlowTest {
 
   @Test
   void liveSnapshotOfARunningDomainCopiesTheDiskAndLeavesItPersistent() {
-    FakeSnapshotDomain dom = new FakeSnapshotDomain(disk, "qcow2", PowerState.RUNNING);
+    SnapshotFakeDomain dom = new SnapshotFakeDomain(disk, "qcow2", PowerState.RUNNING);
 
     flow(defaults()).snapshot(dom, disk, Optional.of("qcow2"), recordingUpload(), states::add);
 
@@ -76,7 +76,7 @@ class SnapshotFlowTest {
 
   @Test
   void liveSnapshotOfAPausedDomainStaysPaused() {
-    FakeSnapshotDomain dom = new FakeSnapshotDomain(disk, "qcow2", PowerState.PAUSED);
+    SnapshotFakeDomain dom = new SnapshotFakeDomain(disk, "qcow2", PowerState.PAUSED);
 
     flow(defaults().withImageFormat("raw"))
         .snapshot(dom, disk, Optional.empty(), recordingUpload(), states::add);
@@ -89,7 +89,7 @@ class SnapshotFlowTest {
 
   @Test
   void failedBlockCopyDefinesTheDomainAgainAndRemovesTheDelta() {
-    FakeSnapshotDomain dom = new FakeSnapshotDomain(disk, "qcow2", PowerState.RUNNING);
+    SnapshotFakeDomain dom = new SnapshotFakeDomain(disk, "qcow2", PowerState.RUNNING);
     dom.failStep = "blockRebase";
 
     assertThatThrownBy(
@@ -106,7 +106,7 @@ class SnapshotFlowTest {
 
   @Test
   void mirrorThatNeverBecomesReadyIsAbortedAfterTheTimeout() {
-    FakeSnapshotDomain dom = new FakeSnapshotDomain(disk, "qcow2", PowerState.RUNNING);
+    SnapshotFakeDomain dom = new SnapshotFakeDomain(disk, "qcow2", PowerState.RUNNING);
     dom.pollsUntilReady = Integer.MAX_VALUE;
     SnapshotOptions opts =
         new SnapshotOptions(Optional.empty(), false, false, snapshots, Duration.ofMillis(300));
@@ -123,7 +123,7 @@ class SnapshotFlowTest {
 
   @Test
   void failedDefineIsReportedAndTheSavedXmlIsKeptForRecovery() {
-    FakeSnapshotDomain dom = new FakeSnapshotDomain(disk, "qcow2", PowerState.RUNNING);
+    SnapshotFakeDomain dom = new SnapshotFakeDomain(disk, "qcow2", PowerState.RUNNING);
     dom.failStep = "define";
 
     assertThatThrownBy(
@@ -149,7 +149,7 @@ class SnapshotFlowTest {
 
   @Test
   void uploadFailureLeavesNoTemporaryFiles() {
-    FakeSnapshotDomain dom = new FakeSnapshotDomain(disk, "qcow2", PowerState.RUNNING);
+    SnapshotFakeDomain dom = new SnapshotFakeDomain(disk, "qcow2", PowerState.RUNNING);
     SnapshotUpload refusing =
         (file, format) -> {
           assertThat(file).exists();
@@ -169,7 +169,7 @@ class SnapshotFlowTest {
   void coldSnapshotRestoresEachPriorPowerState() {
     for (PowerState prior :
         List.of(PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTOFF, PowerState.SUSPENDED)) {
-      FakeSnapshotDomain dom = new FakeSnapshotDomain(disk, "qcow2", prior);
+      SnapshotFakeDomain dom = new SnapshotFakeDomain(disk, "qcow2", prior);
       states.clear();
 
       flow(defaults().withLiveSnapshotDisabled(true).withImageFormat("raw"))
@@ -193,7 +193,7 @@ class SnapshotFlowTest {
 
   @Test
   void stoppedDomainTakesTheColdPathEvenWhenLiveIsAllowed() {
-    FakeSnapshotDomain dom = new FakeSnapshotDomain(disk, "qcow2", PowerState.SHUTOFF);
+    SnapshotFakeDomain dom = new SnapshotFakeDomain(disk, "qcow2", PowerState.SHUTOFF);
 
     flow(defaults().withCompression(true))
         .snapshot(dom, disk, Optional.of("qcow2"), recordingUpload(), states::add);
@@ -209,7 +209,7 @@ class SnapshotFlowTest {
     // a root disk that is not the qcow2 it is recorded as: qemu-img refuses, never guesses
     Path bogus = disk.resolveSibling("disk");
     Files.write(bogus, new byte[4096]);
-    FakeSnapshotDomain dom = new FakeSnapshotDomain(bogus, "qcow2", PowerState.RUNNING);
+    SnapshotFakeDomain dom = new SnapshotFakeDomain(bogus, "qcow2", PowerState.RUNNING);
 
     assertThatThrownBy(
             () ->
@@ -225,7 +225,7 @@ class SnapshotFlowTest {
 
   @Test
   void recordedFormatMustMatchTheDomainXml() {
-    FakeSnapshotDomain dom = new FakeSnapshotDomain(disk, "qcow2", PowerState.SHUTOFF);
+    SnapshotFakeDomain dom = new SnapshotFakeDomain(disk, "qcow2", PowerState.SHUTOFF);
 
     assertThatThrownBy(
             () ->
@@ -237,7 +237,7 @@ class SnapshotFlowTest {
 
   @Test
   void crashedDomainIsRefused() {
-    FakeSnapshotDomain dom = new FakeSnapshotDomain(disk, "qcow2", PowerState.OTHER);
+    SnapshotFakeDomain dom = new SnapshotFakeDomain(disk, "qcow2", PowerState.OTHER);
 
     assertThatThrownBy(
             () ->

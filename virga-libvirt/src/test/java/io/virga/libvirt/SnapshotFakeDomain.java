@@ -15,7 +15,7 @@ import java.util.Optional;
  * running domain and start resumes it. Its "mirror" copies the disk file into the delta, which is
  * what a shallow copy of a qcow2 overlay produces.
  */
-final class FakeSnapshotDomain implements SnapshotDomain {
+final class SnapshotFakeDomain implements SnapshotDomain {
   final List<String> calls = new ArrayList<>();
   final Path disk;
   PowerState state;
@@ -26,7 +26,7 @@ final class FakeSnapshotDomain implements SnapshotDomain {
   RuntimeException failOn;
   String failStep = "";
 
-  FakeSnapshotDomain(Path disk, String format, PowerState state) {
+  SnapshotFakeDomain(Path disk, String format, PowerState state) {
     this.disk = disk;
     this.state = state;
     this.xml =
