@@ -3,19 +3,17 @@ package io.virga.libvirt;
 import com.sun.jna.NativeLong;
 import java.util.Optional;
 import java.util.function.BiConsumer;
-import org.libvirt.Connect;
 import org.libvirt.Domain;
 import org.libvirt.DomainInfo.DomainState;
-import org.libvirt.Error;
-import org.libvirt.LibvirtException;
 import org.libvirt.jna.DomainPointer;
 import org.libvirt.jna.virDomainBlockJobInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link SnapshotDomain} over a libvirt-java {@link Domain}. It does not own the handle: whoever
- * looked the domain up frees it. Call from platform threads only (JNA pins virtual threads).
+ * {@link SnapshotDomain} over a libvirt-java {@link Domain}, every call run on a platform thread
+ * through the owning {@link LibvirtHost} (JNA pins virtual threads). It does not own the handle:
+ * whoever looked the domain up frees it.
  */
 final class LibvirtSnapshotDomain implements SnapshotDomain {
   private static final Logger LOG = LoggerFactory.getLogger(LibvirtSnapshotDomain.class);
@@ -24,12 +22,18 @@ final class LibvirtSnapshotDomain implements SnapshotDomain {
   private static final int UNDEFINE_KEEP_NVRAM = 8;
   private static final int START_PAUSED = 1;
 
+  private final LibvirtHost host;
   private final Domain domain;
   private final String name;
 
-  LibvirtSnapshotDomain(Domain domain) {
+  LibvirtSnapshotDomain(LibvirtHost host, Domain domain) {
+    this.host = host;
     this.domain = domain;
-    this.name = call("read the name of a domain", domain::getName);
+    this.name = host.onPlatform("snapshot: read the domain name", domain::getName);
+  }
+
+  private <T> T call(String step, LibvirtHost.NativeCall<T> c) {
+    return host.onPlatform("snapshot of " + name + ": " + step, c);
   }
 
   @Override
@@ -78,8 +82,12 @@ final class LibvirtSnapshotDomain implements SnapshotDomain {
 
   @Override
   public void define(String xml) {
-    Domain defined = call("define the saved XML", () -> domain.getConnect().domainDefineXML(xml));
-    call("free the defined domain handle", defined::free);
+    call(
+        "define the saved XML",
+        () -> {
+          domain.getConnect().domainDefineXML(xml).free();
+          return null;
+        });
   }
 
   @Override
@@ -88,25 +96,28 @@ final class LibvirtSnapshotDomain implements SnapshotDomain {
         LibvirtSnapshotNative.BLOCK_REBASE_COPY
             | LibvirtSnapshotNative.BLOCK_REBASE_REUSE_EXT
             | LibvirtSnapshotNative.BLOCK_REBASE_SHALLOW;
-    check(
+    nativeCall(
         "blockRebase " + disk + " (shallow copy)",
-        LibvirtSnapshotNative.INSTANCE.virDomainBlockRebase(
-            pointer(), disk, dest, new NativeLong(0), flags));
+        p ->
+            LibvirtSnapshotNative.INSTANCE.virDomainBlockRebase(
+                p, disk, dest, new NativeLong(0), flags));
   }
 
   @Override
   public Optional<BlockJob> blockJobInfo(String disk) {
     virDomainBlockJobInfo info = new virDomainBlockJobInfo();
-    int rc = LibvirtSnapshotNative.INSTANCE.virDomainGetBlockJobInfo(pointer(), disk, info, 0);
-    check("read the block job on " + disk, rc);
+    int rc =
+        nativeCall(
+            "read the block job on " + disk,
+            p -> LibvirtSnapshotNative.INSTANCE.virDomainGetBlockJobInfo(p, disk, info, 0));
     return rc == 0 ? Optional.empty() : Optional.of(new BlockJob(info.cur, info.end));
   }
 
   @Override
   public void blockJobAbort(String disk) {
-    check(
+    nativeCall(
         "abort the block job on " + disk,
-        LibvirtSnapshotNative.INSTANCE.virDomainBlockJobAbort(pointer(), disk, 0));
+        p -> LibvirtSnapshotNative.INSTANCE.virDomainBlockJobAbort(p, disk, 0));
   }
 
   @Override
@@ -119,25 +130,48 @@ final class LibvirtSnapshotDomain implements SnapshotDomain {
     call("start" + (paused ? " paused" : ""), () -> domain.create(paused ? START_PAUSED : 0));
   }
 
+  private interface PointerCall {
+    int call(DomainPointer p);
+  }
+
+  /** A call into {@link LibvirtSnapshotNative}; the error is read on the same platform thread. */
+  private int nativeCall(String step, PointerCall c) {
+    return call(
+        step,
+        () -> {
+          int rc = c.call(LibvirtSnapshotNative.pointerOf(domain));
+          if (rc < 0) {
+            throw new SnapshotException(
+                "snapshot of "
+                    + name
+                    + ": "
+                    + step
+                    + " failed: "
+                    + LibvirtSnapshotNative.INSTANCE.virGetLastErrorMessage());
+          }
+          return rc;
+        });
+  }
+
   /**
    * The {@code restoreDefinition} for {@link SnapshotFlow#cleanupStaleSnapshots(java.nio.file.Path,
-   * java.util.function.BiConsumer)}: a domain a dead agent left transient (or that vanished while
-   * transient) is defined again from its saved XML, after ending any block-copy job still running.
+   * BiConsumer)}: a domain a dead agent left transient (or that vanished while transient) is
+   * defined again from its saved XML, after ending any block-copy job still running on it.
    */
-  static BiConsumer<String, String> restoreTransient(Connect connect) {
+  static BiConsumer<String, String> restoreTransient(LibvirtHost host) {
     return (name, xml) -> {
-      Domain found;
+      Optional<Domain> found;
       try {
-        found = connect.domainLookupByName(name);
+        found = Optional.of(host.call("look up domain " + name, c -> c.domainLookupByName(name)));
       } catch (LibvirtException e) {
-        if (e.getError().getCode() != Error.ErrorNumber.VIR_ERR_NO_DOMAIN) {
-          throw new SnapshotException("look up domain " + name + " failed: " + e.getMessage(), e);
+        if (!e.isNoDomain()) {
+          throw e;
         }
-        found = null;
+        found = Optional.empty();
       }
       try {
-        if (found != null) {
-          LibvirtSnapshotDomain d = new LibvirtSnapshotDomain(found);
+        if (found.isPresent()) {
+          LibvirtSnapshotDomain d = new LibvirtSnapshotDomain(host, found.get());
           if (d.isPersistent()) {
             return;
           }
@@ -145,49 +179,16 @@ final class LibvirtSnapshotDomain implements SnapshotDomain {
             d.blockJobAbort(dev);
           }
         }
-        LOG.warn("domain {}: restoring the persistent definition saved by a snapshot", name);
-        Domain defined = connect.domainDefineXML(xml);
-        defined.free();
-      } catch (LibvirtException e) {
-        throw new SnapshotException("define domain " + name + " failed: " + e.getMessage(), e);
+        LOG.warn("domain {}: restoring the persistent definition a snapshot saved", name);
+        host.call(
+            "define domain " + name + " from its saved snapshot XML",
+            c -> {
+              c.domainDefineXML(xml).free();
+              return null;
+            });
       } finally {
-        if (found != null) {
-          try {
-            found.free();
-          } catch (LibvirtException e) {
-            LOG.debug("free of domain {} failed", name, e);
-          }
-        }
+        found.ifPresent(Guest::freeQuietly);
       }
     };
-  }
-
-  private DomainPointer pointer() {
-    return LibvirtSnapshotNative.pointerOf(domain);
-  }
-
-  private void check(String step, int rc) {
-    if (rc < 0) {
-      throw new SnapshotException(
-          "domain "
-              + name
-              + ": "
-              + step
-              + " failed: "
-              + LibvirtSnapshotNative.INSTANCE.virGetLastErrorMessage());
-    }
-  }
-
-  private interface LibvirtCall<T> {
-    T call() throws LibvirtException;
-  }
-
-  private <T> T call(String step, LibvirtCall<T> c) {
-    try {
-      return c.call();
-    } catch (LibvirtException e) {
-      throw new SnapshotException(
-          "domain " + (name == null ? "?" : name) + ": " + step + " failed: " + e.getMessage(), e);
-    }
   }
 }

@@ -1,5 +1,6 @@
 package io.virga.libvirt;
 
+import io.virga.core.DiskFormat;
 import io.virga.core.InvalidStateException;
 import io.virga.core.TaskState;
 import io.virga.libvirt.SnapshotDomain.PowerState;
@@ -13,6 +14,7 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import org.libvirt.Domain;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,15 +32,40 @@ final class SnapshotFlow {
   private static final Duration POLL = Duration.ofMillis(50);
 
   private final SnapshotOptions options;
-  private final SnapshotQemuImg qemuImg;
+  private final QemuImg qemuImg;
 
-  SnapshotFlow(SnapshotOptions options, SnapshotQemuImg qemuImg) {
+  SnapshotFlow(SnapshotOptions options, QemuImg qemuImg) {
     this.options = options;
     this.qemuImg = qemuImg;
   }
 
   SnapshotFlow(SnapshotOptions options) {
-    this(options, new SnapshotQemuImg());
+    this(options, new QemuImg());
+  }
+
+  /**
+   * What {@code LibvirtDriver.snapshot} delegates to: looks the instance's domain up by uuid, takes
+   * the root disk {@code <instanceDir>/disk} with its format recorded in disk.info, and runs {@link
+   * #snapshot(SnapshotDomain, Path, Optional, SnapshotUpload, Consumer)}.
+   */
+  void snapshot(
+      LibvirtHost host,
+      String uuid,
+      Path instanceDir,
+      SnapshotUpload upload,
+      Consumer<TaskState> taskState) {
+    Domain d =
+        host.call("look up domain " + uuid + " to snapshot", c -> c.domainLookupByUUIDString(uuid));
+    try {
+      snapshot(
+          new LibvirtSnapshotDomain(host, d),
+          instanceDir.resolve("disk"),
+          DiskInfo.format(instanceDir, "disk").map(DiskFormat::qemuName),
+          upload,
+          taskState);
+    } finally {
+      Guest.freeQuietly(d);
+    }
   }
 
   /**
@@ -97,9 +124,9 @@ final class SnapshotFlow {
     if (domain.blockJobInfo(dev).isPresent()) {
       domain.blockJobAbort(dev);
     }
-    SnapshotQemuImg.ImageInfo info = qemuImg.info(root.path(), root.format(), true);
+    QemuImg.Info info = qemuImg.info(root.path(), root.format(), true);
     Path delta = tmp.resolve("disk.delta");
-    qemuImg.createDelta(delta, info.backingFile(), info.backingFormat(), info.virtualSize());
+    createDelta(delta, info);
     boolean persistent = domain.isPersistent();
     String xml = persistent ? domain.persistentXml() : null;
     if (persistent) {
@@ -135,7 +162,7 @@ final class SnapshotFlow {
     if (failure != null) {
       throw failure;
     }
-    qemuImg.convert(delta, "qcow2", out, fmt, options.compression() && fmt.equals("qcow2"), false);
+    qemuImg.convert(delta, "qcow2", out, fmt, options.compression() && fmt.equals("qcow2"));
     deleteQuietly(delta);
   }
 
@@ -157,9 +184,8 @@ final class SnapshotFlow {
     RuntimeException failure = null;
     try {
       taskState.accept(TaskState.IMAGE_PENDING_UPLOAD);
-      // -U: the disk is closed here, but a concurrent reader must not make the copy fail
       qemuImg.convert(
-          root.path(), root.format(), out, fmt, options.compression() && fmt.equals("qcow2"), true);
+          root.path(), root.format(), out, fmt, options.compression() && fmt.equals("qcow2"));
     } catch (RuntimeException e) {
       failure = e;
     } finally {
@@ -225,6 +251,24 @@ final class SnapshotFlow {
         (name, xml) -> {
           throw new SnapshotException("no libvirt connection to restore domain " + name);
         });
+  }
+
+  /** The delta has the root disk's backing file (with its recorded format) and virtual size. */
+  private void createDelta(Path delta, QemuImg.Info disk) {
+    if (disk.backingFile().isEmpty()) {
+      qemuImg.create(delta, "qcow2", disk.virtualSize());
+      return;
+    }
+    String backingFormat =
+        disk.backingFormat()
+            .orElseThrow(
+                () ->
+                    new SnapshotException(
+                        "root disk's backing file "
+                            + disk.backingFile().get()
+                            + " has no recorded format; refusing to let qemu probe it"));
+    qemuImg.createOverlay(
+        delta, Path.of(disk.backingFile().get()), backingFormat, disk.virtualSize());
   }
 
   private void waitForMirrorReady(SnapshotDomain domain, String dev) {

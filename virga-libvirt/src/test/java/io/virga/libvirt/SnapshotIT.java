@@ -5,6 +5,7 @@ import static io.virga.libvirt.SnapshotTestImages.list;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.virga.core.DiskFormat;
 import io.virga.core.TaskState;
 import io.virga.libvirt.SnapshotDomain.PowerState;
 import io.virga.virt.SnapshotUpload;
@@ -13,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,6 +32,7 @@ class SnapshotIT {
   static final int OVERLAY_PATTERN = 0xab;
   static final long OVERLAY_OFFSET = 3L << 20;
   static Connect conn;
+  static LibvirtHost host;
 
   @TempDir Path home;
   Path instances;
@@ -45,10 +46,12 @@ class SnapshotIT {
   @BeforeAll
   static void connect() throws LibvirtException {
     conn = new Connect("qemu:///system");
+    host = new LibvirtHost("qemu:///system");
   }
 
   @AfterAll
   static void disconnect() throws LibvirtException {
+    host.close();
     conn.close();
   }
 
@@ -60,6 +63,7 @@ class SnapshotIT {
     Path base = SnapshotTestImages.rawBase(home, 8);
     Path disk = SnapshotTestImages.overlay(instanceDir.resolve("disk"), base, 16);
     SnapshotTestImages.write(disk, "qcow2", OVERLAY_PATTERN, OVERLAY_OFFSET);
+    DiskInfo.record(instanceDir, "disk", DiskFormat.QCOW2);
     dom = SnapshotTestDomain.define(conn, "virga-snapit", instanceDir);
     uploaded = home.resolve("uploaded");
   }
@@ -85,19 +89,14 @@ class SnapshotIT {
   }
 
   private void snapshot(SnapshotFlow flow, SnapshotUpload upload) throws LibvirtException {
-    var d = dom.lookup();
-    try {
-      flow.snapshot(
-          new LibvirtSnapshotDomain(d), dom.disk, Optional.of("qcow2"), upload, states::add);
-    } finally {
-      d.free();
-    }
+    // the entry point LibvirtDriver.snapshot delegates to: lookup by uuid, format from disk.info
+    flow.snapshot(host, dom.domain.getUUIDString(), instanceDir, upload, states::add);
   }
 
   private PowerState state() throws LibvirtException {
     var d = dom.lookup();
     try {
-      return new LibvirtSnapshotDomain(d).powerState();
+      return new LibvirtSnapshotDomain(host, d).powerState();
     } finally {
       d.free();
     }
@@ -215,14 +214,23 @@ class SnapshotIT {
 
   @Test
   void failedConversionLeavesTheDomainInItsPriorStateAndNoFiles() throws Exception {
-    SnapshotQemuImg failingConvert =
-        new SnapshotQemuImg() {
-          @Override
-          void convert(Path src, String from, Path dst, String to, boolean c, boolean u) {
-            super.convert(src, from, dst, to, c, u);
-            throw new SnapshotException("qemu-img convert failed (injected)");
-          }
-        };
+    // a qemu-img whose convert writes part of the output, then fails the way a full disk does
+    Path wrapper = home.resolve("qemu-img-failing-convert");
+    Files.writeString(
+        wrapper,
+        """
+        #!/bin/sh
+        if [ "$1" = convert ]; then
+          for last; do :; done
+          head -c 65536 /dev/zero > "$last"
+          echo "qemu-img: error while writing: No space left on device (injected)" >&2
+          exit 1
+        fi
+        exec qemu-img "$@"
+        """);
+    Files.setPosixFilePermissions(
+        wrapper, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    QemuImg failingConvert = new QemuImg(wrapper.toString(), QemuImg.Limits.DEFAULT);
     dom.domain.create();
 
     for (boolean disableLive : List.of(false, true)) {
