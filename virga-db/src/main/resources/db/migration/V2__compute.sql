@@ -74,6 +74,7 @@ CREATE TABLE instances (
   node VARCHAR(255),
   availability_zone VARCHAR(255),
   metadata_json TEXT NOT NULL,
+  tags_json TEXT NOT NULL,
   user_data TEXT,
   key_name VARCHAR(255),
   key_data TEXT,

@@ -6,6 +6,7 @@ import io.virga.core.PowerState;
 import io.virga.core.TaskState;
 import io.virga.core.VmState;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -33,6 +34,7 @@ public record InstanceRecord(
     Optional<String> node,
     Optional<String> availabilityZone,
     Map<String, String> metadata,
+    List<String> tags,
     Optional<String> userData,
     Optional<String> keyName,
     Optional<String> keyData,
@@ -50,6 +52,7 @@ public record InstanceRecord(
 
   public InstanceRecord {
     metadata = Map.copyOf(metadata);
+    tags = List.copyOf(tags);
   }
 
   public String domainName() {

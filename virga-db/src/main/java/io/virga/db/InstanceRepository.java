@@ -53,11 +53,11 @@ public final class InstanceRepository {
     h.createUpdate(
             "INSERT INTO instances (id, uuid, display_name, description, hostname, project_id,"
                 + " user_id, flavor_json, image_ref, vm_state, task_state, power_state, host, node,"
-                + " availability_zone, metadata_json, user_data, key_name, key_data, config_drive,"
+                + " availability_zone, metadata_json, tags_json, user_data, key_name, key_data, config_drive,"
                 + " launch_index, reservation_id, progress, locked, created_at, updated_at,"
                 + " deleted) VALUES (:id, :uuid, :display_name, :description, :hostname,"
                 + " :project_id, :user_id, :flavor_json, :image_ref, :vm_state, :task_state,"
-                + " :power_state, NULL, NULL, :az, :metadata_json, :user_data, :key_name,"
+                + " :power_state, NULL, NULL, :az, :metadata_json, :tags_json, :user_data, :key_name,"
                 + " :key_data, :config_drive, :launch_index, :reservation_id, 0, :locked, :now,"
                 + " :now, :deleted)")
         .bind("id", id)
@@ -74,6 +74,7 @@ public final class InstanceRepository {
         .bind("power_state", PowerState.NOSTATE.code())
         .bind("az", n.availabilityZone().orElse(null))
         .bind("metadata_json", Json.map(n.metadata()))
+        .bind("tags_json", Json.list(n.tags()))
         .bind("user_data", n.userData().orElse(null))
         .bind("key_name", n.keyName().orElse(null))
         .bind("key_data", n.keyData().orElse(null))
@@ -384,6 +385,7 @@ public final class InstanceRepository {
         Times.string(rs, "node"),
         Times.string(rs, "availability_zone"),
         Json.map(rs.getString("metadata_json")),
+        Json.list(rs.getString("tags_json")),
         Times.string(rs, "user_data"),
         Times.string(rs, "key_name"),
         Times.string(rs, "key_data"),

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.virga.core.Flavor;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** JSON columns: the flavor copied onto an instance and string maps (metadata). */
@@ -12,6 +13,8 @@ final class Json {
   private static final ObjectMapper MAPPER = new ObjectMapper();
   private static final TypeReference<LinkedHashMap<String, String>> STRING_MAP =
       new TypeReference<>() {};
+
+  private static final TypeReference<List<String>> STRING_LIST = new TypeReference<>() {};
 
   private Json() {}
 
@@ -64,6 +67,18 @@ final class Json {
       return MAPPER.readValue(json, STRING_MAP);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("corrupt JSON map column: " + e.getMessage(), e);
+    }
+  }
+
+  static String list(List<String> l) {
+    return write(List.copyOf(l));
+  }
+
+  static List<String> list(String json) {
+    try {
+      return MAPPER.readValue(json, STRING_LIST);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("corrupt JSON list column: " + e.getMessage(), e);
     }
   }
 

@@ -1,6 +1,7 @@
 package io.virga.db;
 
 import io.virga.core.Flavor;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -16,6 +17,7 @@ public record NewInstance(
     String imageRef,
     Optional<String> availabilityZone,
     Map<String, String> metadata,
+    List<String> tags,
     Optional<String> userData,
     Optional<String> keyName,
     Optional<String> keyData,
@@ -25,5 +27,6 @@ public record NewInstance(
 
   public NewInstance {
     metadata = Map.copyOf(metadata);
+    tags = List.copyOf(tags);
   }
 }

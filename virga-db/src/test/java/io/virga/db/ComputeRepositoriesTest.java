@@ -60,6 +60,7 @@ class ComputeRepositoriesTest {
         "img",
         Optional.empty(),
         Map.of("a", "b"),
+        List.of("t1"),
         Optional.empty(),
         Optional.empty(),
         Optional.empty(),
