@@ -45,7 +45,9 @@ public final class KvmProbe {
     Domain dom = null;
     try {
       conn = new Connect(uri);
-      dom = conn.domainCreateXML(domainXml("kvm", name, guest, Optional.empty(), console), 0);
+      dom =
+          conn.domainCreateXML(
+              domainXml("kvm", name, guest, Optional.empty(), Optional.empty(), console), 0);
       long deadline = System.nanoTime() + timeout.toNanos();
       while (System.nanoTime() < deadline) {
         if (consoleHas(console, TinyGuest.BOOT_LINE)) {
@@ -93,10 +95,16 @@ public final class KvmProbe {
 
   /**
    * A minimal domain for the tiny guest: booted from {@code disk} (a qcow2 overlay) when given,
-   * else by direct kernel boot; serial console written to {@code console}; ACPI on.
+   * else by direct kernel boot; an optional config drive ISO as an IDE cdrom; serial console
+   * written to {@code console}; ACPI on.
    */
   static String domainXml(
-      String type, String name, TinyGuest.Artifacts guest, Optional<Path> disk, Path console) {
+      String type,
+      String name,
+      TinyGuest.Artifacts guest,
+      Optional<Path> disk,
+      Optional<Path> configDrive,
+      Path console) {
     StringWriter out = new StringWriter();
     try {
       XMLStreamWriter w = XMLOutputFactory.newFactory().createXMLStreamWriter(out);
@@ -142,6 +150,21 @@ public final class KvmProbe {
         w.writeEmptyElement("target");
         w.writeAttribute("dev", "vda");
         w.writeAttribute("bus", "virtio");
+        w.writeEndElement();
+      }
+      if (configDrive.isPresent()) {
+        w.writeStartElement("disk");
+        w.writeAttribute("type", "file");
+        w.writeAttribute("device", "cdrom");
+        w.writeEmptyElement("driver");
+        w.writeAttribute("name", "qemu");
+        w.writeAttribute("type", "raw");
+        w.writeEmptyElement("source");
+        w.writeAttribute("file", configDrive.get().toString());
+        w.writeEmptyElement("target");
+        w.writeAttribute("dev", "hda");
+        w.writeAttribute("bus", "ide");
+        w.writeEmptyElement("readonly");
         w.writeEndElement();
       }
       w.writeStartElement("serial");
