@@ -228,6 +228,8 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
                 () -> {
                   try {
                     task.run();
+                  } catch (io.virga.core.NotFoundException e) {
+                    log.warn("{} dropped: {}", what, e.getMessage());
                   } catch (RuntimeException e) {
                     log.error("{} failed: {}", what, e.toString(), e);
                   }

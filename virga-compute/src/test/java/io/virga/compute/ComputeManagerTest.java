@@ -63,30 +63,7 @@ class ComputeManagerTest extends AgentFixture {
     var i =
         FakeConductor.newInstance(
             uuid, "host1", VmState.BUILDING, Optional.of(TaskState.SCHEDULING));
-    conductor.add(
-        new io.virga.core.Instance(
-            i.uuid(),
-            i.displayName(),
-            i.hostname(),
-            i.projectId(),
-            i.userId(),
-            i.flavor(),
-            "no-such-image",
-            i.vmState(),
-            i.taskState(),
-            i.powerState(),
-            i.host(),
-            i.availabilityZone(),
-            i.metadata(),
-            i.userData(),
-            i.keyName(),
-            i.keyData(),
-            i.configDrive(),
-            i.launchIndex(),
-            i.progress(),
-            i.createdAt(),
-            i.launchedAt(),
-            0));
+    conductor.add(FakeConductor.withImage(i, "no-such-image"));
     manager.buildAndRunInstance(uuid);
     idle();
     assertThat(row(uuid).vmState()).isEqualTo(VmState.ERROR);

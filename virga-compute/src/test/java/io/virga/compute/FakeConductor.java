@@ -134,6 +134,25 @@ final class FakeConductor implements ConductorApi {
 
   private static Instance copy(
       Instance i, VmState vm, Optional<TaskState> task, PowerState p, Optional<Instant> launched) {
+    return rebuild(i, i.imageRef(), vm, task, p, launched, i.id());
+  }
+
+  private static Instance withId(Instance i, long id) {
+    return rebuild(i, i.imageRef(), i.vmState(), i.taskState(), i.powerState(), i.launchedAt(), id);
+  }
+
+  static Instance withImage(Instance i, String imageRef) {
+    return rebuild(i, imageRef, i.vmState(), i.taskState(), i.powerState(), i.launchedAt(), i.id());
+  }
+
+  private static Instance rebuild(
+      Instance i,
+      String imageRef,
+      VmState vm,
+      Optional<TaskState> task,
+      PowerState p,
+      Optional<Instant> launched,
+      long id) {
     return new Instance(
         i.uuid(),
         i.displayName(),
@@ -141,7 +160,7 @@ final class FakeConductor implements ConductorApi {
         i.projectId(),
         i.userId(),
         i.flavor(),
-        i.imageRef(),
+        imageRef,
         vm,
         task,
         p,
@@ -156,32 +175,6 @@ final class FakeConductor implements ConductorApi {
         i.progress(),
         i.createdAt(),
         launched,
-        i.id());
-  }
-
-  private static Instance withId(Instance i, long id) {
-    return new Instance(
-        i.uuid(),
-        i.displayName(),
-        i.hostname(),
-        i.projectId(),
-        i.userId(),
-        i.flavor(),
-        i.imageRef(),
-        i.vmState(),
-        i.taskState(),
-        i.powerState(),
-        i.host(),
-        i.availabilityZone(),
-        i.metadata(),
-        i.userData(),
-        i.keyName(),
-        i.keyData(),
-        i.configDrive(),
-        i.launchIndex(),
-        i.progress(),
-        i.createdAt(),
-        i.launchedAt(),
         id);
   }
 
