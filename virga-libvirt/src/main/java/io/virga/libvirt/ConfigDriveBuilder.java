@@ -38,6 +38,7 @@ public final class ConfigDriveBuilder {
 
   /** Insertion order kept: uuid first, as Nova writes it (simple readers grep for it). */
   private static final ObjectMapper JSON = new ObjectMapper();
+
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final String isoTool;

@@ -23,8 +23,7 @@ class ConfigDriveCloudInitIT {
   private static final Path CLOUD_INIT = Path.of("/var/cache/virga/cloud-init");
 
   private static String run(Path cwd, List<String> cmd) throws Exception {
-    Process p =
-        new ProcessBuilder(cmd).directory(cwd.toFile()).redirectErrorStream(true).start();
+    Process p = new ProcessBuilder(cmd).directory(cwd.toFile()).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as(String.join(" ", cmd) + "\n" + out).isZero();
@@ -34,14 +33,17 @@ class ConfigDriveCloudInitIT {
   /** cloud-init's python package, unpacked from the Debian packages once. */
   private static Path cloudInitPythonPath() throws Exception {
     Path site = CLOUD_INIT.resolve("root/usr/lib/python3/dist-packages");
-    if (Files.isDirectory(site.resolve("cloudinit")) && Files.isDirectory(site.resolve("configobj"))) {
+    if (Files.isDirectory(site.resolve("cloudinit"))
+        && Files.isDirectory(site.resolve("configobj"))) {
       return site;
     }
     Files.createDirectories(CLOUD_INIT);
     run(CLOUD_INIT, List.of("apt-get", "download", "cloud-init", "python3-configobj"));
     try (var debs = Files.list(CLOUD_INIT)) {
       for (Path deb : debs.filter(p -> p.toString().endsWith(".deb")).toList()) {
-        run(CLOUD_INIT, List.of("dpkg-deb", "-x", deb.toString(), CLOUD_INIT.resolve("root").toString()));
+        run(
+            CLOUD_INIT,
+            List.of("dpkg-deb", "-x", deb.toString(), CLOUD_INIT.resolve("root").toString()));
       }
     }
     return site;
@@ -59,7 +61,17 @@ class ConfigDriveCloudInitIT {
     assertThat(toc).containsPattern("ISO offers +: Rock_Ridge Joliet");
 
     Path tree = tmp.resolve("tree");
-    run(tmp, List.of("xorriso", "-osirrox", "on", "-indev", iso.toString(), "-extract", "/", tree.toString()));
+    run(
+        tmp,
+        List.of(
+            "xorriso",
+            "-osirrox",
+            "on",
+            "-indev",
+            iso.toString(),
+            "-extract",
+            "/",
+            tree.toString()));
     // Rock Ridge keeps lower-case names: openstack/latest/meta_data.json, not OPENSTAC/...
     assertThat(tree.resolve("openstack/latest/meta_data.json")).isRegularFile();
     assertThat(tree.resolve("openstack/2012-08-10/meta_data.json")).isRegularFile();
@@ -81,7 +93,14 @@ class ConfigDriveCloudInitIT {
             "  'networkdata': res.get('networkdata'), 'vendordata': res.get('vendordata'),",
             "  'files': sorted(res.get('files', {}).keys())}))",
             ""));
-    List<String> cmd = new ArrayList<>(List.of("env", "PYTHONPATH=" + cloudInitPythonPath(), "python3", script.toString(), tree.toString()));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "env",
+                "PYTHONPATH=" + cloudInitPythonPath(),
+                "python3",
+                script.toString(),
+                tree.toString()));
     String out = run(tmp, cmd);
     JsonNode r = new ObjectMapper().readTree(out.lines().reduce((a, b) -> b).orElseThrow());
     assertThat(r.get("uuid").asText()).isEqualTo(spec.uuid());
@@ -92,5 +111,4 @@ class ConfigDriveCloudInitIT {
     assertThat(r.get("version").asInt()).isEqualTo(2);
     assertThat(r.get("networkdata").get("links").isArray()).isTrue();
   }
-
 }

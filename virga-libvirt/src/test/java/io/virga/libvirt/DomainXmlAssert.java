@@ -52,18 +52,17 @@ final class DomainXmlAssert {
                   Node control = comparison.getControlDetails().getTarget();
                   switch (t) {
                     case CHILD_NODELIST_LENGTH,
-                        CHILD_NODELIST_SEQUENCE,
-                        ELEMENT_NUM_ATTRIBUTES,
-                        NAMESPACE_PREFIX,
-                        XML_STANDALONE,
-                        XML_VERSION,
-                        XML_ENCODING,
-                        HAS_DOCTYPE_DECLARATION:
+                    CHILD_NODELIST_SEQUENCE,
+                    ELEMENT_NUM_ATTRIBUTES,
+                    NAMESPACE_PREFIX,
+                    XML_STANDALONE,
+                    XML_VERSION,
+                    XML_ENCODING,
+                    HAS_DOCTYPE_DECLARATION:
                       return ComparisonResult.EQUAL;
                     case CHILD_LOOKUP, ATTR_NAME_LOOKUP:
                       // present only in libvirt's XML: something libvirt added
-                      return comparison.getControlDetails().getValue() == null
-                              || control == null
+                      return comparison.getControlDetails().getValue() == null || control == null
                           ? ComparisonResult.EQUAL
                           : ComparisonResult.DIFFERENT;
                     case ATTR_VALUE:

@@ -42,13 +42,21 @@ class LibvirtDriverBootIT {
   void directKernelBootFromKernelAndRamdiskImages() throws Exception {
     var image = fx.kernelBootImage();
     InstanceSpec spec =
-        fx.spawn(fx.spec("kernel-boot", LibvirtDriverFixture.flavor(128, 0, 0), image, Optional.empty()));
+        fx.spawn(
+            fx.spec(
+                "kernel-boot", LibvirtDriverFixture.flavor(128, 0, 0), image, Optional.empty()));
     fx.awaitConsole(spec, "VIRGA-GUEST-UP uuid=" + spec.uuid() + " ", BOOT);
     String xml = Files.readString(fx.instanceDir(spec).resolve("libvirt.xml"));
     var base = fx.driver.options().baseDir();
     assertThat(xml)
-        .contains("<kernel>" + base.resolve(ImageCache.baseName(image.property("kernel_id").orElseThrow())) + "</kernel>")
-        .contains("<initrd>" + base.resolve(ImageCache.baseName(image.property("ramdisk_id").orElseThrow())) + "</initrd>")
+        .contains(
+            "<kernel>"
+                + base.resolve(ImageCache.baseName(image.property("kernel_id").orElseThrow()))
+                + "</kernel>")
+        .contains(
+            "<initrd>"
+                + base.resolve(ImageCache.baseName(image.property("ramdisk_id").orElseThrow()))
+                + "</initrd>")
         .contains("<cmdline>" + TinyGuest.KERNEL_CMDLINE + "</cmdline>");
     fx.driver.destroy(spec, true);
     fx.assertNoDomain(spec);
@@ -75,7 +83,9 @@ class LibvirtDriverBootIT {
     while (m.find()) {
       presses++;
     }
-    assertThat(presses).as("ACPI power button re-sent every retry interval").isGreaterThanOrEqualTo(2);
+    assertThat(presses)
+        .as("ACPI power button re-sent every retry interval")
+        .isGreaterThanOrEqualTo(2);
     assertThat(fx.console(spec)).doesNotContain("VIRGA-POWEROFF");
     fx.driver.destroy(spec, true);
   }
@@ -85,7 +95,8 @@ class LibvirtDriverBootIT {
     var image = fx.diskImage(Map.of());
     List<InstanceSpec> specs = new ArrayList<>();
     for (int i = 0; i < 8; i++) {
-      specs.add(fx.spec("many-" + i, LibvirtDriverFixture.flavor(96, 0, 0), image, Optional.empty()));
+      specs.add(
+          fx.spec("many-" + i, LibvirtDriverFixture.flavor(96, 0, 0), image, Optional.empty()));
     }
     try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
       List<CompletableFuture<InstanceSpec>> all = new ArrayList<>();

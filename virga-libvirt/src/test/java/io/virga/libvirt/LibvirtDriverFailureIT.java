@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
  */
 class LibvirtDriverFailureIT {
 
-  private static void assertNothingLeft(LibvirtDriverFixture fx, InstanceSpec spec) throws Exception {
+  private static void assertNothingLeft(LibvirtDriverFixture fx, InstanceSpec spec)
+      throws Exception {
     fx.assertNoDomain(spec);
     assertThat(fx.instanceDir(spec)).doesNotExist();
     fx.assertNoPartFiles();
@@ -25,9 +26,15 @@ class LibvirtDriverFailureIT {
   @Test
   void unwritableInstanceDirectory() throws Exception {
     Path blocker = Files.createTempFile("virga-h3-notadir-", "");
-    try (var fx = new LibvirtDriverFixture(Map.of("instances_path", blocker.resolve("instances").toString()))) {
+    try (var fx =
+        new LibvirtDriverFixture(
+            Map.of("instances_path", blocker.resolve("instances").toString()))) {
       InstanceSpec spec =
-          fx.spec("no-dir", LibvirtDriverFixture.flavor(128, 0, 0), fx.diskImage(Map.of()), Optional.empty());
+          fx.spec(
+              "no-dir",
+              LibvirtDriverFixture.flavor(128, 0, 0),
+              fx.diskImage(Map.of()),
+              Optional.empty());
       assertThatThrownBy(() -> fx.spawn(spec))
           .isInstanceOf(SpawnException.class)
           .hasMessageContaining("createImage")
@@ -64,7 +71,11 @@ class LibvirtDriverFailureIT {
   void configDriveBuildFailure() throws Exception {
     try (var fx = new LibvirtDriverFixture(Map.of("mkisofs_cmd", "/bin/false"))) {
       InstanceSpec spec =
-          fx.spec("no-iso", LibvirtDriverFixture.flavor(128, 1, 16), fx.diskImage(Map.of()), Optional.empty());
+          fx.spec(
+              "no-iso",
+              LibvirtDriverFixture.flavor(128, 1, 16),
+              fx.diskImage(Map.of()),
+              Optional.empty());
       assertThatThrownBy(() -> fx.spawn(spec))
           .isInstanceOf(SpawnException.class)
           .hasMessageContaining("createConfigDrive")
@@ -83,14 +94,24 @@ class LibvirtDriverFailureIT {
       new QemuImg().create(big, "qcow2", 2L << 30);
       var bigImage =
           new io.virga.core.ImageMeta(
-              image.id(), "big", io.virga.core.DiskFormat.QCOW2, "bare", Files.size(big), 0, 0, 0, Map.of());
-      var source = (io.virga.virt.ImageSource) (m, t) -> {
-        try {
-          Files.copy(big, t, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      };
+              image.id(),
+              "big",
+              io.virga.core.DiskFormat.QCOW2,
+              "bare",
+              Files.size(big),
+              0,
+              0,
+              0,
+              Map.of());
+      var source =
+          (io.virga.virt.ImageSource)
+              (m, t) -> {
+                try {
+                  Files.copy(big, t, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                } catch (java.io.IOException e) {
+                  throw new java.io.UncheckedIOException(e);
+                }
+              };
       InstanceSpec spec = fx.spec("big", f, bigImage, Optional.empty());
       assertThatThrownBy(() -> fx.driver.spawn(spec, source, t -> {}))
           .isInstanceOf(SpawnException.class)

@@ -38,7 +38,8 @@ final class LibvirtDriverFixture implements AutoCloseable {
   final TinyGuest.Artifacts guest;
   private final Map<String, Path> imageFiles = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> fetches = new ConcurrentHashMap<>();
-  private final List<InstanceSpec> spawned = java.util.Collections.synchronizedList(new ArrayList<>());
+  private final List<InstanceSpec> spawned =
+      java.util.Collections.synchronizedList(new ArrayList<>());
 
   LibvirtDriverFixture(Map<String, String> extraConfig) {
     try {

@@ -29,8 +29,8 @@ import org.xmlunit.xpath.JAXPXPathEngine;
 
 /**
  * One tiny guest taken through its whole life on real libvirt + qemu (TCG): spawn with ephemeral,
- * swap and config drive under a hostile display name, then pause, suspend, stop, start, reboots
- * and delete. The steps share the guest (a boot costs seconds) and run in order.
+ * swap and config drive under a hostile display name, then pause, suspend, stop, start, reboots and
+ * delete. The steps share the guest (a boot costs seconds) and run in order.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -90,7 +90,12 @@ class LibvirtDriverLifecycleIT {
     Path dir = fx.instanceDir(spec);
     for (String f :
         List.of(
-            "disk", "disk.local", "disk.swap", "disk.config", "disk.info", "console.log",
+            "disk",
+            "disk.local",
+            "disk.swap",
+            "disk.config",
+            "disk.info",
+            "console.log",
             "libvirt.xml")) {
       assertThat(dir.resolve(f)).as(f).isRegularFile();
     }
@@ -259,5 +264,4 @@ class LibvirtDriverLifecycleIT {
         .isRegularFile();
     assertThat(fx.driver.cleanupLeftovers(List.of(spec.uuid()))).isEmpty();
   }
-
 }
