@@ -10,7 +10,13 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "virga 0.1.0",
     description = "A compute service for KVM/QEMU hosts with an OpenStack-compatible API.",
-    subcommands = {CommandLine.HelpCommand.class, HostSetupCommand.class, ImageCommand.class})
+    subcommands = {
+      CommandLine.HelpCommand.class,
+      HostSetupCommand.class,
+      ImageCommand.class,
+      UpCommand.class,
+      UpCommand.Status.class
+    })
 public final class Main implements Runnable {
 
   public static void main(String[] args) {
