@@ -129,6 +129,11 @@ public final class ApiServer implements AutoCloseable {
       return this;
     }
 
+    /** Registers the image v2 routes backed by this service. */
+    public Builder images(io.virga.image.ImageService images) {
+      return routes(new ImageRoutes(images));
+    }
+
     public ApiServer start() {
       IdentityService id = identity != null ? identity : new IdentityService(database, config);
       PrometheusMeterRegistry reg =

@@ -288,7 +288,8 @@ record ServerCreateRequest(
       return switch (v) {
         case "true", "t", "yes", "y", "on", "1" -> true;
         case "false", "f", "no", "n", "off", "0", "" -> false;
-        default -> throw new InvalidInputException("config_drive must be a boolean, not '" + v + "'");
+        default ->
+            throw new InvalidInputException("config_drive must be a boolean, not '" + v + "'");
       };
     }
     throw new InvalidInputException("config_drive must be a boolean, not " + ApiJson.describe(n));

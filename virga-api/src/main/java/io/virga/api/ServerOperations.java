@@ -71,7 +71,9 @@ final class ServerOperations implements AutoCloseable {
             .find(req.flavorRef())
             .filter(f -> f.isPublic() || caller.isAdmin() || flavorShared(f, project))
             .orElseThrow(
-                () -> new InvalidInputException("Flavor " + req.flavorRef() + " could not be found."));
+                () ->
+                    new InvalidInputException(
+                        "Flavor " + req.flavorRef() + " could not be found."));
     if (flavor.disabled()) {
       throw new InvalidInputException("Flavor " + req.flavorRef() + " is disabled.");
     }
@@ -231,7 +233,8 @@ final class ServerOperations implements AutoCloseable {
     MDC.put("request_id", requestId);
     MDC.put("instance_uuid", r.uuid());
     try {
-      deps.actions().eventStart(r.uuid(), requestId, "conductor_schedule_and_build_instances", null);
+      deps.actions()
+          .eventStart(r.uuid(), requestId, "conductor_schedule_and_build_instances", null);
       try {
         // the row may have been deleted while queued
         InstanceRecord current = deps.instances().find(r.uuid()).orElse(r);
@@ -319,10 +322,7 @@ final class ServerOperations implements AutoCloseable {
       InstanceRecord now = deps.instances().get(r.uuid());
       action.check(r.uuid(), now.vmState(), now.taskState());
       throw InvalidStateException.of(
-          action,
-          r.uuid(),
-          "task_state",
-          now.taskState().map(TaskState::value).orElse("None"));
+          action, r.uuid(), "task_state", now.taskState().map(TaskState::value).orElse("None"));
     }
   }
 
@@ -376,8 +376,8 @@ final class ServerOperations implements AutoCloseable {
   String consoleOutput(AuthContext caller, String uuid, int lines) {
     InstanceRecord r = visible(caller, uuid);
     if (r.host().isEmpty() || r.vmState() == VmState.BUILDING) {
-      throw new ConflictException("Instance " + uuid + " is not ready yet (vm_state "
-          + r.vmState().value() + ")");
+      throw new ConflictException(
+          "Instance " + uuid + " is not ready yet (vm_state " + r.vmState().value() + ")");
     }
     try {
       return deps.agents().forHost(r.host().get()).getConsoleOutput(uuid, lines);

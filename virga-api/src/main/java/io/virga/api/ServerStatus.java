@@ -71,8 +71,7 @@ final class ServerStatus {
       return Optional.of("REBUILD");
     }
     return switch (t) {
-      case RESIZE_PREP, RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH ->
-          Optional.of("RESIZE");
+      case RESIZE_PREP, RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH -> Optional.of("RESIZE");
       default -> Optional.empty();
     };
   }

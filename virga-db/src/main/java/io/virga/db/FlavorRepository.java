@@ -179,6 +179,18 @@ public final class FlavorRepository {
         });
   }
 
+  /** Projects a private flavor is shared with. */
+  public List<String> projects(String flavorId) {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery(
+                    "SELECT project_id FROM flavor_projects WHERE flavor_id = :f ORDER BY"
+                        + " project_id")
+                .bind("f", internalId(h, flavorId))
+                .mapTo(String.class)
+                .list());
+  }
+
   private static long internalId(Handle h, String flavorId) {
     return byFlavorId(h, flavorId)
         .orElseThrow(() -> new NotFoundException("Flavor " + flavorId + " could not be found."))

@@ -81,6 +81,7 @@ public record InstanceRecord(
         launchIndex,
         progress,
         createdAt,
-        launchedAt);
+        launchedAt,
+        id);
   }
 }

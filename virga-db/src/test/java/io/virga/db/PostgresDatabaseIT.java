@@ -65,4 +65,25 @@ class PostgresDatabaseIT {
       return db;
     }
   }
+
+  @org.junit.jupiter.api.Nested
+  class Images extends ImageRepositoryContract {
+    @TempDir Path home;
+    Database db;
+
+    @BeforeEach
+    void open() {
+      db = Database.open(pg.freshConfig(home, Map.of()));
+    }
+
+    @AfterEach
+    void close() {
+      db.close();
+    }
+
+    @Override
+    Database db() {
+      return db;
+    }
+  }
 }

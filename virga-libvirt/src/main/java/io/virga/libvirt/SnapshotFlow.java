@@ -29,7 +29,7 @@ final class SnapshotFlow {
   private static final Logger LOG = LoggerFactory.getLogger(SnapshotFlow.class);
   static final String TEMP_PREFIX = "snap-";
   static final String SAVED_XML = "domain.xml";
-  private static final Duration POLL = Duration.ofMillis(50);
+  private static final Duration POLL = Duration.ofMillis(20);
 
   private final SnapshotOptions options;
   private final QemuImg qemuImg;
@@ -93,20 +93,20 @@ final class SnapshotFlow {
     Path tmp = createTempDir();
     try {
       Path out = tmp.resolve("snapshot." + format);
-      long start = System.nanoTime();
+      Steps steps = new Steps();
       if (live) {
         taskState.accept(TaskState.IMAGE_PENDING_UPLOAD);
-        liveSnapshot(domain, root, tmp, out, format);
+        liveSnapshot(domain, root, tmp, out, format, steps);
       } else {
-        coldSnapshot(domain, state, root, out, format, taskState);
+        coldSnapshot(domain, state, root, out, format, taskState, steps);
       }
       LOG.info(
-          "domain {}: {} snapshot of {} extracted as {} in {} ms, beginning upload",
+          "domain {}: {} snapshot of {} extracted as {} ({}), beginning upload",
           domain.name(),
           live ? "live" : "cold",
           root.target(),
           format,
-          (System.nanoTime() - start) / 1_000_000);
+          steps);
       taskState.accept(TaskState.IMAGE_UPLOADING);
       upload.upload(out, format);
     } finally {
@@ -118,7 +118,8 @@ final class SnapshotFlow {
    * Nova's {@code _live_snapshot}: mirror the top layer of the running disk into a delta with the
    * same backing file, end the mirror without pivoting, then flatten the delta.
    */
-  void liveSnapshot(SnapshotDomain domain, SnapshotRootDisk root, Path tmp, Path out, String fmt) {
+  void liveSnapshot(
+      SnapshotDomain domain, SnapshotRootDisk root, Path tmp, Path out, String fmt, Steps steps) {
     String dev = root.target();
     // an earlier failed attempt may have left a job behind; aborting is idempotent
     if (domain.blockJobInfo(dev).isPresent()) {
@@ -127,6 +128,7 @@ final class SnapshotFlow {
     QemuImg.Info info = qemuImg.info(root.path(), root.format(), true);
     Path delta = tmp.resolve("disk.delta");
     createDelta(delta, info);
+    steps.mark("delta");
     boolean persistent = domain.isPersistent();
     String xml = persistent ? domain.persistentXml() : null;
     if (persistent) {
@@ -143,6 +145,7 @@ final class SnapshotFlow {
       domain.blockCopyShallowReuseExternal(dev, delta.toString());
       try {
         waitForMirrorReady(domain, dev);
+        steps.mark("mirror");
       } finally {
         domain.blockJobAbort(dev);
       }
@@ -162,7 +165,9 @@ final class SnapshotFlow {
     if (failure != null) {
       throw failure;
     }
+    steps.mark("abort+define");
     qemuImg.convert(delta, "qcow2", out, fmt, options.compression() && fmt.equals("qcow2"));
+    steps.mark("convert");
     deleteQuietly(delta);
   }
 
@@ -176,22 +181,26 @@ final class SnapshotFlow {
       SnapshotRootDisk root,
       Path out,
       String fmt,
-      Consumer<TaskState> taskState) {
+      Consumer<TaskState> taskState,
+      Steps steps) {
     boolean wasActive = state == PowerState.RUNNING || state == PowerState.PAUSED;
     if (wasActive) {
       domain.managedSave();
+      steps.mark("managedSave");
     }
     RuntimeException failure = null;
     try {
       taskState.accept(TaskState.IMAGE_PENDING_UPLOAD);
       qemuImg.convert(
           root.path(), root.format(), out, fmt, options.compression() && fmt.equals("qcow2"));
+      steps.mark("convert");
     } catch (RuntimeException e) {
       failure = e;
     } finally {
       if (wasActive) {
         try {
           domain.start(state == PowerState.PAUSED);
+          steps.mark("restore");
         } catch (RuntimeException e) {
           failure = chain(failure, e);
         }
@@ -329,6 +338,24 @@ final class SnapshotFlow {
       Files.move(tmp.resolve(SAVED_XML + ".name"), keep.resolve(SAVED_XML + ".name"));
     } catch (IOException e) {
       LOG.error("cannot keep the saved definition from {} for recovery", tmp, e);
+    }
+  }
+
+  /** Time per step, for the log line operators read when a snapshot is slow. */
+  static final class Steps {
+    private final long start = System.nanoTime();
+    private long last = start;
+    private final StringBuilder text = new StringBuilder();
+
+    void mark(String step) {
+      long now = System.nanoTime();
+      text.append(step).append(' ').append((now - last) / 1_000_000).append(" ms, ");
+      last = now;
+    }
+
+    @Override
+    public String toString() {
+      return text + "total " + (System.nanoTime() - start) / 1_000_000 + " ms";
     }
   }
 
