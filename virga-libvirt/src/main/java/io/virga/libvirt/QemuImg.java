@@ -13,8 +13,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one runner for qemu-img (DESIGN §5): every call names the format with {@code -f} (and the
@@ -28,6 +31,7 @@ public final class QemuImg {
   static final Set<String> FORMATS = Set.of("raw", "qcow2", "vmdk", "vpc", "vhdx", "vdi");
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Logger LOG = LoggerFactory.getLogger(QemuImg.class);
 
   /**
    * Resource limits for qemu-img on untrusted data.
@@ -217,13 +221,16 @@ public final class QemuImg {
         new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(devNull()));
     pb.environment().put("LC_ALL", "C");
     Process p;
+    long start = System.nanoTime();
     try {
       p = pb.start();
     } catch (IOException e) {
       throw new QemuImgException(
           what + " could not start (" + cmd.get(0) + "): " + e.getMessage(), e);
     }
-    CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> slurp(p.getErrorStream()));
+    // stderr drains on its own (virtual) thread so neither pipe can fill and stall the tool.
+    FutureTask<String> err = new FutureTask<>(() -> slurp(p.getErrorStream()));
+    Thread.ofVirtual().start(err);
     String out = slurp(p.getInputStream());
     int rc;
     try {
@@ -237,7 +244,17 @@ public final class QemuImg {
       Thread.currentThread().interrupt();
       throw new QemuImgException(what + " interrupted", e);
     }
-    String stderr = err.join().strip();
+    String stderr;
+    try {
+      stderr = err.get().strip();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new QemuImgException(what + " interrupted", e);
+    } catch (ExecutionException e) {
+      stderr = "(stderr unreadable: " + e.getCause() + ")";
+    }
+    LOG.debug(
+        "{} exited {} after {} ms: {}", what, rc, (System.nanoTime() - start) / 1_000_000, cmd);
     if (rc != 0) {
       String hint = rc > 128 ? " (killed by signal " + (rc - 128) + ", a resource limit?)" : "";
       throw new QemuImgException(
