@@ -407,6 +407,31 @@ class ComputeManagerTest extends AgentFixture {
     await().atMost(Duration.ofSeconds(5)).until(() -> conductor.reports.size() >= 4);
   }
 
+  @Test
+  void theHeartbeatRepeatsTheLastReportAndStopsWhileTheHypervisorIsDown() {
+    manager.close();
+    ComputeOptions o = options();
+    startManager(
+        new ComputeOptions(
+            LONG,
+            Duration.ofMillis(100),
+            LONG,
+            o.shutdownTimeout(),
+            o.shutdownRetryInterval(),
+            o.instanceWorkers(),
+            o.stoppedEventDelay(),
+            LONG,
+            o.myIp()));
+    await().atMost(Duration.ofSeconds(5)).until(() -> conductor.reports.size() >= 3);
+    driver.hostUp(false);
+    sleep(300); // a heartbeat already running may still land
+    int whileDown = conductor.reports.size();
+    sleep(500);
+    assertThat(conductor.reports).hasSize(whileDown);
+    driver.hostUp(true);
+    await().atMost(Duration.ofSeconds(5)).until(() -> conductor.reports.size() > whileDown + 2);
+  }
+
   static void waitFor(CountDownLatch l) {
     try {
       if (!l.await(10, TimeUnit.SECONDS)) {
