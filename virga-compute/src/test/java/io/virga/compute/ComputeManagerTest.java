@@ -204,6 +204,31 @@ class ComputeManagerTest extends AgentFixture {
   }
 
   @Test
+  void aDeleteDuringTheBuildAbandonsItWithoutAnErrorAndLeavesNoDomain() throws Exception {
+    CountDownLatch inSpawn = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    driver
+        .faults()
+        .hook(
+            Op.SPAWN,
+            u -> {
+              inSpawn.countDown();
+              waitFor(release);
+            });
+    String uuid = scheduled();
+    manager.buildAndRunInstance(uuid);
+    assertThat(inSpawn.await(5, TimeUnit.SECONDS)).isTrue();
+    conductor.forceUpdateInstance(uuid, InstanceUpdate.none().task(TaskState.DELETING));
+    manager.terminateInstance(uuid);
+    release.countDown();
+    idle();
+    assertThat(conductor.destroyed).containsExactly(uuid);
+    assertThat(conductor.faults).isEmpty();
+    assertThat(driver.listInstanceUuids()).isEmpty();
+    assertThat(conductor.taskHistory(uuid)).doesNotContain("none");
+  }
+
+  @Test
   void aSecondActionWhileOneRunsWaitsAndIsJudgedOnTheNewState() throws Exception {
     String uuid = booted();
     CountDownLatch release = new CountDownLatch(1);
