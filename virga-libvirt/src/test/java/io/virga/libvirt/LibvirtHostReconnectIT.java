@@ -95,7 +95,7 @@ class LibvirtHostReconnectIT {
     Path sock = dir.resolve("libvirt.sock");
     Proxy proxy = new Proxy(sock);
     try (LibvirtHost host = new LibvirtHost("qemu+unix:///system?socket=" + sock)) {
-      assertThat(host.call("read uri", c -> c.getURI())).startsWith("qemu");
+      assertThat(host.<String>call("read uri", c -> c.getURI())).startsWith("qemu");
       assertThat(host.isUp()).isTrue();
 
       // libvirtd "goes away": connections dropped, nothing listens
@@ -107,7 +107,8 @@ class LibvirtHostReconnectIT {
       // it comes back: the host reconnects by itself (retries every 5 s) and answers again
       proxy = new Proxy(sock);
       await().atMost(Duration.ofSeconds(30)).until(host::isUp);
-      assertThat(host.call("list domains after reconnect", c -> c.listAllDomains(0).length))
+      assertThat(
+              host.<Integer>call("list domains after reconnect", c -> c.listAllDomains(0).length))
           .isGreaterThanOrEqualTo(0);
       proxy.close();
     } finally {

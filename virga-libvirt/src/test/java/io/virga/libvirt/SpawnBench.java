@@ -53,7 +53,9 @@ public final class SpawnBench {
       try (var fx = new LibvirtDriverFixture()) {
         SpawnBench b = new SpawnBench(fx, cd);
         b.warm();
-        System.out.printf("%n== config drive: %s (flavor 128 MiB, 1 GiB root, cached base, TCG)%n", cd ? "yes" : "no");
+        System.out.printf(
+            "%n== config drive: %s (flavor 128 MiB, 1 GiB root, cached base, TCG)%n",
+            cd ? "yes" : "no");
         b.report("single", runs, 1);
         b.report(concurrency + " concurrent", runs, concurrency);
       }
@@ -63,9 +65,21 @@ public final class SpawnBench {
   private InstanceSpec newSpec() {
     InstanceSpec s = fx.spec("bench", flavor, image, Optional.empty());
     return new InstanceSpec(
-        s.uuid(), s.domainName(), s.displayName(), s.hostname(), s.projectId(), s.userId(),
-        s.flavor(), s.image(), s.metadata(), s.userData(), s.publicKeys(), configDrive,
-        s.availabilityZone(), s.launchIndex(), s.createdAt());
+        s.uuid(),
+        s.domainName(),
+        s.displayName(),
+        s.hostname(),
+        s.projectId(),
+        s.userId(),
+        s.flavor(),
+        s.image(),
+        s.metadata(),
+        s.userData(),
+        s.publicKeys(),
+        configDrive,
+        s.availabilityZone(),
+        s.launchIndex(),
+        s.createdAt());
   }
 
   /** One driver spawn to fill the base cache and capture the XML the floor replays. */
@@ -141,7 +155,9 @@ public final class SpawnBench {
       }
     }
     StringWriter out = new StringWriter();
-    TransformerFactory.newInstance().newTransformer().transform(new DOMSource(doc), new StreamResult(out));
+    TransformerFactory.newInstance()
+        .newTransformer()
+        .transform(new DOMSource(doc), new StreamResult(out));
     return out.toString();
   }
 
@@ -166,15 +182,20 @@ public final class SpawnBench {
           }
           long wall = System.nanoTime() - t0;
           // for concurrent rounds: the slowest spawn to RUNNING (all n running), not the mean
-          double v = (n == 1 ? each.get(0) : each.stream().mapToLong(Long::longValue).max().orElseThrow()) / 1e9;
+          double v =
+              (n == 1 ? each.get(0) : each.stream().mapToLong(Long::longValue).max().orElseThrow())
+                  / 1e9;
           (isDriver ? driver : floor).add(v);
-          System.out.printf("  %-14s run %d %-6s %.3f s (round wall incl. teardown %.3f s)%n", label, r + 1, isDriver ? "driver" : "floor", v, wall / 1e9);
+          System.out.printf(
+              "  %-14s run %d %-6s %.3f s (round wall incl. teardown %.3f s)%n",
+              label, r + 1, isDriver ? "driver" : "floor", v, wall / 1e9);
         }
       }
     }
     double md = median(driver);
     double mf = median(floor);
-    System.out.printf("%s: driver median %.3f s, floor median %.3f s, ratio %.2fx%n", label, md, mf, md / mf);
+    System.out.printf(
+        "%s: driver median %.3f s, floor median %.3f s, ratio %.2fx%n", label, md, mf, md / mf);
   }
 
   private static double median(List<Double> v) {
