@@ -1,7 +1,6 @@
 package io.virga.libvirt;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.virga.core.VirgaException;
 import io.virga.virt.InstanceSpec;
 import java.io.IOException;
@@ -37,8 +36,9 @@ public final class ConfigDriveBuilder {
           "2018-08-27",
           "2020-10-14");
 
-  private static final ObjectMapper JSON =
-      new ObjectMapper().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
+  /** Insertion order kept: uuid first, as Nova writes it (simple readers grep for it). */
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final String isoTool;

@@ -267,7 +267,18 @@ public final class ImageCache {
     try (FileLock lock = lock(name)) {
       if (Files.isRegularFile(base)) {
         touch(base);
-        checkSize(image, baseInfo(base).virtualSize(), maxVirtualBytes);
+        BaseInfo cached = baseInfo(base);
+        checkSize(image, cached.virtualSize(), maxVirtualBytes);
+        if (toRaw && cached.format() != DiskFormat.RAW) {
+          throw new IllegalStateException(
+              "base "
+                  + base
+                  + " of image "
+                  + image.id()
+                  + " is cached as "
+                  + cached.format().glanceName()
+                  + " but a raw file is needed (kernel/ramdisk)");
+        }
         return base;
       }
       Files.createDirectories(baseDir);
@@ -313,7 +324,8 @@ public final class ImageCache {
       throws IOException {
     DiskFormat declared = image.diskFormat();
     // DESIGN §5.2: before the first qemu-img call on downloaded data.
-    FormatInspector.Inspection found = FormatInspector.verify(part, declared);
+    FormatInspector.Inspection found =
+        FormatInspector.check(FormatInspector.inspect(part), declared, image.id());
     checkSize(image, found.virtualSize(), maxVirtualBytes);
     String fmt = declared.qemuName();
     if (fmt.equals("raw")) {
@@ -324,7 +336,10 @@ public final class ImageCache {
       throw new ImageUnsafeException(
           "image " + image.id() + " has a backing file according to qemu-img; refusing it");
     }
-    if (info.virtualSize() != found.virtualSize() && found.virtualSize() > 0) {
+    // The header and qemu must agree on a qcow2's size (a disagreement means one of the two
+    // parsers is being fooled); other formats' sizes legitimately round differently (VHD's CHS).
+    checkSize(image, info.virtualSize(), maxVirtualBytes);
+    if (fmt.equals("qcow2") && info.virtualSize() != found.virtualSize()) {
       throw new ImageUnsafeException(
           "image "
               + image.id()

@@ -23,6 +23,14 @@ public interface ComputeDriver extends AutoCloseable {
   String hostname();
 
   /**
+   * False while the driver has lost its hypervisor connection (it reconnects by itself); the
+   * compute service reports itself down meanwhile.
+   */
+  default boolean isHostUp() {
+    return true;
+  }
+
+  /**
    * Build and start a new instance (DESIGN §3.1). On failure everything this call created is
    * removed before the exception propagates.
    *
