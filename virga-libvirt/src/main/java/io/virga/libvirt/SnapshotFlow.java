@@ -1,5 +1,6 @@
 package io.virga.libvirt;
 
+import io.virga.core.Config;
 import io.virga.core.DiskFormat;
 import io.virga.core.InvalidStateException;
 import io.virga.core.TaskState;
@@ -41,6 +42,24 @@ final class SnapshotFlow {
 
   SnapshotFlow(SnapshotOptions options) {
     this(options, new QemuImg());
+  }
+
+  /** As configured (options in {@link SnapshotOptions}), sharing the driver's qemu-img runner. */
+  static SnapshotFlow fromConfig(Config config, Path instancesPath, QemuImg qemuImg) {
+    return new SnapshotFlow(SnapshotOptions.from(config, instancesPath), qemuImg);
+  }
+
+  SnapshotOptions options() {
+    return options;
+  }
+
+  /**
+   * Agent-start recovery for this host's snapshots directory: {@link #cleanupStaleSnapshots(Path,
+   * BiConsumer)} with libvirt restoring any domain a dead snapshot left transient.
+   */
+  int recoverStaleSnapshots(LibvirtHost host) {
+    return cleanupStaleSnapshots(
+        options.snapshotsDirectory(), LibvirtSnapshotDomain.restoreTransient(host));
   }
 
   /**

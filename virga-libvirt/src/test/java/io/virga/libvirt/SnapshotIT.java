@@ -265,8 +265,7 @@ class SnapshotIT {
     assertThat(persistent()).isFalse();
     d.free();
 
-    int removed =
-        SnapshotFlow.cleanupStaleSnapshots(snapshots, LibvirtSnapshotDomain.restoreTransient(host));
+    int removed = new SnapshotFlow(SnapshotOptions.defaults(instances)).recoverStaleSnapshots(host);
 
     assertThat(removed).isEqualTo(1);
     assertThat(persistent()).isTrue();
