@@ -258,6 +258,7 @@ class SnapshotIT {
     LibvirtSnapshotDomain sd = new LibvirtSnapshotDomain(host, d);
     Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML), sd.persistentXml());
     Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML + ".name"), dom.name);
+    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML + ".disk"), dom.disk.toString());
     new QemuImg().createOverlay(delta, home.resolve("base.raw"), "raw", 16L << 20);
     sd.undefineKeepRunning();
     sd.blockCopyShallowReuseExternal("vda", delta.toString());
