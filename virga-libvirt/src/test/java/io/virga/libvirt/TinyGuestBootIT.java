@@ -38,7 +38,7 @@ class TinyGuestBootIT {
         HostSetup.run(
             HostSetup.Options.defaults(true),
             Config.load(),
-            line -> System.out.println("host-setup: " + line));
+            System.out::println);
     assertThat(host.virtType()).isIn("kvm", "qemu");
   }
 
