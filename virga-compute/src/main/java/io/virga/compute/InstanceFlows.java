@@ -293,6 +293,8 @@ final class InstanceFlows {
     tasks.eventStart(uuid, requestId, event);
     try {
       driver.destroy(specs.build(i), true);
+      // a driver may leave files it could not remove without failing; the periodic task retries
+      pendingDeletes.add(uuid);
       tasks.eventFinish(uuid, requestId, event, Optional.empty());
       conductor.instanceDestroyed(uuid);
       log.info("instance destroyed");

@@ -411,6 +411,17 @@ class ComputeManagerTest extends AgentFixture {
   }
 
   @Test
+  void everyDeleteIsPassedToTheLeftoverCleanupOnce() {
+    String uuid = booted();
+    manager.terminateInstance(uuid);
+    idle();
+    // a driver that leaves files without failing the delete still gets them cleaned
+    assertThat(manager.pendingDeletes().pending()).containsExactly(uuid);
+    manager.pendingDeletes().run();
+    assertThat(manager.pendingDeletes().pending()).isEmpty();
+  }
+
+  @Test
   void resourcesAreReportedAfterEachChangeAndPeriodically() {
     await().until(() -> !conductor.reports.isEmpty());
     assertThat(conductor.lastReport().memoryMbUsed()).isZero();
