@@ -351,6 +351,23 @@ class ComputeManagerTest extends AgentFixture {
   }
 
   @Test
+  void driverCallsRunWithTheInstanceAndRequestInTheLoggingContext() {
+    String uuid = booted();
+    java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    driver
+        .faults()
+        .hook(Op.PAUSE, u -> seen.add(MDC.get("instance_uuid") + " " + MDC.get(Rpc.REQUEST_ID)));
+    MDC.put(Rpc.REQUEST_ID, "req-mdc");
+    try {
+      manager.pauseInstance(uuid);
+    } finally {
+      MDC.remove(Rpc.REQUEST_ID);
+    }
+    idle();
+    assertThat(seen).containsExactly(uuid + " req-mdc");
+  }
+
+  @Test
   void consoleOutputKeepsTheLastLines() {
     String uuid = booted();
     manager.rebootInstance(uuid, true);
