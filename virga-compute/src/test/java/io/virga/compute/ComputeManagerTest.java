@@ -299,6 +299,53 @@ class ComputeManagerTest extends AgentFixture {
   }
 
   @Test
+  void theImagesShutdownTimeoutOverridesTheConfiguredOne() {
+    String uuid = booted();
+    var spec = FakeDriverSpecs.of(row(uuid));
+    java.util.Map<String, String> props = java.util.Map.of("os_shutdown_timeout", "7");
+    var image = FakeConductor.IMAGE;
+    var withProp =
+        new io.virga.core.ImageMeta(
+            image.id(),
+            image.name(),
+            image.diskFormat(),
+            image.containerFormat(),
+            image.size(),
+            image.virtualSize(),
+            image.minDiskGb(),
+            image.minRamMb(),
+            props);
+    var spec7 =
+        new io.virga.virt.InstanceSpec(
+            spec.uuid(),
+            spec.domainName(),
+            spec.displayName(),
+            spec.hostname(),
+            spec.projectId(),
+            spec.userId(),
+            spec.flavor(),
+            withProp,
+            spec.metadata(),
+            spec.userData(),
+            spec.publicKeys(),
+            spec.configDrive(),
+            spec.availabilityZone(),
+            spec.launchIndex(),
+            spec.createdAt());
+    InstanceFlows flows =
+        new InstanceFlows(
+            driver,
+            new TaskStates(conductor),
+            new SpecBuilder(conductor),
+            i -> IMAGES,
+            options(),
+            manager.tracker(),
+            manager.pendingDeletes());
+    assertThat(flows.shutdownTimeout(spec7)).isEqualTo(Duration.ofSeconds(7));
+    assertThat(flows.shutdownTimeout(spec)).isEqualTo(Duration.ofSeconds(2));
+  }
+
+  @Test
   void aFailedStopClearsTheTaskKeepsTheStateAndRecordsAFault() {
     String uuid = booted();
     driver.faults().failNext(Op.POWER_OFF, () -> new VirgaException("power off: libvirt said no"));
