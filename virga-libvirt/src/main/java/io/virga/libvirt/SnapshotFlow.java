@@ -1,5 +1,6 @@
 package io.virga.libvirt;
 
+import io.virga.core.Config;
 import io.virga.core.DiskFormat;
 import io.virga.core.InvalidStateException;
 import io.virga.core.TaskState;
@@ -41,6 +42,24 @@ final class SnapshotFlow {
 
   SnapshotFlow(SnapshotOptions options) {
     this(options, new QemuImg());
+  }
+
+  /** As configured (options in {@link SnapshotOptions}), sharing the driver's qemu-img runner. */
+  static SnapshotFlow fromConfig(Config config, Path instancesPath, QemuImg qemuImg) {
+    return new SnapshotFlow(SnapshotOptions.from(config, instancesPath), qemuImg);
+  }
+
+  SnapshotOptions options() {
+    return options;
+  }
+
+  /**
+   * Agent-start recovery for this host's snapshots directory: {@link #cleanupStaleSnapshots(Path,
+   * BiConsumer)} with libvirt restoring any domain a dead snapshot left transient.
+   */
+  int recoverStaleSnapshots(LibvirtHost host) {
+    return cleanupStaleSnapshots(
+        options.snapshotsDirectory(), LibvirtSnapshotDomain.restoreTransient(host));
   }
 
   /**
@@ -135,31 +154,33 @@ final class SnapshotFlow {
       // kept until the define below succeeds, so an agent killed in between can restore it
       writePrivate(tmp.resolve(SAVED_XML), xml);
       writePrivate(tmp.resolve(SAVED_XML + ".name"), domain.name());
+      writePrivate(tmp.resolve(SAVED_XML + ".disk"), root.path().toString());
     }
     RuntimeException failure = null;
     try {
-      if (persistent) {
-        // a persistent domain refuses a shallow block copy: make it transient meanwhile
-        domain.undefineKeepRunning();
-      }
-      domain.blockCopyShallowReuseExternal(dev, delta.toString());
+      boolean copying = false;
       try {
+        if (persistent) {
+          // a persistent domain refuses a shallow block copy: make it transient meanwhile
+          domain.undefineKeepRunning();
+        }
+        domain.blockCopyShallowReuseExternal(dev, delta.toString());
+        copying = true;
         waitForMirrorReady(domain, dev);
         steps.mark("mirror");
-      } finally {
-        domain.blockJobAbort(dev);
+      } catch (RuntimeException e) {
+        failure = e;
       }
-    } catch (RuntimeException e) {
-      failure = e;
+      if (copying) {
+        try {
+          domain.blockJobAbort(dev);
+        } catch (RuntimeException e) {
+          failure = chain(failure, e);
+        }
+      }
     } finally {
       if (persistent) {
-        failure = redefine(domain, xml, failure);
-        if (domain.isPersistent()) {
-          deleteQuietly(tmp.resolve(SAVED_XML));
-          deleteQuietly(tmp.resolve(SAVED_XML + ".name"));
-        } else {
-          keepForRecovery(tmp);
-        }
+        failure = redefine(domain, root, xml, tmp, failure);
       }
     }
     if (failure != null) {
@@ -214,8 +235,9 @@ final class SnapshotFlow {
   /**
    * Agent-start recovery: removes every temporary snapshot directory a dead agent left behind. When
    * one still holds the persistent XML of a domain the live path had made transient, {@code
-   * restoreDefinition} is given (domain name, saved XML) first; the directory is kept for the next
-   * start if that fails. Call before the agent accepts work: any snapshot in progress is stale.
+   * restoreDefinition} is given (domain name, saved XML) first — unless the instance's root disk is
+   * gone, which means it was deleted — and the directory is kept for the next start if that fails.
+   * Call before the agent accepts work: any snapshot in progress is stale.
    *
    * @return the number of directories removed
    */
@@ -229,7 +251,11 @@ final class SnapshotFlow {
       for (Path entry : entries) {
         Path xml = entry.resolve(SAVED_XML);
         Path name = entry.resolve(SAVED_XML + ".name");
-        if (Files.isRegularFile(xml) && Files.isRegularFile(name)) {
+        Path disk = entry.resolve(SAVED_XML + ".disk");
+        if (Files.isRegularFile(xml)
+            && Files.isRegularFile(name)
+            && Files.isRegularFile(disk)
+            && Files.exists(Path.of(Files.readString(disk).strip()))) {
           try {
             restoreDefinition.accept(Files.readString(name).strip(), Files.readString(xml));
           } catch (IOException | RuntimeException e) {
@@ -315,8 +341,29 @@ final class SnapshotFlow {
     }
   }
 
-  private static RuntimeException redefine(
-      SnapshotDomain domain, String xml, RuntimeException failure) {
+  /**
+   * Makes the domain persistent again, unless its root disk is gone: then the instance was deleted
+   * during the snapshot and defining it would bring a deleted server back.
+   */
+  private RuntimeException redefine(
+      SnapshotDomain domain,
+      SnapshotRootDisk root,
+      String xml,
+      Path tmp,
+      RuntimeException failure) {
+    if (!Files.exists(root.path())) {
+      LOG.warn(
+          "domain {}: root disk {} disappeared during the snapshot (instance deleted);"
+              + " not defining it again",
+          domain.name(),
+          root.path());
+      return chain(
+          failure,
+          new SnapshotException(
+              "domain "
+                  + domain.name()
+                  + ": the instance was deleted during the snapshot (its root disk is gone)"));
+    }
     try {
       domain.define(xml);
       return failure;
@@ -326,7 +373,12 @@ final class SnapshotFlow {
               + " restarts and restores it from the snapshots directory",
           domain.name(),
           e);
+      keepForRecovery(tmp);
       return chain(failure, e);
+    } finally {
+      for (String suffix : new String[] {"", ".name", ".disk"}) {
+        deleteQuietly(tmp.resolve(SAVED_XML + suffix));
+      }
     }
   }
 
@@ -336,6 +388,7 @@ final class SnapshotFlow {
       Path keep = Files.createTempDirectory(options.snapshotsDirectory(), TEMP_PREFIX + "restore-");
       Files.move(tmp.resolve(SAVED_XML), keep.resolve(SAVED_XML));
       Files.move(tmp.resolve(SAVED_XML + ".name"), keep.resolve(SAVED_XML + ".name"));
+      Files.move(tmp.resolve(SAVED_XML + ".disk"), keep.resolve(SAVED_XML + ".disk"));
     } catch (IOException e) {
       LOG.error("cannot keep the saved definition from {} for recovery", tmp, e);
     }

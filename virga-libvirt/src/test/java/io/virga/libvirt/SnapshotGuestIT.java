@@ -8,6 +8,7 @@ import io.virga.core.ImageMeta;
 import io.virga.core.TaskState;
 import io.virga.libvirt.SnapshotDomain.PowerState;
 import io.virga.virt.InstanceSpec;
+import io.virga.virt.SnapshotUpload;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -110,6 +111,16 @@ class SnapshotGuestIT {
         Instant.now());
   }
 
+  private static SnapshotUpload copyTo(Path target) {
+    return (file, format) -> {
+      try {
+        Files.copy(file, target);
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+    };
+  }
+
   /** Boots the original guest and waits until its marker is on disk and TICK has started. */
   private SnapshotTestDomain bootOriginal(SnapshotConsoleWatch watch) throws LibvirtException {
     SnapshotTestDomain d =
@@ -160,18 +171,7 @@ class SnapshotGuestIT {
       long t0 = System.nanoTime();
 
       new SnapshotFlow(SnapshotOptions.defaults(instances))
-          .snapshot(
-              host,
-              d.domain.getUUIDString(),
-              instanceDir,
-              (file, format) -> {
-                try {
-                  Files.copy(file, uploaded);
-                } catch (IOException e) {
-                  throw new IllegalStateException(e);
-                }
-              },
-              states::add);
+          .snapshot(host, d.domain.getUUIDString(), instanceDir, copyTo(uploaded), states::add);
       long t1 = System.nanoTime();
       watch.awaitTick(watch.lastTick() + 3, 30_000);
 
@@ -204,18 +204,7 @@ class SnapshotGuestIT {
               SnapshotOptions.defaults(instances)
                   .withLiveSnapshotDisabled(true)
                   .withImageFormat("raw"))
-          .snapshot(
-              host,
-              d.domain.getUUIDString(),
-              instanceDir,
-              (file, format) -> {
-                try {
-                  Files.copy(file, uploaded);
-                } catch (IOException e) {
-                  throw new IllegalStateException(e);
-                }
-              },
-              states::add);
+          .snapshot(host, d.domain.getUUIDString(), instanceDir, copyTo(uploaded), states::add);
 
       assertThat(state(d)).isEqualTo(PowerState.RUNNING);
       watch.awaitTick(before + 2, 30_000);
