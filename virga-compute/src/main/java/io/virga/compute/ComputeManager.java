@@ -80,6 +80,7 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     this.powerSync =
         new PowerSync(
             host,
+            driver,
             tasks,
             flows,
             (uuid, what, task) -> submit(uuid, what, task),
