@@ -23,6 +23,14 @@ public interface ComputeDriver extends AutoCloseable {
   String hostname();
 
   /**
+   * False while the driver has lost its hypervisor connection (it reconnects by itself); the
+   * compute service reports itself down meanwhile.
+   */
+  default boolean isHostUp() {
+    return true;
+  }
+
+  /**
    * Build and start a new instance (DESIGN §3.1). On failure everything this call created is
    * removed before the exception propagates.
    *
@@ -79,6 +87,14 @@ public interface ComputeDriver extends AutoCloseable {
   default List<String> cleanupLeftovers(List<String> deletedUuids) {
     return List.of();
   }
+
+  /**
+   * Periodic image cache ageing (Nova's manage_image_cache): {@code imageIdsInUse} are the image,
+   * kernel and ramdisk ids of every instance the control plane places on this host; the driver
+   * keeps their cached bases (and whatever its instance directories still use) and removes unused
+   * bases older than its configured minimum ages. Drivers without a cache do nothing.
+   */
+  default void manageImageCache(java.util.Collection<String> imageIdsInUse) {}
 
   @Override
   void close();

@@ -1,0 +1,224 @@
+package io.virga.libvirt;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.virga.core.VirgaException;
+import io.virga.virt.InstanceSpec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Builds the config drive (Nova's {@code virt/configdrive.py} over {@code api/metadata/base.py}):
+ * an ISO9660 image labelled {@code config-2}, Joliet + Rock Ridge, holding {@code
+ * openstack/<version>/} directories with meta_data.json, user_data, network_data.json and vendor
+ * data. The ISO tool is run with an argument list; no value reaches a shell.
+ */
+public final class ConfigDriveBuilder {
+  /** The OpenStack metadata versions Nova writes, oldest first; {@code latest} mirrors the last. */
+  static final List<String> VERSIONS =
+      List.of(
+          "2012-08-10",
+          "2013-04-04",
+          "2013-10-17",
+          "2015-10-15",
+          "2016-06-30",
+          "2016-10-06",
+          "2017-02-22",
+          "2018-08-27",
+          "2020-10-14");
+
+  /** Insertion order kept: uuid first, as Nova writes it (simple readers grep for it). */
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final String isoTool;
+
+  public ConfigDriveBuilder(String isoTool) {
+    this.isoTool = isoTool;
+  }
+
+  /** xorriso if installed, else genisoimage (Nova's default). */
+  static String defaultTool() {
+    for (String dir : List.of("/usr/bin", "/usr/local/bin", "/bin")) {
+      if (Files.isExecutable(Path.of(dir, "xorriso"))) {
+        return Path.of(dir, "xorriso").toString();
+      }
+    }
+    return "genisoimage";
+  }
+
+  /**
+   * Writes the ISO to {@code target}. The staging tree lives next to it and is removed whatever
+   * happens; on failure no partial ISO is left.
+   */
+  public void build(InstanceSpec spec, Path target) {
+    Path staging = target.resolveSibling(target.getFileName() + ".tree");
+    try {
+      writeTree(spec, staging);
+      makeIso(staging, target);
+    } catch (IOException e) {
+      deleteQuietly(target);
+      throw new UncheckedIOException("config drive: cannot write " + target, e);
+    } catch (RuntimeException e) {
+      deleteQuietly(target);
+      throw e;
+    } finally {
+      deleteTree(staging);
+    }
+  }
+
+  /** The {@code openstack/} tree Nova's metadata service would serve for this instance. */
+  static void writeTree(InstanceSpec spec, Path root) throws IOException {
+    List<String> dirs = new ArrayList<>(VERSIONS);
+    dirs.add("latest");
+    String seed = randomSeed();
+    for (String version : dirs) {
+      Path dir = Files.createDirectories(root.resolve("openstack").resolve(version));
+      String v = version.equals("latest") ? VERSIONS.getLast() : version;
+      Files.write(dir.resolve("meta_data.json"), JSON.writeValueAsBytes(metaData(spec, v, seed)));
+      if (spec.userData().isPresent()) {
+        Files.write(dir.resolve("user_data"), spec.userData().get());
+      }
+      if (atLeast(v, "2013-10-17")) {
+        Files.writeString(dir.resolve("vendor_data.json"), "{}");
+      }
+      if (atLeast(v, "2015-10-15")) {
+        Files.write(dir.resolve("network_data.json"), JSON.writeValueAsBytes(networkData()));
+      }
+      if (atLeast(v, "2016-10-06")) {
+        Files.writeString(dir.resolve("vendor_data2.json"), "{}");
+      }
+    }
+  }
+
+  static boolean atLeast(String version, String since) {
+    return version.compareTo(since) >= 0;
+  }
+
+  /** meta_data.json as Nova's InstanceMetadata.get_openstack_item builds it, per version. */
+  static Map<String, Object> metaData(InstanceSpec spec, String version, String seed) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("uuid", spec.uuid());
+    m.put("meta", new LinkedHashMap<>(spec.metadata()));
+    if (!spec.publicKeys().isEmpty()) {
+      m.put("public_keys", new LinkedHashMap<>(spec.publicKeys()));
+      if (atLeast(version, "2016-06-30")) {
+        List<Map<String, String>> keys = new ArrayList<>();
+        spec.publicKeys().entrySet().stream()
+            .sorted(Map.Entry.comparingByKey())
+            .forEach(
+                e -> {
+                  Map<String, String> k = new LinkedHashMap<>();
+                  k.put("name", e.getKey());
+                  k.put("type", "ssh");
+                  k.put("data", e.getValue());
+                  keys.add(k);
+                });
+        m.put("keys", keys);
+      }
+    }
+    m.put("hostname", spec.hostname());
+    m.put("name", spec.displayName());
+    m.put("launch_index", spec.launchIndex());
+    m.put("availability_zone", spec.availabilityZone());
+    if (atLeast(version, "2015-10-15")) {
+      m.put("random_seed", seed);
+      m.put("project_id", spec.projectId());
+    }
+    if (atLeast(version, "2016-06-30")) {
+      m.put("devices", List.of());
+    }
+    if (atLeast(version, "2020-10-14")) {
+      m.put("dedicated_cpus", List.of());
+    }
+    return m;
+  }
+
+  /** Virga attaches no networks yet: Nova's document for an instance without ports. */
+  static Map<String, Object> networkData() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("links", List.of());
+    m.put("networks", List.of());
+    m.put("services", List.of());
+    return m;
+  }
+
+  private static String randomSeed() {
+    byte[] b = new byte[512];
+    RANDOM.nextBytes(b);
+    return Base64.getEncoder().encodeToString(b);
+  }
+
+  private void makeIso(Path tree, Path target) throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(isoTool);
+    if (Path.of(isoTool).getFileName().toString().startsWith("xorriso")) {
+      cmd.addAll(List.of("-as", "genisoimage"));
+    }
+    cmd.addAll(
+        List.of(
+            "-o",
+            target.toString(),
+            "-ldots",
+            "-allow-lowercase",
+            "-allow-multidot",
+            "-l",
+            "-publisher",
+            "Virga",
+            "-quiet",
+            "-J",
+            "-r",
+            "-V",
+            "config-2",
+            tree.toString()));
+    Path log = target.resolveSibling(target.getFileName() + ".log");
+    Process p =
+        new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new VirgaException("config drive: " + isoTool + " did not finish within 60 s");
+      }
+      if (p.exitValue() != 0) {
+        String out = Files.readString(log, StandardCharsets.UTF_8).strip();
+        throw new VirgaException(
+            "config drive: " + isoTool + " failed with exit code " + p.exitValue() + ": " + out);
+      }
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new VirgaException("config drive: interrupted", e);
+    } finally {
+      Files.deleteIfExists(log);
+    }
+  }
+
+  private static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException e) {
+      // the caller's cleanup removes the instance dir anyway
+    }
+  }
+
+  static void deleteTree(Path root) {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (var walk = Files.walk(root)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(ConfigDriveBuilder::deleteQuietly);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot remove " + root, e);
+    }
+  }
+}

@@ -1,0 +1,197 @@
+package io.virga.libvirt;
+
+import io.virga.core.Config;
+import io.virga.core.TaskState;
+import io.virga.virt.ComputeDriver;
+import io.virga.virt.HostResources;
+import io.virga.virt.ImageSource;
+import io.virga.virt.InstanceInfo;
+import io.virga.virt.InstanceSpec;
+import io.virga.virt.LifecycleEvent;
+import io.virga.virt.RebootType;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * The real {@link ComputeDriver}: libvirt + qemu (kvm or TCG) over the local instances directory.
+ * Each flow lives in its own class, named after Nova's: {@link Spawn}, {@link Power}, {@link
+ * Destroy}, {@link LibvirtHostResources}.
+ */
+public final class LibvirtDriver implements ComputeDriver {
+  private final LibvirtDriverContext ctx;
+  private final Spawn spawn;
+  private final Power power;
+  private final Destroy destroy;
+  private final LibvirtHostResources resources;
+  private volatile String hostname;
+
+  /** The driver as configured: options from {@code config}, images from its base cache. */
+  public static LibvirtDriver fromConfig(Config config) {
+    LibvirtOptions opts = LibvirtOptions.from(config);
+    QemuImg qemuImg = QemuImg.fromConfig(config);
+    ImageCache cache =
+        new ImageCache(opts.instancesPath(), qemuImg, config.bool("force_raw_images", true));
+    return new LibvirtDriver(
+        opts,
+        new LibvirtHost(opts.connectionUri()),
+        ImageBackend.forType(opts.imagesType(), qemuImg, cache),
+        new ConfigDriveBuilder(opts.isoTool()));
+  }
+
+  public LibvirtDriver(
+      LibvirtOptions opts, LibvirtHost host, ImageBackend backend, ConfigDriveBuilder configDrive) {
+    this.ctx = new LibvirtDriverContext(host, opts, backend, configDrive);
+    this.spawn = new Spawn(ctx);
+    this.power = new Power(ctx, spawn);
+    this.destroy = new Destroy(ctx);
+    this.resources = new LibvirtHostResources(ctx);
+  }
+
+  public LibvirtOptions options() {
+    return ctx.opts;
+  }
+
+  public LibvirtHost host() {
+    return ctx.host;
+  }
+
+  @Override
+  public void init() {
+    ctx.host.call("connect", c -> c.getURI());
+  }
+
+  @Override
+  public String hostname() {
+    String h = hostname;
+    if (h == null) {
+      h = ctx.host.call("read hostname", c -> c.getHostName());
+      hostname = h;
+    }
+    return h;
+  }
+
+  @Override
+  public boolean isHostUp() {
+    return ctx.host.isUp();
+  }
+
+  @Override
+  public void spawn(InstanceSpec spec, ImageSource images, Consumer<TaskState> taskState) {
+    spawn.spawn(spec, images, taskState);
+  }
+
+  @Override
+  public void destroy(InstanceSpec spec, boolean destroyDisks) {
+    destroy.destroy(spec, destroyDisks);
+  }
+
+  @Override
+  public void powerOff(InstanceSpec spec, Duration timeout, Duration retryInterval) {
+    power.powerOff(spec, timeout, retryInterval);
+  }
+
+  /** Power off with the configured shutdown_timeout and shutdown_retry_interval. */
+  public void powerOff(InstanceSpec spec) {
+    power.powerOff(spec, ctx.opts.shutdownTimeout(), ctx.opts.shutdownRetryInterval());
+  }
+
+  @Override
+  public void powerOn(InstanceSpec spec, ImageSource images) {
+    power.powerOn(spec, images);
+  }
+
+  @Override
+  public void reboot(InstanceSpec spec, RebootType type, ImageSource images) {
+    power.reboot(spec, type, images);
+  }
+
+  @Override
+  public void pause(InstanceSpec spec) {
+    power.pause(spec);
+  }
+
+  @Override
+  public void unpause(InstanceSpec spec) {
+    power.unpause(spec);
+  }
+
+  @Override
+  public void suspend(InstanceSpec spec) {
+    power.suspend(spec);
+  }
+
+  @Override
+  public void resume(InstanceSpec spec) {
+    power.resume(spec);
+  }
+
+  @Override
+  public Optional<InstanceInfo> getInfo(String uuid) {
+    return ctx.host
+        .lookup(uuid)
+        .map(
+            g -> {
+              try (g) {
+                return g.info();
+              }
+            });
+  }
+
+  @Override
+  public List<String> listInstanceUuids() {
+    List<String> out = new ArrayList<>();
+    for (Guest g : ctx.host.listAll()) {
+      try (g) {
+        out.add(g.uuid());
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public HostResources getAvailableResource() {
+    return resources.get();
+  }
+
+  @Override
+  public String getConsoleOutput(InstanceSpec spec, int maxBytes) {
+    Path log = ctx.opts.instanceDir(spec.uuid()).resolve(Spawn.CONSOLE_LOG);
+    if (!Files.exists(log)) {
+      return "";
+    }
+    try (RandomAccessFile f = new RandomAccessFile(log.toFile(), "r")) {
+      long len = f.length();
+      int n = (int) Math.min(len, Math.max(0, maxBytes));
+      byte[] b = new byte[n];
+      f.seek(len - n);
+      f.readFully(b);
+      return new String(b, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read console log " + log, e);
+    }
+  }
+
+  @Override
+  public void registerLifecycleListener(Consumer<LifecycleEvent> listener) {
+    ctx.host.setLifecycleListener(listener);
+  }
+
+  @Override
+  public List<String> cleanupLeftovers(List<String> deletedUuids) {
+    return destroy.cleanupLeftovers(deletedUuids);
+  }
+
+  @Override
+  public void close() {
+    ctx.host.close();
+  }
+}

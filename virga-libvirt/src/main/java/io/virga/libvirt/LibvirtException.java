@@ -1,0 +1,57 @@
+package io.virga.libvirt;
+
+import io.virga.core.VirgaException;
+import java.util.Optional;
+
+/**
+ * A libvirt call that failed: carries libvirt's error code ({@code virErrorNumber}) so callers can
+ * tell "no such domain" from "operation invalid" without parsing messages.
+ */
+public class LibvirtException extends VirgaException {
+  private static final long serialVersionUID = 1L;
+
+  private final int code;
+  private final String codeName;
+
+  public LibvirtException(String message, int code, String codeName, Throwable cause) {
+    super(message, cause);
+    this.code = code;
+    this.codeName = codeName;
+  }
+
+  /** Wraps a binding exception, naming the step that failed. */
+  static LibvirtException of(String step, org.libvirt.LibvirtException e) {
+    org.libvirt.Error err = e.getError();
+    int code = err == null || err.getCode() == null ? -1 : err.getCode().ordinal();
+    String name = err == null || err.getCode() == null ? "UNKNOWN" : err.getCode().name();
+    String msg = err == null ? String.valueOf(e.getMessage()) : err.getMessage();
+    return new LibvirtException(step + ": " + msg + " (" + name + ")", code, name, e);
+  }
+
+  /** libvirt's virErrorNumber, -1 when unknown. */
+  public int code() {
+    return code;
+  }
+
+  public String codeName() {
+    return codeName;
+  }
+
+  public boolean isNoDomain() {
+    return "VIR_ERR_NO_DOMAIN".equals(codeName);
+  }
+
+  public boolean isOperationInvalid() {
+    return "VIR_ERR_OPERATION_INVALID".equals(codeName);
+  }
+
+  /** The libvirt exception at the root of {@code t}, if one is. */
+  public static Optional<LibvirtException> find(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof LibvirtException le) {
+        return Optional.of(le);
+      }
+    }
+    return Optional.empty();
+  }
+}

@@ -1,0 +1,349 @@
+package io.virga.libvirt;
+
+import io.virga.virt.LifecycleEvent;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import org.libvirt.Connect;
+import org.libvirt.Domain;
+import org.libvirt.Library;
+import org.libvirt.event.DomainEvent;
+import org.libvirt.event.DomainEventType;
+import org.libvirt.event.StoppedDetail;
+import org.libvirt.event.SuspendedDetail;
+import org.libvirt.jna.Libvirt;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one wrapper around libvirt-java (Nova's {@code host.Host}): a lazily opened connection under
+ * a lock, the event loop started before the first connection, a silent error callback, reconnect on
+ * close with the host reported down meanwhile, and lifecycle events handed to an executor.
+ *
+ * <p>Every libvirt call runs on a platform thread: JNA pins virtual threads, so a call made from a
+ * virtual thread is moved to this host's platform pool.
+ */
+public final class LibvirtHost implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(LibvirtHost.class);
+
+  /** Held for the life of the JVM: JNA would otherwise collect the callback libvirt calls. */
+  private static final Libvirt.VirErrorCallback SILENT_ERRORS = (userData, error) -> {};
+
+  private static final Object LOOP_LOCK = new Object();
+  private static boolean loopStarted;
+
+  private final String uri;
+  private final ReentrantLock lock = new ReentrantLock();
+  private Connect conn; // guarded by lock
+  private volatile boolean up = true;
+  private volatile boolean closed;
+  private volatile Consumer<LifecycleEvent> listener = e -> {};
+  private final ExecutorService platform;
+  private final ExecutorService events;
+  private final ScheduledExecutorService reconnects;
+
+  public LibvirtHost(String uri) {
+    this.uri = uri;
+    this.platform =
+        Executors.newCachedThreadPool(
+            Thread.ofPlatform().name("libvirt-call-", 0).daemon().factory());
+    this.events =
+        Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().name("libvirt-events").daemon().factory());
+    this.reconnects =
+        Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("libvirt-reconnect").daemon().factory());
+  }
+
+  /** libvirt's default event loop on a daemon thread, registered before any connection opens. */
+  static void ensureEventLoop() {
+    synchronized (LOOP_LOCK) {
+      if (loopStarted) {
+        return;
+      }
+      try {
+        Connect.setErrorCallback(SILENT_ERRORS);
+        Library.initEventLoop();
+      } catch (org.libvirt.LibvirtException e) {
+        throw LibvirtException.of("start libvirt event loop", e);
+      }
+      Thread t =
+          Thread.ofPlatform()
+              .name("libvirt-event-loop")
+              .daemon()
+              .start(
+                  () -> {
+                    try {
+                      Library.runEventLoop();
+                    } catch (InterruptedException e) {
+                      Thread.currentThread().interrupt();
+                    } catch (org.libvirt.LibvirtException e) {
+                      LOG.error("libvirt event loop stopped: {}", e.getMessage());
+                    }
+                  });
+      LOG.debug("libvirt event loop started on {}", t.getName());
+      loopStarted = true;
+    }
+  }
+
+  public String uri() {
+    return uri;
+  }
+
+  /** False between a lost connection and the reconnect that restores it. */
+  public boolean isUp() {
+    return up;
+  }
+
+  public void setLifecycleListener(Consumer<LifecycleEvent> l) {
+    this.listener = l;
+  }
+
+  /** A libvirt call against the connection. */
+  @FunctionalInterface
+  public interface ConnCall<T> {
+    T apply(Connect c) throws org.libvirt.LibvirtException;
+  }
+
+  /** A libvirt call on an existing handle. */
+  @FunctionalInterface
+  interface NativeCall<T> {
+    T call() throws org.libvirt.LibvirtException;
+  }
+
+  /** Runs {@code call} on a platform thread with the connection, naming {@code step} on failure. */
+  public <T> T call(String step, ConnCall<T> call) {
+    return onPlatform(step, () -> call.apply(connection(step)));
+  }
+
+  <T> T onPlatform(String step, NativeCall<T> call) {
+    Callable<T> task =
+        () -> {
+          try {
+            return call.call();
+          } catch (org.libvirt.LibvirtException e) {
+            throw LibvirtException.of(step, e);
+          }
+        };
+    if (!Thread.currentThread().isVirtual()) {
+      try {
+        return task.call();
+      } catch (RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new LibvirtException(step + ": " + e.getMessage(), -1, "UNKNOWN", e);
+      }
+    }
+    Future<T> f = platform.submit(task);
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      f.cancel(false);
+      throw new LibvirtException(step + ": interrupted", -1, "UNKNOWN", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new LibvirtException(step + ": " + e.getCause(), -1, "UNKNOWN", e.getCause());
+    }
+  }
+
+  /** The open connection, opening it (and the event loop) on first use or after a loss. */
+  Connect connection(String step) {
+    lock.lock();
+    try {
+      if (closed) {
+        throw new LibvirtException(
+            step + ": libvirt host " + uri + " is closed", -1, "CLOSED", null);
+      }
+      if (conn != null) {
+        return conn;
+      }
+      ensureEventLoop();
+      try {
+        Connect c = new Connect(uri, false);
+        c.setKeepAlive(5, 3);
+        c.registerCloseListener((closedConn, reason) -> connectionLost(reason.name()));
+        c.addLifecycleListener(this::onLifecycle);
+        conn = c;
+        up = true;
+        LOG.info("connected to libvirt at {}", uri);
+        return c;
+      } catch (org.libvirt.LibvirtException e) {
+        up = false;
+        throw LibvirtException.of(step + " (connecting to " + uri + ")", e);
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Close callback (event loop thread): drop the connection and reconnect from elsewhere. */
+  private void connectionLost(String reason) {
+    up = false;
+    LOG.warn(
+        "libvirt connection {} closed ({}); host reported down until it reconnects", uri, reason);
+    reconnects.execute(
+        () -> {
+          lock.lock();
+          try {
+            Connect old = conn;
+            conn = null;
+            if (old != null) {
+              try {
+                old.close();
+              } catch (org.libvirt.LibvirtException e) {
+                LOG.debug("closing lost connection: {}", e.getMessage());
+              }
+            }
+          } finally {
+            lock.unlock();
+          }
+          scheduleReconnect(0);
+        });
+  }
+
+  private void scheduleReconnect(long delaySeconds) {
+    if (closed) {
+      return;
+    }
+    reconnects.schedule(
+        () -> {
+          try {
+            connection("reconnect");
+          } catch (LibvirtException e) {
+            LOG.warn("libvirt at {} still unreachable: {}; retrying in 5 s", uri, e.getMessage());
+            scheduleReconnect(5);
+          }
+        },
+        delaySeconds,
+        TimeUnit.SECONDS);
+  }
+
+  /** Lifecycle callback, on the event loop thread: read what we need, free, hand off. */
+  private int onLifecycle(Domain d, DomainEvent event) {
+    String uuid;
+    try {
+      uuid = d.getUUIDString();
+    } catch (org.libvirt.LibvirtException e) {
+      return 0;
+    } finally {
+      Guest.freeQuietly(d);
+    }
+    Optional<LifecycleEvent.Transition> t = transition(event);
+    if (t.isPresent()) {
+      LifecycleEvent le = new LifecycleEvent(uuid, t.get(), Instant.now());
+      events.execute(
+          () -> {
+            try {
+              listener.accept(le);
+            } catch (RuntimeException e) {
+              LOG.warn("lifecycle listener failed on {}: {}", le, e.toString());
+            }
+          });
+    }
+    return 0;
+  }
+
+  /** Nova's mapping of libvirt lifecycle events (host.py: _event_lifecycle_callback). */
+  static Optional<LifecycleEvent.Transition> transition(DomainEvent event) {
+    DomainEventType type = event.getType();
+    Object detail = event.getDetail();
+    return Optional.ofNullable(
+        switch (type) {
+          case STARTED, RESUMED -> LifecycleEvent.Transition.valueOf(type.name());
+          case STOPPED ->
+              detail == StoppedDetail.SAVED
+                  ? LifecycleEvent.Transition.SUSPENDED
+                  : detail == StoppedDetail.CRASHED
+                      ? LifecycleEvent.Transition.CRASHED
+                      : LifecycleEvent.Transition.STOPPED;
+          case SUSPENDED ->
+              detail == SuspendedDetail.PAUSED || detail == SuspendedDetail.API_ERROR
+                  ? LifecycleEvent.Transition.PAUSED
+                  : detail == SuspendedDetail.IOERROR || detail == SuspendedDetail.WATCHDOG
+                      ? LifecycleEvent.Transition.PAUSED
+                      : null;
+          case CRASHED -> LifecycleEvent.Transition.CRASHED;
+          default -> null;
+        });
+  }
+
+  /** The domain with this uuid, or empty when libvirt does not know it. */
+  public Optional<Guest> lookup(String uuid) {
+    try {
+      return Optional.of(
+          new Guest(this, call("look up domain " + uuid, c -> c.domainLookupByUUIDString(uuid))));
+    } catch (LibvirtException e) {
+      if (e.isNoDomain()) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+  }
+
+  /** The domain with this name, or empty. */
+  public Optional<Guest> lookupByName(String name) {
+    try {
+      return Optional.of(
+          new Guest(this, call("look up domain " + name, c -> c.domainLookupByName(name))));
+    } catch (LibvirtException e) {
+      if (e.isNoDomain()) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+  }
+
+  /** defineXML: a persistent, shut-off domain. */
+  public Guest define(String xml) {
+    return new Guest(this, call("define domain", c -> c.domainDefineXML(xml)));
+  }
+
+  /** Every domain libvirt knows (running or defined); the caller closes each. */
+  public List<Guest> listAll() {
+    Domain[] all = call("list domains", c -> c.listAllDomains(0));
+    List<Guest> out = new ArrayList<>(all.length);
+    for (Domain d : all) {
+      out.add(new Guest(this, d));
+    }
+    return out;
+  }
+
+  public String capabilities() {
+    return call("read host capabilities", Connect::getCapabilities);
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    lock.lock();
+    try {
+      if (conn != null) {
+        try {
+          conn.unregisterCloseListener();
+          conn.close();
+        } catch (org.libvirt.LibvirtException e) {
+          LOG.debug("closing libvirt connection: {}", e.getMessage());
+        }
+        conn = null;
+      }
+    } finally {
+      lock.unlock();
+    }
+    reconnects.shutdownNow();
+    events.shutdown();
+    platform.shutdown();
+  }
+}

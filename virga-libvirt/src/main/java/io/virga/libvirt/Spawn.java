@@ -1,0 +1,274 @@
+package io.virga.libvirt;
+
+import io.virga.core.DiskFormat;
+import io.virga.core.ImageMeta;
+import io.virga.core.PowerState;
+import io.virga.core.TaskState;
+import io.virga.virt.ImageSource;
+import io.virga.virt.InstanceSpec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Nova's spawn, step by step: {@code createImage} (instance dir, console.log, root / ephemeral /
+ * swap disks, kernel and ramdisk, config drive) → {@code getGuestXml} (libvirt.xml) → {@code
+ * createDomainAndNetwork} (define, start, wait for RUNNING). A failure destroys and undefines the
+ * domain and removes everything this spawn created — never a shared base — and the exception names
+ * the step.
+ */
+final class Spawn {
+  private static final Logger LOG = LoggerFactory.getLogger(Spawn.class);
+  static final String LIBVIRT_XML = "libvirt.xml";
+  static final String CONSOLE_LOG = "console.log";
+
+  private final LibvirtDriverContext ctx;
+
+  Spawn(LibvirtDriverContext ctx) {
+    this.ctx = ctx;
+  }
+
+  /** What this spawn made, so a failure removes exactly that. */
+  private static final class Created {
+    boolean instanceDir;
+    final List<Path> files = new ArrayList<>();
+    boolean domain;
+  }
+
+  void spawn(InstanceSpec spec, ImageSource images, Consumer<TaskState> taskState) {
+    long t0 = System.nanoTime();
+    Path dir = ctx.opts.instanceDir(spec.uuid());
+    boolean configDrive = spec.configDrive() || ctx.opts.forceConfigDrive();
+    Created created = new Created();
+    String[] step = {"networking"};
+    try {
+      taskState.accept(TaskState.NETWORKING); // Virga attaches no ports yet: nothing to plug
+      taskState.accept(TaskState.BLOCK_DEVICE_MAPPING);
+      DiskMapping mapping =
+          DiskMapping.forInstance(spec.flavor(), configDrive, ctx.opts.cdromBus());
+      taskState.accept(TaskState.SPAWNING);
+      step[0] = "createImage";
+      Optional<GuestConfigBuilder.KernelBoot> kernel = createImage(spec, images, dir, created);
+      if (configDrive) {
+        step[0] = "createConfigDrive";
+        createConfigDrive(spec, dir, created);
+      }
+      step[0] = "getGuestXml";
+      String xml = getGuestXml(spec, dir, mapping, kernel);
+      writeLibvirtXml(dir, xml, created);
+      step[0] = "createDomainAndNetwork";
+      createDomainAndNetwork(spec, xml, created);
+      LOG.info(
+          "instance {}: spawned {} in {} ms",
+          spec.uuid(),
+          spec.domainName(),
+          (System.nanoTime() - t0) / 1_000_000);
+    } catch (RuntimeException e) {
+      LOG.warn("instance {}: spawn failed at {}: {}", spec.uuid(), step[0], e.toString());
+      cleanup(spec, dir, created, e);
+      throw new SpawnException(spec.uuid(), step[0], e);
+    }
+  }
+
+  /** Instance dir, console.log, the disks and kernel/ramdisk from the cache. */
+  private Optional<GuestConfigBuilder.KernelBoot> createImage(
+      InstanceSpec spec, ImageSource images, Path dir, Created created) {
+    try {
+      if (!Files.isDirectory(dir)) {
+        Files.createDirectories(dir.getParent());
+        Files.createDirectory(dir);
+        created.instanceDir = true;
+      }
+      Path console = dir.resolve(CONSOLE_LOG);
+      if (!Files.exists(console)) {
+        Files.createFile(console);
+        created.files.add(console);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create instance directory " + dir + ": " + e, e);
+    }
+    var flavor = spec.flavor();
+    track(created, dir, DiskInfo.FILE);
+    track(created, dir, ImageBackend.ROOT);
+    ctx.backend.createRoot(dir, spec.image(), images, (long) flavor.rootGb() << 30);
+    if (flavor.ephemeralGb() > 0) {
+      track(created, dir, ImageBackend.EPHEMERAL);
+      ctx.backend.createEphemeral(dir, flavor.ephemeralGb());
+    }
+    if (flavor.swapMb() > 0) {
+      track(created, dir, ImageBackend.SWAP);
+      ctx.backend.createSwap(dir, flavor.swapMb());
+    }
+    return kernelBoot(spec, images);
+  }
+
+  private static void track(Created created, Path dir, String name) {
+    Path p = dir.resolve(name);
+    if (!Files.exists(p)) {
+      created.files.add(p);
+    }
+  }
+
+  /** Kernel and ramdisk images cached raw, when the image names them (Nova: kernel_id). */
+  Optional<GuestConfigBuilder.KernelBoot> kernelBoot(InstanceSpec spec, ImageSource images) {
+    Optional<String> kernelId = spec.image().property("kernel_id");
+    if (kernelId.isEmpty()) {
+      return Optional.empty();
+    }
+    Path kernel = ctx.backend.cache().fetchRaw(sideImage(kernelId.get(), DiskFormat.AKI), images);
+    Optional<Path> ramdisk =
+        spec.image()
+            .property("ramdisk_id")
+            .map(id -> ctx.backend.cache().fetchRaw(sideImage(id, DiskFormat.ARI), images));
+    return Optional.of(
+        new GuestConfigBuilder.KernelBoot(kernel, ramdisk, GuestConfigBuilder.cmdline(spec)));
+  }
+
+  /** The metadata we know of a kernel or ramdisk image: its id and Glance's format for it. */
+  static ImageMeta sideImage(String id, DiskFormat format) {
+    String name = format.glanceName();
+    return new ImageMeta(id, name, format, name, 0, 0, 0, 0, Map.of());
+  }
+
+  private void createConfigDrive(InstanceSpec spec, Path dir, Created created) {
+    Path target = dir.resolve(DiskMapping.CONFIG);
+    created.files.add(target);
+    ctx.configDrive.build(spec, target);
+  }
+
+  /** The domain XML from the recorded disk formats (disk.info), never from probing the files. */
+  String getGuestXml(
+      InstanceSpec spec,
+      Path dir,
+      DiskMapping mapping,
+      Optional<GuestConfigBuilder.KernelBoot> kernel) {
+    Map<String, String> formats = new HashMap<>();
+    DiskInfo.read(dir).forEach((name, fmt) -> formats.put(name, fmt.qemuName()));
+    formats.put(DiskMapping.CONFIG, "raw");
+    GuestConfig config =
+        GuestConfigBuilder.build(spec, ctx.opts, mapping, formats, dir, kernel, ctx.cacheMode(dir));
+    return GuestXmlWriter.write(config);
+  }
+
+  static void writeLibvirtXml(Path dir, String xml, Created created) {
+    Path target = dir.resolve(LIBVIRT_XML);
+    if (created != null && !Files.exists(target)) {
+      created.files.add(target);
+    }
+    writeLibvirtXml(dir, xml);
+  }
+
+  static void writeLibvirtXml(Path dir, String xml) {
+    Path target = dir.resolve(LIBVIRT_XML);
+    Path tmp = dir.resolve(LIBVIRT_XML + ".tmp");
+    try {
+      Files.writeString(tmp, xml);
+      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + target, e);
+    }
+  }
+
+  private void createDomainAndNetwork(InstanceSpec spec, String xml, Created created) {
+    try (Guest guest = ctx.host.define(xml)) {
+      created.domain = true;
+      guest.launch(false);
+      waitFor(guest, PowerState.RUNNING, "RUNNING");
+    }
+  }
+
+  /** Polls until the domain reports {@code wanted} or the spawn timeout passes. */
+  void waitFor(Guest guest, PowerState wanted, String what) {
+    long deadline = System.nanoTime() + ctx.opts.spawnTimeout().toNanos();
+    long sleepMs = 5;
+    while (true) {
+      PowerState s = guest.powerState();
+      if (s == wanted) {
+        return;
+      }
+      if (s == PowerState.CRASHED || (s == PowerState.SHUTDOWN && wanted == PowerState.RUNNING)) {
+        throw new LibvirtException(
+            "domain " + guest.name() + " went to " + s + " instead of " + what, -1, "STATE", null);
+      }
+      if (System.nanoTime() > deadline) {
+        throw new LibvirtException(
+            "domain did not reach "
+                + what
+                + " within "
+                + ctx.opts.spawnTimeout().toSeconds()
+                + " s",
+            -1,
+            "TIMEOUT",
+            null);
+      }
+      sleep(sleepMs);
+      sleepMs = Math.min(sleepMs * 2, 200);
+    }
+  }
+
+  static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new LibvirtException("interrupted while waiting", -1, "INTERRUPTED", e);
+    }
+  }
+
+  /** Undo: destroy + undefine the domain, remove what we created, keep going on errors. */
+  private void cleanup(InstanceSpec spec, Path dir, Created created, RuntimeException cause) {
+    if (created.domain) {
+      guarded(cause, () -> ctx.host.lookup(spec.uuid()).ifPresent(Spawn::destroyAndUndefine));
+    }
+    if (created.instanceDir) {
+      guarded(cause, () -> ConfigDriveBuilder.deleteTree(dir));
+    } else {
+      for (Path p : created.files.reversed()) {
+        guarded(
+            cause,
+            () -> {
+              try {
+                Files.deleteIfExists(p);
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+            });
+      }
+    }
+  }
+
+  static void destroyAndUndefine(Guest g) {
+    try (g) {
+      g.destroy();
+      g.undefine();
+    }
+  }
+
+  private static void guarded(RuntimeException cause, Runnable r) {
+    try {
+      r.run();
+    } catch (RuntimeException e) {
+      cause.addSuppressed(e);
+      LOG.error("cleanup after failed spawn: {}", e.toString());
+    }
+  }
+
+  static <T> T step(String uuid, String name, Supplier<T> s) {
+    try {
+      return s.get();
+    } catch (RuntimeException e) {
+      throw new SpawnException(uuid, name, e);
+    }
+  }
+}

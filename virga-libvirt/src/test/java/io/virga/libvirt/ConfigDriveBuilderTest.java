@@ -1,0 +1,60 @@
+package io.virga.libvirt;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigDriveBuilderTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Test
+  void treeHasEveryVersionAndLatest(@TempDir Path tmp) throws Exception {
+    var spec = TestSpecs.spec("my \"vm\" & <co>", TestSpecs.tiny());
+    ConfigDriveBuilder.writeTree(spec, tmp);
+    for (String v : ConfigDriveBuilder.VERSIONS) {
+      assertThat(tmp.resolve("openstack").resolve(v).resolve("meta_data.json")).isRegularFile();
+    }
+    Path latest = tmp.resolve("openstack/latest");
+    JsonNode md = JSON.readTree(latest.resolve("meta_data.json").toFile());
+    assertThat(md.get("uuid").asText()).isEqualTo(spec.uuid());
+    assertThat(md.get("name").asText()).isEqualTo("my \"vm\" & <co>");
+    assertThat(md.get("hostname").asText()).isEqualTo("warm1");
+    assertThat(md.get("launch_index").asInt()).isZero();
+    assertThat(md.get("availability_zone").asText()).isEqualTo("nova");
+    assertThat(md.get("project_id").asText()).isEqualTo(spec.projectId());
+    assertThat(md.get("meta").get("role").asText()).isEqualTo("test");
+    assertThat(md.get("public_keys").get("mykey").asText()).startsWith("ssh-ed25519");
+    assertThat(md.get("keys").get(0).get("type").asText()).isEqualTo("ssh");
+    assertThat(md.get("devices").isArray()).isTrue();
+    assertThat(md.get("random_seed").asText()).hasSizeGreaterThan(600);
+    assertThat(Files.readAllBytes(latest.resolve("user_data")))
+        .isEqualTo(spec.userData().orElseThrow());
+    JsonNode net = JSON.readTree(latest.resolve("network_data.json").toFile());
+    assertThat(net.get("links").size() + net.get("networks").size() + net.get("services").size())
+        .isZero();
+    assertThat(latest.resolve("vendor_data.json")).hasContent("{}");
+    assertThat(latest.resolve("vendor_data2.json")).hasContent("{}");
+    // older versions carry only what existed then
+    Path folsom = tmp.resolve("openstack/2012-08-10");
+    assertThat(folsom.resolve("network_data.json")).doesNotExist();
+    assertThat(folsom.resolve("vendor_data.json")).doesNotExist();
+    assertThat(JSON.readTree(folsom.resolve("meta_data.json").toFile()).has("random_seed"))
+        .isFalse();
+  }
+
+  @Test
+  void failedToolLeavesNoIsoAndNoTree(@TempDir Path tmp) {
+    Path target = tmp.resolve("disk.config");
+    var b = new ConfigDriveBuilder("/bin/false");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> b.build(TestSpecs.spec("n", TestSpecs.tiny()), target))
+        .hasMessageContaining("config drive")
+        .hasMessageContaining("exit code 1");
+    assertThat(tmp).isEmptyDirectory();
+  }
+}
