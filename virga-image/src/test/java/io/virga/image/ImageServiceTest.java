@@ -107,4 +107,14 @@ class ImageServiceTest {
     new ImageService(db, Config.of(Map.of("home", home.toString())));
     assertThat(part).doesNotExist();
   }
+
+  @Test
+  void anEmptyUploadIsAcceptedAsAZeroByteImage() {
+    ImageRecord r = images.create(demo, ImageSpec.of("empty", "qcow2", "bare"));
+    ImageRecord done = images.upload(demo, r.id(), new java.io.ByteArrayInputStream(new byte[0]));
+    assertThat(done.status()).isEqualTo("active");
+    assertThat(done.size()).contains(0L);
+    assertThat(done.virtualSize()).contains(0L);
+    assertThat(done.checksum()).contains("d41d8cd98f00b204e9800998ecf8427e");
+  }
 }
