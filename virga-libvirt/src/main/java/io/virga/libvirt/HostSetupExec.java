@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -76,6 +77,36 @@ final class HostSetupExec {
       throw new HostSetupException("interrupted while running " + String.join(" ", command), e);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Runs a command that forks a daemon: its output goes to /dev/null rather than to pipes, which
+   * the daemon would hold open for its whole life.
+   */
+  static Result runDaemon(List<String> command) {
+    try {
+      Path err = Files.createTempFile("virga-daemon", ".err");
+      try {
+        Process p =
+            new ProcessBuilder(command)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(err.toFile())
+                .start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+          throw new HostSetupException("timed out starting " + String.join(" ", command));
+        }
+        return new Result(List.copyOf(command), p.exitValue(), "", Files.readString(err));
+      } finally {
+        Files.deleteIfExists(err);
+      }
+    } catch (IOException e) {
+      throw new HostSetupException("cannot run " + command.get(0) + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new HostSetupException("interrupted while running " + String.join(" ", command), e);
     }
   }
 

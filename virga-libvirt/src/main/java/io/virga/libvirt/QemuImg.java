@@ -150,6 +150,16 @@ public final class QemuImg {
    * @param compress {@code -c} (qcow2 output only)
    */
   public void convert(Path in, String inFormat, Path out, String outFormat, boolean compress) {
+    convert(in, inFormat, out, outFormat, compress, true);
+  }
+
+  /**
+   * {@link #convert(Path, String, Path, String, boolean)} with the limits optional: pass {@code
+   * untrusted=false} only for images whose headers Virga wrote itself (an instance's own overlay
+   * being snapshotted, a verified base), where a long compression must not hit the CPU limit.
+   */
+  public void convert(
+      Path in, String inFormat, Path out, String outFormat, boolean compress, boolean untrusted) {
     List<String> args =
         new ArrayList<>(List.of("convert", "-f", checked(inFormat), "-O", checked(outFormat)));
     if (compress) {
@@ -157,7 +167,7 @@ public final class QemuImg {
     }
     args.add(abs(in));
     args.add(abs(out));
-    run(args, Optional.of(limits.convertCpuSeconds()));
+    run(args, untrusted ? Optional.of(limits.convertCpuSeconds()) : Optional.empty());
   }
 
   /** {@code qemu-img resize -f <format> <image> <bytes>} (grow only; shrinking is refused). */

@@ -54,7 +54,14 @@ final class TinyGuestBuilder {
     this.cacheDir = cacheDir.toAbsolutePath();
   }
 
+  /** The guest, and whether this call built it (false: it came from the cache). */
+  record Outcome(TinyGuest.Artifacts artifacts, boolean built) {}
+
   TinyGuest.Artifacts ensureBuilt() {
+    return ensure().artifacts();
+  }
+
+  Outcome ensure() {
     for (String tool : TOOLS) {
       if (!HostSetupExec.onPath(tool)) {
         throw new HostSetupException(
@@ -79,7 +86,7 @@ final class TinyGuestBuilder {
     }
   }
 
-  private TinyGuest.Artifacts buildLocked() throws IOException {
+  private Outcome buildLocked() throws IOException {
     Map<String, String> inputs;
     try {
       inputs = inputs(TinyGuestPackages.resolve());
@@ -88,14 +95,14 @@ final class TinyGuestBuilder {
       Optional<Path> newest = newestBuild();
       if (newest.isPresent()) {
         LOG.warn("cannot ask apt for the guest's packages ({}); using {}", e.getMessage(), newest);
-        return artifacts(newest.get());
+        return new Outcome(artifacts(newest.get()), false);
       }
       throw e;
     }
     String key = key(inputs);
     Path out = cacheDir.resolve(key);
     if (Files.isRegularFile(out.resolve(INPUTS))) {
-      return artifacts(out);
+      return new Outcome(artifacts(out), false);
     }
     long start = System.nanoTime();
     Path work = cacheDir.resolve(".build-" + key + "-" + UUID.randomUUID());
@@ -112,7 +119,7 @@ final class TinyGuestBuilder {
     }
     LOG.info(
         "tiny guest {} built in {} ms into {}", key, (System.nanoTime() - start) / 1_000_000, out);
-    return artifacts(out);
+    return new Outcome(artifacts(out), true);
   }
 
   private void build(Map<String, String> inputs, Path work, Path result) throws IOException {

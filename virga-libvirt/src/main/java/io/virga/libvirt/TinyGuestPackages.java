@@ -4,7 +4,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -43,9 +46,9 @@ final class TinyGuestPackages {
 
   /** Asks apt which kernel the cloud meta-package points at, and the busybox-static version. */
   static Selection resolve() {
-    String meta = showCandidate(KERNEL_META);
+    Map<String, String> stanzas = showCandidates(KERNEL_META, BUSYBOX);
     String depends =
-        field(meta, "Depends")
+        field(stanzas.get(KERNEL_META), "Depends")
             .orElseThrow(() -> new HostSetupException(KERNEL_META + " has no Depends field"));
     Matcher m = DEPENDS_KERNEL.matcher(depends);
     if (!m.find()) {
@@ -54,9 +57,11 @@ final class TinyGuestPackages {
     }
     String kernelName = m.group(1);
     String kernelVersion =
-        m.group(2) != null ? m.group(2) : field(showCandidate(kernelName), "Version").orElseThrow();
+        m.group(2) != null
+            ? m.group(2)
+            : field(showCandidates(kernelName).get(kernelName), "Version").orElseThrow();
     String busyboxVersion =
-        field(showCandidate(BUSYBOX), "Version")
+        field(stanzas.get(BUSYBOX), "Version")
             .orElseThrow(() -> new HostSetupException(BUSYBOX + " has no Version field"));
     return new Selection(new Pkg(kernelName, kernelVersion), new Pkg(BUSYBOX, busyboxVersion));
   }
@@ -89,22 +94,30 @@ final class TinyGuestPackages {
     HostSetupExec.run(List.of("dpkg-deb", "-x", deb.toString(), dir.toString())).orThrow();
   }
 
-  private static String showCandidate(String pkg) {
-    List<String> cmd = List.of("apt-cache", "show", "--no-all-versions", pkg);
+  /** The candidate version's control stanza of each package, by package name. */
+  private static Map<String, String> showCandidates(String... pkgs) {
+    List<String> cmd = new ArrayList<>(List.of("apt-cache", "show", "--no-all-versions"));
+    cmd.addAll(List.of(pkgs));
     HostSetupExec.Result r = HostSetupExec.run(cmd);
-    if (!r.ok() || r.stdout().isBlank()) {
-      LOG.info("apt does not know {} yet; running apt-get update", pkg);
+    if (!r.ok()) {
+      LOG.info("apt does not know {} yet; running apt-get update", String.join(" ", pkgs));
       HostSetupExec.run(List.of("apt-get", "update", "-q")).orThrow();
       r = HostSetupExec.run(cmd);
     }
-    if (!r.ok() || r.stdout().isBlank()) {
-      throw new HostSetupException(
-          "apt cannot find package "
-              + pkg
-              + " (is this Debian with the main component enabled?): "
-              + r.stderr().strip());
+    Map<String, String> stanzas = new HashMap<>();
+    for (String stanza : r.stdout().split("\n\n")) {
+      field(stanza, "Package").ifPresent(name -> stanzas.put(name, stanza));
     }
-    return r.stdout();
+    for (String pkg : pkgs) {
+      if (!stanzas.containsKey(pkg)) {
+        throw new HostSetupException(
+            "apt cannot find package "
+                + pkg
+                + " (is this Debian with the main component enabled? try apt-get update): "
+                + r.stderr().strip());
+      }
+    }
+    return stanzas;
   }
 
   private static Optional<String> field(String control, String name) {

@@ -1,0 +1,30 @@
+package io.virga.api;
+
+import io.virga.core.ConflictException;
+import io.virga.core.ImageMeta;
+import io.virga.core.InvalidInputException;
+import io.virga.image.ImageService;
+
+/**
+ * The image service as compute needs it: an image the caller may boot from. Throws
+ * NotFoundException for an image that does not exist or that the caller may not see, and
+ * InvalidInputException for one that is not active.
+ */
+@FunctionalInterface
+public interface ComputeImages {
+  ImageMeta bootable(AuthContext caller, String imageId);
+
+  /** Over the image service: visibility as image v2 shows it, then an active image's metadata. */
+  static ComputeImages of(ImageService images) {
+    return (caller, id) -> {
+      if (images.find(new ImageService.Caller(caller.project(), caller.isAdmin()), id).isEmpty()) {
+        throw new InvalidInputException("Can not find requested image: " + id);
+      }
+      try {
+        return images.get(id);
+      } catch (ConflictException e) {
+        throw new InvalidInputException("Image " + id + " is not active.");
+      }
+    };
+  }
+}

@@ -1,0 +1,101 @@
+package io.virga.api;
+
+import io.javalin.http.Context;
+import io.javalin.router.JavalinDefaultRouting;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The compute API (Nova v2.1 with microversions 2.1 to {@link #RANGE}'s maximum) as one route group
+ * for {@link ApiServer.Builder#routes}.
+ */
+public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable {
+  /** Microversions this compute API implements. */
+  public static final Microversion.Range RANGE =
+      new Microversion.Range(
+          "compute", "X-OpenStack-Nova-API-Version", Microversion.of(2, 1), Microversion.of(2, 53));
+
+  static final String ROOT = "/compute/v2.1";
+
+  private final ComputeDeps deps;
+  private final ServerOperations servers;
+
+  public ComputeRoutes(ComputeDeps deps) {
+    this.deps = deps;
+    this.servers = new ServerOperations(deps);
+  }
+
+  /** A compute request: negotiated version and caller. */
+  record Call(Context ctx, Microversion version, AuthContext auth) {
+    String requestId() {
+      String rid = ctx.attribute(ApiServer.ATTR_REQUEST_ID);
+      return rid != null ? rid : "req-unknown";
+    }
+
+    String base() {
+      return ApiServer.publicUrl(ctx);
+    }
+
+    ServerView view() {
+      return new ServerView(base(), version, auth.isAdmin());
+    }
+
+    String path(String name) {
+      return ctx.pathParam(name);
+    }
+  }
+
+  @FunctionalInterface
+  interface Handler {
+    void handle(Call call) throws Exception;
+  }
+
+  static io.javalin.http.Handler authed(Handler h) {
+    return ctx -> {
+      Microversion v = RANGE.negotiate(ctx);
+      h.handle(new Call(ctx, v, AuthContext.of(ctx)));
+    };
+  }
+
+  @Override
+  public void register(JavalinDefaultRouting routes) {
+    routes.get("/compute", ComputeRoutes::versions, ApiServer.Access.PUBLIC);
+    routes.get(ROOT, ComputeRoutes::version, ApiServer.Access.PUBLIC);
+    new ServerRoutes(deps, servers).register(routes);
+    new FlavorRoutes(deps).register(routes);
+    new KeyPairRoutes(deps).register(routes);
+    new HypervisorRoutes(deps).register(routes);
+    new QuotaRoutes(deps).register(routes);
+  }
+
+  private static Map<String, Object> versionEntry(Context ctx) {
+    String base = ApiServer.publicUrl(ctx);
+    Map<String, Object> v = new LinkedHashMap<>();
+    v.put("id", "v2.1");
+    v.put("status", "CURRENT");
+    v.put("version", RANGE.max().toString());
+    v.put("min_version", RANGE.min().toString());
+    v.put("updated", "2013-07-23T11:33:21Z");
+    v.put("links", List.of(ServerView.link("self", base + ROOT + "/")));
+    return v;
+  }
+
+  private static void versions(Context ctx) {
+    ctx.json(Map.of("versions", List.of(versionEntry(ctx))));
+  }
+
+  private static void version(Context ctx) {
+    Map<String, Object> v = versionEntry(ctx);
+    Map<String, Object> type = new LinkedHashMap<>();
+    type.put("base", "application/json");
+    type.put("type", "application/vnd.openstack.compute+json;version=2.1");
+    v.put("media-types", List.of(type));
+    ctx.json(Map.of("version", v));
+  }
+
+  @Override
+  public void close() {
+    servers.close();
+  }
+}

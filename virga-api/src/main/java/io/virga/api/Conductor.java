@@ -1,0 +1,107 @@
+package io.virga.api;
+
+import io.virga.core.ConductorApi;
+import io.virga.core.HostReport;
+import io.virga.core.ImageMeta;
+import io.virga.core.Instance;
+import io.virga.core.InstanceUpdate;
+import io.virga.core.NotFoundException;
+import io.virga.core.TaskState;
+import io.virga.db.HostRepository;
+import io.virga.db.InstanceActionRepository;
+import io.virga.db.InstanceRecord;
+import io.virga.db.InstanceRepository;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * The control plane's side of the agent contract (Nova's conductor): agents read and write
+ * instances only through these calls, served on RPC topic {@code conductor}.
+ */
+public final class Conductor implements ConductorApi {
+  private final InstanceRepository instances;
+  private final InstanceActionRepository actions;
+  private final HostRepository hosts;
+  private final Function<String, ImageMeta> images;
+
+  /**
+   * @param images image metadata by id (the image service's get)
+   */
+  public Conductor(
+      InstanceRepository instances,
+      InstanceActionRepository actions,
+      HostRepository hosts,
+      Function<String, ImageMeta> images) {
+    this.instances = instances;
+    this.actions = actions;
+    this.hosts = hosts;
+    this.images = images;
+  }
+
+  @Override
+  public Instance getInstance(String uuid) {
+    return record(uuid).toInstance();
+  }
+
+  /** The full row, including the numeric id behind the domain name. */
+  public InstanceRecord record(String uuid) {
+    return instances
+        .find(uuid)
+        .orElseThrow(() -> new NotFoundException("Instance " + uuid + " could not be found."));
+  }
+
+  @Override
+  public List<Instance> instancesOnHost(String host) {
+    return instances.onHost(host).stream().map(InstanceRecord::toInstance).toList();
+  }
+
+  @Override
+  public Optional<Instance> updateInstance(
+      String uuid, InstanceUpdate update, Optional<TaskState> expectedTaskState) {
+    return instances
+        .compareAndSwap(uuid, update, List.of(expectedTaskState))
+        .map(InstanceRecord::toInstance);
+  }
+
+  @Override
+  public Instance forceUpdateInstance(String uuid, InstanceUpdate update) {
+    return instances
+        .compareAndSwap(uuid, update, null)
+        .map(InstanceRecord::toInstance)
+        .orElseThrow(() -> new NotFoundException("Instance " + uuid + " could not be found."));
+  }
+
+  @Override
+  public void instanceDestroyed(String uuid) {
+    instances.markDeleted(uuid);
+  }
+
+  @Override
+  public void recordFault(String uuid, int code, String message, Optional<String> details) {
+    Optional<String> host = instances.find(uuid).flatMap(InstanceRecord::host);
+    instances.recordFault(uuid, code, message, details, host);
+  }
+
+  @Override
+  public void actionEventStart(String uuid, String requestId, String event) {
+    Optional<String> host = instances.find(uuid).flatMap(InstanceRecord::host);
+    actions.eventStart(uuid, requestId, event, host.orElse(null));
+  }
+
+  @Override
+  public void actionEventFinish(
+      String uuid, String requestId, String event, Optional<String> error) {
+    actions.eventFinish(uuid, requestId, event, error);
+  }
+
+  @Override
+  public ImageMeta getImage(String imageId) {
+    return images.apply(imageId);
+  }
+
+  @Override
+  public void reportHost(HostReport report) {
+    hosts.report(report);
+  }
+}

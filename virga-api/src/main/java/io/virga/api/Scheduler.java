@@ -1,0 +1,161 @@
+package io.virga.api;
+
+import io.virga.core.Flavor;
+import io.virga.core.NoValidHostException;
+import io.virga.db.ComputeNodeRecord;
+import io.virga.db.ComputeServiceRecord;
+import io.virga.db.HostRepository;
+import io.virga.db.InstanceRecord;
+import io.virga.db.InstanceRepository;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Picks a host for an instance: filters (service enabled and up, availability zone, RAM, disk, vCPU
+ * with allocation ratios), weighs by free RAM, then claims the best host in the database so that
+ * concurrent boots never oversubscribe it (usage is counted from the instances assigned to the
+ * host, which includes claims the host has not reported yet).
+ */
+public final class Scheduler {
+  private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
+  static final String NO_VALID_HOST =
+      "No valid host was found. There are not enough hosts available.";
+
+  private final HostRepository hosts;
+  private final SchedulerOptions options;
+
+  public Scheduler(HostRepository hosts, SchedulerOptions options) {
+    this.hosts = hosts;
+    this.options = options;
+  }
+
+  /** Capacity left on a node after what is assigned to it. */
+  record Free(double ramMb, double vcpus, double diskGb) {}
+
+  /**
+   * Claims a host for the instance and assigns it; throws NoValidHostException with Nova's message
+   * plus why each host was refused.
+   */
+  public ComputeNodeRecord schedule(InstanceRecord instance) {
+    Instant now = Instant.now();
+    Map<String, ComputeServiceRecord> services =
+        hosts.services().stream()
+            .collect(Collectors.toMap(ComputeServiceRecord::host, s -> s, (a, b) -> a));
+    List<String> refusals = new ArrayList<>();
+    List<ComputeNodeRecord> candidates = new ArrayList<>();
+    for (ComputeNodeRecord node : hosts.nodes()) {
+      ComputeServiceRecord svc = services.get(node.host());
+      Optional<String> refused = hostRefusal(instance, node, svc, now);
+      if (refused.isPresent()) {
+        refusals.add(node.host() + ": " + refused.get());
+      } else {
+        candidates.add(node);
+      }
+    }
+    // weigh: most free RAM first (Nova's RAMWeigher with the default multiplier)
+    Map<Long, Double> freeRam =
+        candidates.stream()
+            .collect(
+                Collectors.toMap(
+                    ComputeNodeRecord::id, n -> free(n, hosts.usage(n.host())).ramMb()));
+    candidates.sort(
+        Comparator.comparingDouble((ComputeNodeRecord n) -> -freeRam.get(n.id()))
+            .thenComparing(ComputeNodeRecord::host));
+    String az = instance.availabilityZone().orElse(options.defaultAvailabilityZone());
+    for (ComputeNodeRecord node : candidates) {
+      String hostAz =
+          Optional.ofNullable(services.get(node.host()))
+              .map(ComputeServiceRecord::availabilityZone)
+              .orElse(az);
+      Optional<String> refused =
+          hosts.claim(instance.uuid(), node, hostAz, resourceRefusal(instance.flavor(), node));
+      if (refused.isEmpty()) {
+        LOG.info("instance {} scheduled to host {}", instance.uuid(), node.host());
+        return node;
+      }
+      refusals.add(node.host() + ": " + refused.get());
+    }
+    String why =
+        refusals.isEmpty() ? "no compute hosts are registered" : String.join("; ", refusals);
+    LOG.warn("instance {}: no valid host ({})", instance.uuid(), why);
+    throw new NoValidHostException(NO_VALID_HOST + " " + why);
+  }
+
+  private Optional<String> hostRefusal(
+      InstanceRecord instance, ComputeNodeRecord node, ComputeServiceRecord svc, Instant now) {
+    if (svc == null) {
+      return Optional.of("no compute service record");
+    }
+    if (svc.disabled()) {
+      return Optional.of(
+          "compute service is disabled" + svc.disabledReason().map(r -> " (" + r + ")").orElse(""));
+    }
+    if (!svc.isUp(now, options.serviceDownTimeSeconds())) {
+      return Optional.of(
+          "compute service is down (no heartbeat in " + options.serviceDownTimeSeconds() + " s)");
+    }
+    if (instance.availabilityZone().isPresent()
+        && !instance.availabilityZone().get().equals(svc.availabilityZone())) {
+      return Optional.of(
+          "in availability zone "
+              + svc.availabilityZone()
+              + ", not "
+              + instance.availabilityZone().get());
+    }
+    return resourceRefusal(instance.flavor(), node).apply(hosts.usage(node.host()));
+  }
+
+  /** RAM, vCPU and disk filters over the node's capacity and the usage assigned to it. */
+  Function<InstanceRepository.Usage, Optional<String>> resourceRefusal(
+      Flavor flavor, ComputeNodeRecord node) {
+    return usage -> {
+      Free free = free(node, usage);
+      if (free.ramMb() < flavor.memoryMb()) {
+        return Optional.of(
+            String.format(
+                "%.0f MB RAM free (ratio %.1f), %d MB requested",
+                free.ramMb(), options.ramAllocationRatio(), flavor.memoryMb()));
+      }
+      if (free.vcpus() < flavor.vcpus()) {
+        return Optional.of(
+            String.format(
+                "%.0f vCPUs free (ratio %.1f), %d requested",
+                free.vcpus(), options.cpuAllocationRatio(), flavor.vcpus()));
+      }
+      long disk = diskGb(flavor);
+      if (free.diskGb() < disk) {
+        return Optional.of(
+            String.format(
+                "%.0f GB disk free (ratio %.1f), %d GB requested",
+                free.diskGb(), options.diskAllocationRatio(), disk));
+      }
+      return Optional.empty();
+    };
+  }
+
+  Free free(ComputeNodeRecord node, InstanceRepository.Usage usage) {
+    double ram =
+        node.memoryMb() * options.ramAllocationRatio()
+            - options.reservedHostMemoryMb()
+            - usage.ramMb();
+    double cpus =
+        (node.vcpus() - options.reservedHostCpus()) * options.cpuAllocationRatio() - usage.cores();
+    double disk =
+        node.localGb() * options.diskAllocationRatio()
+            - Math.ceil(options.reservedHostDiskMb() / 1024.0)
+            - usage.diskGb();
+    return new Free(ram, cpus, disk);
+  }
+
+  static long diskGb(Flavor f) {
+    return f.rootGb() + f.ephemeralGb() + (f.swapMb() + 1023L) / 1024;
+  }
+}

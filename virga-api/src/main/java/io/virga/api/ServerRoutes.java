@@ -1,0 +1,450 @@
+package io.virga.api;
+
+import static io.virga.api.ComputeRoutes.ROOT;
+import static io.virga.api.ComputeRoutes.authed;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.router.JavalinDefaultRouting;
+import io.virga.core.InstanceAction;
+import io.virga.core.InvalidInputException;
+import io.virga.core.NotFoundException;
+import io.virga.core.NotImplementedException;
+import io.virga.db.ComputeServiceRecord;
+import io.virga.db.InstanceActionRecord;
+import io.virga.db.InstanceFilter;
+import io.virga.db.InstanceRecord;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/** /servers: list, detail, create, show, update, delete, metadata, actions, instance actions. */
+final class ServerRoutes {
+  private final ComputeDeps deps;
+  private final ServerOperations ops;
+
+  ServerRoutes(ComputeDeps deps, ServerOperations ops) {
+    this.deps = deps;
+    this.ops = ops;
+  }
+
+  void register(JavalinDefaultRouting r) {
+    r.get(ROOT + "/servers", authed(c -> list(c, false)));
+    r.get(ROOT + "/servers/detail", authed(c -> list(c, true)));
+    r.post(ROOT + "/servers", authed(this::create));
+    r.get(ROOT + "/servers/{id}", authed(this::show));
+    r.put(ROOT + "/servers/{id}", authed(this::update));
+    r.delete(ROOT + "/servers/{id}", authed(this::delete));
+    r.post(ROOT + "/servers/{id}/action", authed(this::action));
+    r.get(ROOT + "/servers/{id}/metadata", authed(this::metadata));
+    r.put(ROOT + "/servers/{id}/metadata", authed(c -> setMetadata(c, true)));
+    r.post(ROOT + "/servers/{id}/metadata", authed(c -> setMetadata(c, false)));
+    r.get(ROOT + "/servers/{id}/metadata/{key}", authed(this::metadataItem));
+    r.put(ROOT + "/servers/{id}/metadata/{key}", authed(this::putMetadataItem));
+    r.delete(ROOT + "/servers/{id}/metadata/{key}", authed(this::deleteMetadataItem));
+    r.get(ROOT + "/servers/{id}/os-instance-actions", authed(this::actions));
+    r.get(ROOT + "/servers/{id}/os-instance-actions/{rid}", authed(this::actionShow));
+  }
+
+  private void list(ComputeRoutes.Call c, boolean detail) {
+    var ctx = c.ctx();
+    boolean admin = c.auth().isAdmin();
+    boolean allTenants = admin && truthy(ctx.queryParam("all_tenants"));
+    Optional<String> project =
+        allTenants
+            ? Optional.ofNullable(ctx.queryParam("project_id"))
+                .or(() -> Optional.ofNullable(ctx.queryParam("tenant_id")))
+            : Optional.of(c.auth().project());
+    Optional<String> host = admin ? Optional.ofNullable(ctx.queryParam("host")) : Optional.empty();
+    Optional<String> status =
+        Optional.ofNullable(ctx.queryParam("status"))
+            .map(s -> s.toUpperCase(java.util.Locale.ROOT));
+    if (status.isPresent() && !ServerStatus.ALL.contains(status.get())) {
+      if (c.version().atLeast(2, 38)) {
+        throw new InvalidInputException("Invalid status value: " + ctx.queryParam("status"));
+      }
+      ctx.json(Map.of("servers", List.of()));
+      return;
+    }
+    boolean deleted = status.map(s -> s.equals("DELETED")).orElse(false) && admin;
+    Optional<String> image =
+        Optional.ofNullable(ctx.queryParam("image")).map(ServerCreateRequest::lastSegment);
+    Optional<String> flavor =
+        Optional.ofNullable(ctx.queryParam("flavor")).map(ServerCreateRequest::lastSegment);
+    Optional<Pattern> name = Optional.ofNullable(ctx.queryParam("name")).map(ServerRoutes::regex);
+    Optional<Integer> limit = Optional.ofNullable(ctx.queryParam("limit")).map(ServerRoutes::limit);
+    Optional<String> marker = Optional.ofNullable(ctx.queryParam("marker"));
+    List<InstanceRecord> all =
+        deps.instances().list(new InstanceFilter(project, host, Optional.empty(), image, deleted));
+    List<InstanceRecord> matched = new ArrayList<>();
+    for (InstanceRecord r : all) {
+      if (status.isPresent() && !ServerStatus.of(r.vmState(), r.taskState()).equals(status.get())) {
+        continue;
+      }
+      if (flavor.isPresent() && !r.flavor().id().equals(flavor.get())) {
+        continue;
+      }
+      if (name.isPresent() && !name.get().matcher(r.displayName()).find()) {
+        continue;
+      }
+      matched.add(r);
+    }
+    if (marker.isPresent()) {
+      int i = indexOf(matched, marker.get());
+      if (i < 0) {
+        throw new InvalidInputException("marker [" + marker.get() + "] not found");
+      }
+      matched = matched.subList(i + 1, matched.size());
+    }
+    boolean more = limit.isPresent() && matched.size() > limit.get();
+    if (limit.isPresent() && matched.size() > limit.get()) {
+      matched = matched.subList(0, limit.get());
+    }
+    ServerView view = c.view();
+    Map<String, Optional<String>> hostStatus = new LinkedHashMap<>();
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (InstanceRecord r : matched) {
+      if (detail) {
+        out.add(
+            view.detail(
+                r,
+                deps.instances().latestFault(r.uuid()),
+                r.host()
+                    .map(h -> hostStatus.computeIfAbsent(h, this::hostStatus))
+                    .orElse(Optional.of(""))));
+      } else {
+        out.add(view.basic(r));
+      }
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("servers", out);
+    if (more && !matched.isEmpty()) {
+      String next =
+          c.base()
+              + ROOT
+              + "/servers"
+              + (detail ? "/detail" : "")
+              + "?limit="
+              + limit.get()
+              + "&marker="
+              + matched.get(matched.size() - 1).uuid();
+      body.put("servers_links", List.of(ServerView.link("next", next)));
+    }
+    c.ctx().json(body);
+  }
+
+  private static int indexOf(List<InstanceRecord> l, String uuid) {
+    for (int i = 0; i < l.size(); i++) {
+      if (l.get(i).uuid().equals(uuid)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  static boolean truthy(String v) {
+    if (v == null) {
+      return false;
+    }
+    return switch (v.strip().toLowerCase(java.util.Locale.ROOT)) {
+      case "", "1", "true", "t", "yes", "y", "on" -> true;
+      default -> false;
+    };
+  }
+
+  private static Pattern regex(String s) {
+    try {
+      return Pattern.compile(s);
+    } catch (PatternSyntaxException e) {
+      throw new InvalidInputException("Invalid regular expression in name filter: " + s);
+    }
+  }
+
+  static int limit(String s) {
+    try {
+      int v = Integer.parseInt(s);
+      if (v < 0) {
+        throw new NumberFormatException();
+      }
+      return Math.min(v, 1000);
+    } catch (NumberFormatException e) {
+      throw new InvalidInputException("limit must be a non-negative integer, not '" + s + "'");
+    }
+  }
+
+  private Optional<String> hostStatus(String host) {
+    Optional<ComputeServiceRecord> s = deps.hosts().service(host);
+    if (s.isEmpty()) {
+      return Optional.of("UNKNOWN");
+    }
+    if (!s.get().isUp(Instant.now(), deps.options().serviceDownTimeSeconds())) {
+      return Optional.of("DOWN");
+    }
+    return Optional.of(s.get().disabled() ? "MAINTENANCE" : "UP");
+  }
+
+  private Map<String, Object> detail(ComputeRoutes.Call c, InstanceRecord r) {
+    return c.view()
+        .detail(
+            r,
+            deps.instances().latestFault(r.uuid()),
+            r.host().map(this::hostStatus).orElse(Optional.of("")));
+  }
+
+  private void create(ComputeRoutes.Call c) {
+    ObjectNode body = ApiJson.object(c.ctx());
+    ServerCreateRequest req = ServerCreateRequest.parse(body, c.version());
+    ServerOperations.Created created = ops.create(c.auth(), req, c.requestId());
+    c.ctx().status(202);
+    if (req.returnReservationId()) {
+      c.ctx().json(Map.of("reservation_id", created.reservationId()));
+      return;
+    }
+    InstanceRecord first = created.instances().get(0);
+    Map<String, Object> s = new LinkedHashMap<>();
+    s.put("id", first.uuid());
+    s.put("links", c.view().links("servers", first.uuid()));
+    s.put("OS-DCF:diskConfig", "MANUAL");
+    s.put("security_groups", List.of(Map.of("name", "default")));
+    s.put("adminPass", created.adminPass());
+    c.ctx().header("Location", c.base() + ROOT + "/servers/" + first.uuid());
+    c.ctx().json(Map.of("server", s));
+  }
+
+  private void show(ComputeRoutes.Call c) {
+    c.ctx().json(Map.of("server", detail(c, ops.visible(c.auth(), c.path("id")))));
+  }
+
+  private void update(ComputeRoutes.Call c) {
+    InstanceRecord r = ops.visible(c.auth(), c.path("id"));
+    ObjectNode body = ApiJson.object(c.ctx());
+    ObjectNode s = ApiJson.requireObject(body, "server");
+    for (var it = s.fieldNames(); it.hasNext(); ) {
+      String k = it.next();
+      if (!Set.of("name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig", "description")
+              .contains(k)
+          || k.equals("description") && !c.version().atLeast(2, 19)) {
+        throw new InvalidInputException(
+            "Invalid input for field/attribute server. Additional properties are not allowed ('"
+                + k
+                + "' was unexpected)");
+      }
+    }
+    Optional<String> name = ApiJson.optString(s, "name");
+    if (name.isPresent()) {
+      String n = name.get();
+      if (n.isEmpty() || n.length() > 255 || !n.strip().equals(n)) {
+        throw new InvalidInputException(
+            "Invalid input for field/attribute name: 1 to 255 characters without leading or"
+                + " trailing whitespace");
+      }
+      deps.instances().setDisplayName(r.uuid(), n, r.hostname());
+    }
+    if (s.has("description")) {
+      Optional<String> d = ApiJson.optString(s, "description");
+      if (d.isPresent() && d.get().length() > 255) {
+        throw new InvalidInputException("description is longer than 255 characters");
+      }
+      deps.instances().setDescription(r.uuid(), d);
+    }
+    c.ctx().json(Map.of("server", detail(c, deps.instances().get(r.uuid()))));
+  }
+
+  private void delete(ComputeRoutes.Call c) {
+    ops.delete(c.auth(), c.path("id"), c.requestId());
+    c.ctx().status(204);
+  }
+
+  private void action(ComputeRoutes.Call c) {
+    String uuid = c.path("id");
+    ObjectNode body = ApiJson.object(c.ctx());
+    if (body.size() != 1) {
+      throw new InvalidInputException(
+          "An action body must have exactly one key (the action), e.g. {\"os-stop\": null}");
+    }
+    String name = body.fieldNames().next();
+    JsonNode arg = body.get(name);
+    switch (name) {
+      case "os-start" -> power(c, uuid, InstanceAction.START);
+      case "os-stop" -> power(c, uuid, InstanceAction.STOP);
+      case "pause" -> power(c, uuid, InstanceAction.PAUSE);
+      case "unpause" -> power(c, uuid, InstanceAction.UNPAUSE);
+      case "suspend" -> power(c, uuid, InstanceAction.SUSPEND);
+      case "resume" -> power(c, uuid, InstanceAction.RESUME);
+      case "reboot" -> power(c, uuid, rebootType(arg));
+      case "os-getConsoleOutput" -> console(c, uuid, arg);
+      case "createImage" -> {
+        ops.visible(c.auth(), uuid);
+        throw new NotImplementedException(
+            "createImage (snapshots) is not implemented in this build yet");
+      }
+      default -> {
+        ops.visible(c.auth(), uuid);
+        throw new InvalidInputException("There is no such action: " + name);
+      }
+    }
+  }
+
+  private void power(ComputeRoutes.Call c, String uuid, InstanceAction a) {
+    ops.act(c.auth(), uuid, a, c.requestId());
+    c.ctx().status(202);
+  }
+
+  private static InstanceAction rebootType(JsonNode arg) {
+    if (arg == null || !arg.isObject()) {
+      throw new InvalidInputException("reboot needs an object: {\"reboot\": {\"type\": \"SOFT\"}}");
+    }
+    String type = ApiJson.requireString(arg, "type");
+    return switch (type.toUpperCase(java.util.Locale.ROOT)) {
+      case "SOFT" -> InstanceAction.REBOOT_SOFT;
+      case "HARD" -> InstanceAction.REBOOT_HARD;
+      default ->
+          throw new InvalidInputException(
+              "Invalid input for field/attribute type. Value: " + type + ". Must be SOFT or HARD");
+    };
+  }
+
+  private void console(ComputeRoutes.Call c, String uuid, JsonNode arg) {
+    int lines = -1;
+    if (arg != null && !arg.isNull()) {
+      if (!arg.isObject()) {
+        throw new InvalidInputException("os-getConsoleOutput takes an object");
+      }
+      JsonNode len = arg.get("length");
+      if (len != null && !len.isNull()) {
+        if (len.isIntegralNumber()) {
+          lines = len.intValue();
+        } else if (len.isTextual() && len.textValue().matches("^-?[0-9]{1,9}$")) {
+          lines = Integer.parseInt(len.textValue());
+        } else {
+          throw new InvalidInputException(
+              "Invalid input for field/attribute length: must be an integer, not "
+                  + ApiJson.describe(len));
+        }
+        if (lines < -1) {
+          throw new InvalidInputException("length must be -1 or a positive integer");
+        }
+      }
+    }
+    String out = ops.consoleOutput(c.auth(), uuid, lines);
+    c.ctx().json(Map.of("output", out));
+  }
+
+  private void metadata(ComputeRoutes.Call c) {
+    c.ctx().json(Map.of("metadata", ops.visible(c.auth(), c.path("id")).metadata()));
+  }
+
+  private void setMetadata(ComputeRoutes.Call c, boolean replace) {
+    InstanceRecord r = ops.visible(c.auth(), c.path("id"));
+    ObjectNode body = ApiJson.object(c.ctx());
+    Map<String, String> given =
+        ServerCreateRequest.metadata(ApiJson.requireObject(body, "metadata"));
+    Map<String, String> m = replace ? new LinkedHashMap<>() : new LinkedHashMap<>(r.metadata());
+    m.putAll(given);
+    checkMetadataQuota(r, m);
+    deps.instances().setMetadata(r.uuid(), m);
+    c.ctx().json(Map.of("metadata", m));
+  }
+
+  private void checkMetadataQuota(InstanceRecord r, Map<String, String> m) {
+    long limit = deps.quotas().limits(r.projectId()).getOrDefault("metadata_items", 128L);
+    if (limit >= 0 && m.size() > limit) {
+      throw new io.virga.core.QuotaExceededException(
+          "Quota exceeded for metadata_items: Requested "
+              + m.size()
+              + ", but the limit is "
+              + limit);
+    }
+  }
+
+  private void metadataItem(ComputeRoutes.Call c) {
+    InstanceRecord r = ops.visible(c.auth(), c.path("id"));
+    String key = c.path("key");
+    String v = r.metadata().get(key);
+    if (v == null) {
+      throw new NotFoundException("Metadata item was not found");
+    }
+    c.ctx().json(Map.of("meta", Map.of(key, v)));
+  }
+
+  private void putMetadataItem(ComputeRoutes.Call c) {
+    InstanceRecord r = ops.visible(c.auth(), c.path("id"));
+    String key = c.path("key");
+    ObjectNode body = ApiJson.object(c.ctx());
+    Map<String, String> meta = ServerCreateRequest.metadata(ApiJson.requireObject(body, "meta"));
+    if (meta.size() != 1 || !meta.containsKey(key)) {
+      throw new InvalidInputException("Request body and URI mismatch");
+    }
+    Map<String, String> m = new LinkedHashMap<>(r.metadata());
+    m.putAll(meta);
+    checkMetadataQuota(r, m);
+    deps.instances().setMetadata(r.uuid(), m);
+    c.ctx().json(Map.of("meta", meta));
+  }
+
+  private void deleteMetadataItem(ComputeRoutes.Call c) {
+    InstanceRecord r = ops.visible(c.auth(), c.path("id"));
+    String key = c.path("key");
+    if (!r.metadata().containsKey(key)) {
+      throw new NotFoundException("Metadata item was not found");
+    }
+    Map<String, String> m = new LinkedHashMap<>(r.metadata());
+    m.remove(key);
+    deps.instances().setMetadata(r.uuid(), m);
+    c.ctx().status(204);
+  }
+
+  private void actions(ComputeRoutes.Call c) {
+    InstanceRecord r = ops.visible(c.auth(), c.path("id"));
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (InstanceActionRecord a : deps.actions().list(r.uuid())) {
+      out.add(action(a));
+    }
+    c.ctx().json(Map.of("instanceActions", out));
+  }
+
+  private void actionShow(ComputeRoutes.Call c) {
+    InstanceRecord r = ops.visible(c.auth(), c.path("id"));
+    InstanceActionRecord a =
+        deps.actions()
+            .get(r.uuid(), c.path("rid"))
+            .orElseThrow(
+                () -> new NotFoundException("Action " + c.path("rid") + " could not be found."));
+    Map<String, Object> m = action(a);
+    boolean admin = c.auth().isAdmin();
+    if (admin || c.version().atLeast(2, 51)) {
+      List<Map<String, Object>> events = new ArrayList<>();
+      for (InstanceActionRecord.Event e : a.events()) {
+        Map<String, Object> em = new LinkedHashMap<>();
+        em.put("event", e.event());
+        em.put("start_time", ComputeTime.micros(e.startTime()));
+        em.put("finish_time", ComputeTime.microsOrNull(e.finishTime()));
+        em.put("result", e.result().orElse(null));
+        if (admin) {
+          em.put("traceback", e.traceback().orElse(null));
+        }
+        events.add(em);
+      }
+      m.put("events", events);
+    }
+    c.ctx().json(Map.of("instanceAction", m));
+  }
+
+  private static Map<String, Object> action(InstanceActionRecord a) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("action", a.action());
+    m.put("instance_uuid", a.instanceUuid());
+    m.put("message", a.message().orElse(null));
+    m.put("project_id", a.projectId());
+    m.put("request_id", a.requestId());
+    m.put("start_time", ComputeTime.micros(a.startTime()));
+    m.put("user_id", a.userId());
+    return m;
+  }
+}

@@ -1,0 +1,288 @@
+package io.virga.compute;
+
+import io.virga.core.ComputeAgentApi;
+import io.virga.core.ConductorApi;
+import io.virga.core.Instance;
+import io.virga.rpc.Rpc;
+import io.virga.virt.ComputeDriver;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * The compute agent of one host: serves {@link ComputeAgentApi} on top of a {@link ComputeDriver},
+ * talking to the control plane only through {@link ConductorApi}.
+ *
+ * <pre>{@code
+ * var manager = new ComputeManager(driver, Rpc.conductor(transport), imageSources, options);
+ * manager.start();                                   // recovery, then periodic tasks
+ * var listener = Rpc.serve(transport, Rpc.computeTopic(manager.host()), ComputeAgentApi.class, manager);
+ * ...
+ * listener.close(); manager.close();
+ * }</pre>
+ *
+ * <p>Actions are queued per instance and return at once (they are RPC casts): one action at a time
+ * per instance, different instances in parallel on {@code instance_worker_threads} platform
+ * threads. Each moves the instance through Nova's task states by compare-and-swap, records
+ * instance-action events, and on failure records a fault. Log lines carry the MDC keys {@code
+ * instance_uuid} and {@code request_id} (from the RPC message, or a fresh {@code req-…}).
+ *
+ * <p>Periodic tasks: resource report ({@code update_resources_interval}, and after each change),
+ * heartbeat ({@code report_interval}), power-state sync ({@code sync_power_state_interval}, and on
+ * lifecycle events), cleanup of files failed deletes left ({@code instance_delete_interval}).
+ */
+public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ComputeManager.class);
+  static final String INSTANCE_UUID = "instance_uuid";
+
+  private final ComputeDriver driver;
+  private final ConductorApi conductor;
+  private final ComputeOptions options;
+  private final String host;
+  private final InstanceQueue queue;
+  private final ScheduledExecutorService periodic;
+  private final ResourceTracker tracker;
+  private final PendingDeletes pendingDeletes;
+  private final InstanceFlows flows;
+  private final PowerSync powerSync;
+  private final InstanceRecovery recovery;
+
+  public ComputeManager(
+      ComputeDriver driver,
+      ConductorApi conductor,
+      ImageSourceFactory images,
+      ComputeOptions options) {
+    this.driver = driver;
+    this.conductor = conductor;
+    this.options = options;
+    this.host = driver.hostname();
+    this.queue = new InstanceQueue(options.instanceWorkers());
+    this.periodic =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "compute-periodic");
+              t.setDaemon(true);
+              return t;
+            });
+    TaskStates tasks = new TaskStates(conductor);
+    this.tracker = new ResourceTracker(driver, conductor, host, options.myIp(), periodic);
+    this.pendingDeletes = new PendingDeletes(driver);
+    this.flows =
+        new InstanceFlows(
+            driver, tasks, new SpecBuilder(conductor), images, options, tracker, pendingDeletes);
+    this.powerSync =
+        new PowerSync(
+            host,
+            tasks,
+            flows,
+            (uuid, what, task) -> submit(uuid, what, task),
+            periodic,
+            options.stoppedEventDelay());
+    this.recovery = new InstanceRecovery(host, tasks, flows);
+  }
+
+  /** The host name this agent serves (its RPC topic is {@code compute.<host>}). */
+  public String host() {
+    return host;
+  }
+
+  /**
+   * Connects the driver, queues Nova's start-up recovery for every instance of this host (before
+   * any action that arrives later), reports the host, and starts the periodic tasks.
+   */
+  public void start() {
+    driver.init();
+    driver.registerLifecycleListener(powerSync::onEvent);
+    String rid = newRequestId();
+    List<Instance> mine = conductor.instancesOnHost(host);
+    log.info("compute agent {} starting with {} instances", host, mine.size());
+    for (Instance i : mine) {
+      submit(i.uuid(), "init_instance", rid, () -> recovery.initInstance(i, rid));
+    }
+    tracker.changed();
+    every(options.updateResourcesInterval(), tracker::report);
+    every(options.reportInterval(), tracker::heartbeat);
+    every(options.syncPowerStateInterval(), powerSync::syncAll);
+    every(options.instanceDeleteInterval(), pendingDeletes::run);
+  }
+
+  private void every(Duration interval, Runnable task) {
+    long ms = interval.toMillis();
+    periodic.scheduleWithFixedDelay(
+        () -> {
+          try {
+            task.run();
+          } catch (RuntimeException e) {
+            log.error("periodic task failed", e);
+          }
+        },
+        ms,
+        ms,
+        TimeUnit.MILLISECONDS);
+  }
+
+  /** Waits until no instance action is queued or running (tests, benchmarks, shutdown). */
+  public boolean awaitIdle(Duration timeout) {
+    try {
+      return queue.awaitIdle(timeout);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /**
+   * Stops accepting work and the periodic tasks; running driver calls are interrupted. The driver
+   * is the caller's to close.
+   */
+  @Override
+  public void close() {
+    powerSync.close();
+    periodic.shutdownNow();
+    queue.close();
+  }
+
+  // ---- ComputeAgentApi: casts queue per instance and return; calls answer directly ----
+
+  @Override
+  public void buildAndRunInstance(String uuid) {
+    submit(uuid, "build", rid -> flows.build(uuid, rid));
+  }
+
+  @Override
+  public void stopInstance(String uuid) {
+    submit(uuid, "stop", rid -> flows.stop(uuid, rid));
+  }
+
+  @Override
+  public void startInstance(String uuid) {
+    submit(uuid, "start", rid -> flows.start(uuid, rid));
+  }
+
+  @Override
+  public void rebootInstance(String uuid, boolean hard) {
+    submit(uuid, hard ? "reboot hard" : "reboot soft", rid -> flows.reboot(uuid, rid, hard));
+  }
+
+  @Override
+  public void pauseInstance(String uuid) {
+    submit(uuid, "pause", rid -> flows.pause(uuid, rid));
+  }
+
+  @Override
+  public void unpauseInstance(String uuid) {
+    submit(uuid, "unpause", rid -> flows.unpause(uuid, rid));
+  }
+
+  @Override
+  public void suspendInstance(String uuid) {
+    submit(uuid, "suspend", rid -> flows.suspend(uuid, rid));
+  }
+
+  @Override
+  public void resumeInstance(String uuid) {
+    submit(uuid, "resume", rid -> flows.resume(uuid, rid));
+  }
+
+  @Override
+  public void terminateInstance(String uuid) {
+    submit(uuid, "terminate", rid -> flows.terminate(uuid, rid));
+  }
+
+  @Override
+  public void snapshotInstance(String uuid, String imageId) {
+    submit(uuid, "snapshot", rid -> flows.snapshot(uuid, rid, imageId));
+  }
+
+  @Override
+  public String getConsoleOutput(String uuid, int maxLines) {
+    return withMdc(uuid, requestId(), () -> flows.consoleOutput(uuid, maxLines));
+  }
+
+  // ---- plumbing ----
+
+  @FunctionalInterface
+  interface Action {
+    void run(String requestId);
+  }
+
+  CompletableFuture<Void> submit(String uuid, String what, Action action) {
+    String rid = requestId();
+    return submit(uuid, what, rid, () -> action.run(rid));
+  }
+
+  private CompletableFuture<Void> submit(String uuid, String what, Runnable task) {
+    return submit(uuid, what, requestId(), task);
+  }
+
+  private CompletableFuture<Void> submit(String uuid, String what, String rid, Runnable task) {
+    return queue.submit(
+        uuid,
+        () ->
+            withMdc(
+                uuid,
+                rid,
+                () -> {
+                  try {
+                    task.run();
+                  } catch (io.virga.core.NotFoundException e) {
+                    log.warn("{} dropped: {}", what, e.getMessage());
+                  } catch (RuntimeException e) {
+                    log.error("{} failed: {}", what, e.toString(), e);
+                  }
+                  return null;
+                }));
+  }
+
+  private static <T> T withMdc(String uuid, String rid, java.util.function.Supplier<T> body) {
+    String prevUuid = MDC.get(INSTANCE_UUID);
+    String prevRid = MDC.get(Rpc.REQUEST_ID);
+    MDC.put(INSTANCE_UUID, uuid);
+    MDC.put(Rpc.REQUEST_ID, rid);
+    try {
+      return body.get();
+    } finally {
+      restore(INSTANCE_UUID, prevUuid);
+      restore(Rpc.REQUEST_ID, prevRid);
+    }
+  }
+
+  private static void restore(String key, String value) {
+    if (value == null) {
+      MDC.remove(key);
+    } else {
+      MDC.put(key, value);
+    }
+  }
+
+  /** The caller's request id (set by the RPC server from the message), or a fresh one. */
+  private static String requestId() {
+    String rid = MDC.get(Rpc.REQUEST_ID);
+    return rid != null ? rid : newRequestId();
+  }
+
+  private static String newRequestId() {
+    return "req-" + UUID.randomUUID();
+  }
+
+  // ---- package-private views for tests ----
+
+  ResourceTracker tracker() {
+    return tracker;
+  }
+
+  PendingDeletes pendingDeletes() {
+    return pendingDeletes;
+  }
+
+  PowerSync powerSync() {
+    return powerSync;
+  }
+}

@@ -1,0 +1,21 @@
+package io.virga.compute;
+
+import io.virga.core.Instance;
+import io.virga.core.NotImplementedException;
+import io.virga.virt.ImageSource;
+import io.virga.virt.SnapshotUpload;
+
+/**
+ * How the agent reaches the image service for one instance's action: where its driver fetches image
+ * bytes from and where a snapshot of it is uploaded to. The wiring supplies it (an HTTP client of
+ * the image API, or the image store itself in {@code virga up}).
+ */
+@FunctionalInterface
+public interface ImageSourceFactory {
+  ImageSource forInstance(Instance instance);
+
+  /** Where a snapshot of {@code instance} into image {@code imageId} is uploaded. */
+  default SnapshotUpload forSnapshot(Instance instance, String imageId) {
+    throw new NotImplementedException("snapshot upload is not wired to an image service");
+  }
+}

@@ -1,0 +1,389 @@
+package io.virga.compute;
+
+import static io.virga.core.TaskState.POWERING_OFF;
+
+import io.virga.core.ConductorApi;
+import io.virga.core.Instance;
+import io.virga.core.InstanceAction;
+import io.virga.core.InstanceUpdate;
+import io.virga.core.NotFoundException;
+import io.virga.core.PowerState;
+import io.virga.core.TaskState;
+import io.virga.core.VmState;
+import io.virga.virt.ComputeDriver;
+import io.virga.virt.InstanceInfo;
+import io.virga.virt.InstanceSpec;
+import io.virga.virt.RebootType;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The instance actions, each Nova's task-state sequence around one driver call. Every method runs
+ * on the caller's thread and assumes the caller holds the instance's place in the {@link
+ * InstanceQueue}.
+ */
+final class InstanceFlows {
+  private static final Logger log = LoggerFactory.getLogger(InstanceFlows.class);
+
+  private final ComputeDriver driver;
+  private final ConductorApi conductor;
+  private final TaskStates tasks;
+  private final SpecBuilder specs;
+  private final ImageSourceFactory images;
+  private final ComputeOptions options;
+  private final ResourceTracker tracker;
+  private final PendingDeletes pendingDeletes;
+
+  InstanceFlows(
+      ComputeDriver driver,
+      TaskStates tasks,
+      SpecBuilder specs,
+      ImageSourceFactory images,
+      ComputeOptions options,
+      ResourceTracker tracker,
+      PendingDeletes pendingDeletes) {
+    this.driver = driver;
+    this.conductor = tasks.conductor();
+    this.tasks = tasks;
+    this.specs = specs;
+    this.images = images;
+    this.options = options;
+    this.tracker = tracker;
+    this.pendingDeletes = pendingDeletes;
+  }
+
+  /** One power action: the allowed-state check, its task, its event and where it ends. */
+  record PowerAction(
+      String name,
+      InstanceAction check,
+      TaskState task,
+      Set<TaskState> acceptedAsIs,
+      String event,
+      VmState onSuccess) {}
+
+  static final PowerAction STOP =
+      action("stop", InstanceAction.STOP, POWERING_OFF, VmState.STOPPED);
+  static final PowerAction START =
+      action("start", InstanceAction.START, TaskState.POWERING_ON, VmState.ACTIVE);
+  static final PowerAction PAUSE =
+      action("pause", InstanceAction.PAUSE, TaskState.PAUSING, VmState.PAUSED);
+  static final PowerAction UNPAUSE =
+      action("unpause", InstanceAction.UNPAUSE, TaskState.UNPAUSING, VmState.ACTIVE);
+  static final PowerAction SUSPEND =
+      action("suspend", InstanceAction.SUSPEND, TaskState.SUSPENDING, VmState.SUSPENDED);
+  static final PowerAction RESUME =
+      action("resume", InstanceAction.RESUME, TaskState.RESUMING, VmState.ACTIVE);
+
+  private static PowerAction action(String name, InstanceAction check, TaskState t, VmState end) {
+    return new PowerAction(name, check, t, Set.of(t), "compute_" + name + "_instance", end);
+  }
+
+  /** A driver call made for an instance in its task. */
+  @FunctionalInterface
+  interface DriverOp {
+    void run(Instance instance, InstanceSpec spec);
+  }
+
+  // ---- build ----
+
+  /** Nova's build: scheduling → networking → block_device_mapping → spawning → active. */
+  void build(String uuid, String requestId) {
+    Instance i = conductor.getInstance(uuid);
+    boolean scheduled = i.taskState().equals(Optional.of(TaskState.SCHEDULING));
+    if (i.vmState() != VmState.BUILDING || !(scheduled || i.taskState().isEmpty())) {
+      log.warn(
+          "not building: instance is {} with task {}",
+          i.vmState().value(),
+          i.taskState().map(TaskState::value).orElse("none"));
+      return;
+    }
+    String event = "compute__do_build_and_run_instance";
+    tasks.eventStart(uuid, requestId, event);
+    AtomicReference<Optional<TaskState>> current = new AtomicReference<>(i.taskState());
+    try {
+      InstanceSpec spec = specs.forBuild(i);
+      driver.spawn(
+          spec,
+          images.forInstance(i),
+          next -> {
+            tasks.cas(uuid, current.get(), InstanceUpdate.none().task(next));
+            current.set(Optional.of(next));
+          });
+      tasks.cas(
+          uuid,
+          current.get(),
+          InstanceUpdate.none().vm(VmState.ACTIVE).clearTask().power(powerState(uuid)).launched());
+      log.info("instance spawned");
+      tasks.eventFinish(uuid, requestId, event, Optional.empty());
+    } catch (UnexpectedTaskStateException e) {
+      // the API deleted it meanwhile: the queued terminate cleans up, nothing to mark here
+      log.info("build abandoned: {}", e.getMessage());
+      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
+    } catch (RuntimeException e) {
+      log.error("build failed: {}", e.getMessage(), e);
+      tasks.fault(uuid, e);
+      tasks.tryCas(
+          uuid,
+          current.get(),
+          InstanceUpdate.none().vm(VmState.ERROR).clearTask().power(powerState(uuid)));
+      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
+    } finally {
+      tracker.changed();
+    }
+  }
+
+  // ---- power actions ----
+
+  void power(String uuid, String requestId, PowerAction a, DriverOp op) {
+    Instance i = conductor.getInstance(uuid);
+    Optional<Instance> begun = tasks.begin(i, a.check(), a.task(), a.acceptedAsIs());
+    if (begun.isEmpty()) {
+      return;
+    }
+    runPower(begun.get(), Optional.of(requestId), a, op);
+  }
+
+  void stop(String uuid, String requestId) {
+    power(uuid, requestId, STOP, this::cleanShutdown);
+  }
+
+  private void cleanShutdown(Instance i, InstanceSpec s) {
+    driver.powerOff(s, options.shutdownTimeout(), options.shutdownRetryInterval());
+  }
+
+  void start(String uuid, String requestId) {
+    power(uuid, requestId, START, (i, s) -> driver.powerOn(s, images.forInstance(i)));
+  }
+
+  void pause(String uuid, String requestId) {
+    power(uuid, requestId, PAUSE, (i, s) -> driver.pause(s));
+  }
+
+  void unpause(String uuid, String requestId) {
+    power(uuid, requestId, UNPAUSE, (i, s) -> driver.unpause(s));
+  }
+
+  void suspend(String uuid, String requestId) {
+    power(uuid, requestId, SUSPEND, (i, s) -> driver.suspend(s));
+  }
+
+  void resume(String uuid, String requestId) {
+    power(uuid, requestId, RESUME, (i, s) -> driver.resume(s));
+  }
+
+  /**
+   * The stop a power-state sync makes when a guest went down on its own ({@code force}: no clean
+   * shutdown, as Nova's force_stop). The instance must have no task.
+   */
+  void syncStop(Instance i, boolean force) {
+    Optional<Instance> begun =
+        tasks.tryCas(i.uuid(), Optional.empty(), InstanceUpdate.none().task(POWERING_OFF));
+    if (begun.isEmpty()) {
+      return;
+    }
+    runPower(
+        begun.get(),
+        Optional.empty(),
+        STOP,
+        (inst, s) ->
+            driver.powerOff(
+                s,
+                force ? Duration.ZERO : options.shutdownTimeout(),
+                options.shutdownRetryInterval()));
+  }
+
+  /** The instance is in {@code a.task()}; do the driver call and end the task. */
+  private void runPower(Instance i, Optional<String> requestId, PowerAction a, DriverOp op) {
+    String uuid = i.uuid();
+    requestId.ifPresent(r -> tasks.eventStart(uuid, r, a.event()));
+    TaskState task = i.taskState().orElse(a.task());
+    try {
+      op.run(i, specs.build(i));
+      tasks.cas(
+          uuid, task, InstanceUpdate.none().vm(a.onSuccess()).clearTask().power(powerState(uuid)));
+      log.info("instance {} done", a.name());
+      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, a.event(), Optional.empty()));
+    } catch (UnexpectedTaskStateException e) {
+      log.warn("{} lost its task state: {}", a.name(), e.getMessage());
+      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, a.event(), Optional.of(e)));
+    } catch (RuntimeException e) {
+      // Nova's reverts_task_state + wrap_instance_fault: the vm_state stays, the task is cleared
+      log.error("{} failed: {}", a.name(), e.getMessage(), e);
+      tasks.fault(uuid, e);
+      tasks.tryCas(
+          uuid, Optional.of(task), InstanceUpdate.none().clearTask().power(powerState(uuid)));
+      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, a.event(), Optional.of(e)));
+    } finally {
+      tracker.changed();
+    }
+  }
+
+  // ---- reboot ----
+
+  private static final Set<TaskState> SOFT_REBOOTING =
+      Set.of(TaskState.REBOOTING, TaskState.REBOOT_PENDING, TaskState.REBOOT_STARTED);
+  private static final Set<TaskState> HARD_REBOOTING =
+      Set.of(
+          TaskState.REBOOTING_HARD, TaskState.REBOOT_PENDING_HARD, TaskState.REBOOT_STARTED_HARD);
+
+  /** rebooting → reboot_pending → reboot_started → active (the _hard variants for HARD). */
+  void reboot(String uuid, String requestId, boolean hard) {
+    Instance i = conductor.getInstance(uuid);
+    InstanceAction check = hard ? InstanceAction.REBOOT_HARD : InstanceAction.REBOOT_SOFT;
+    TaskState first = hard ? TaskState.REBOOTING_HARD : TaskState.REBOOTING;
+    Optional<Instance> begun = tasks.begin(i, check, first, hard ? HARD_REBOOTING : SOFT_REBOOTING);
+    if (begun.isEmpty()) {
+      return;
+    }
+    String event = "compute_reboot_instance";
+    tasks.eventStart(uuid, requestId, event);
+    TaskState task = begun.get().taskState().orElse(first);
+    try {
+      TaskState pending = hard ? TaskState.REBOOT_PENDING_HARD : TaskState.REBOOT_PENDING;
+      TaskState started = hard ? TaskState.REBOOT_STARTED_HARD : TaskState.REBOOT_STARTED;
+      if (task != pending && task != started) {
+        tasks.cas(uuid, task, InstanceUpdate.none().task(pending));
+        task = pending;
+      }
+      if (task != started) {
+        tasks.cas(uuid, task, InstanceUpdate.none().task(started));
+        task = started;
+      }
+      driver.reboot(
+          specs.build(i), hard ? RebootType.HARD : RebootType.SOFT, images.forInstance(i));
+      tasks.cas(
+          uuid, task, InstanceUpdate.none().vm(VmState.ACTIVE).clearTask().power(powerState(uuid)));
+      log.info("instance rebooted ({})", hard ? "hard" : "soft");
+      tasks.eventFinish(uuid, requestId, event, Optional.empty());
+    } catch (UnexpectedTaskStateException e) {
+      log.warn("reboot lost its task state: {}", e.getMessage());
+      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
+    } catch (RuntimeException e) {
+      // Nova: a failed reboot leaves the instance ACTIVE if it still runs, else ERROR
+      log.error("reboot failed: {}", e.getMessage(), e);
+      tasks.fault(uuid, e);
+      PowerState p = powerState(uuid);
+      VmState vm = p == PowerState.RUNNING ? VmState.ACTIVE : VmState.ERROR;
+      tasks.tryCas(uuid, Optional.of(task), InstanceUpdate.none().vm(vm).clearTask().power(p));
+      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
+    } finally {
+      tracker.changed();
+    }
+  }
+
+  // ---- terminate ----
+
+  /** deleting → destroy → instanceDestroyed; allowed in every state and during every task. */
+  void terminate(String uuid, String requestId) {
+    Instance i;
+    try {
+      i = conductor.getInstance(uuid);
+    } catch (NotFoundException e) {
+      log.info("instance already deleted");
+      return;
+    }
+    if (!i.taskState().equals(Optional.of(TaskState.DELETING))) {
+      i = conductor.forceUpdateInstance(uuid, InstanceUpdate.none().task(TaskState.DELETING));
+    }
+    String event = "compute_terminate_instance";
+    tasks.eventStart(uuid, requestId, event);
+    try {
+      driver.destroy(specs.build(i), true);
+      tasks.eventFinish(uuid, requestId, event, Optional.empty());
+      conductor.instanceDestroyed(uuid);
+      log.info("instance destroyed");
+    } catch (RuntimeException e) {
+      if (driver.getInfo(uuid).isEmpty()) {
+        // the domain is gone; only files remain, which the pending-delete task retries
+        log.warn("instance deleted but its files remain ({}); will retry", e.getMessage());
+        pendingDeletes.add(uuid);
+        tasks.eventFinish(uuid, requestId, event, Optional.empty());
+        conductor.instanceDestroyed(uuid);
+      } else {
+        log.error("delete failed: {}", e.getMessage(), e);
+        tasks.fault(uuid, e);
+        conductor.forceUpdateInstance(
+            uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask().power(powerState(uuid)));
+        tasks.eventFinish(uuid, requestId, event, Optional.of(e));
+      }
+    } finally {
+      tracker.changed();
+    }
+  }
+
+  // ---- snapshot ----
+
+  /** image_snapshot_pending → image_snapshot → image_pending_upload → image_uploading → none. */
+  void snapshot(String uuid, String requestId, String imageId) {
+    Instance i = conductor.getInstance(uuid);
+    Set<TaskState> accepted = Set.of(TaskState.IMAGE_SNAPSHOT_PENDING, TaskState.IMAGE_SNAPSHOT);
+    Optional<Instance> begun =
+        tasks.begin(i, InstanceAction.SNAPSHOT, TaskState.IMAGE_SNAPSHOT_PENDING, accepted);
+    if (begun.isEmpty()) {
+      return;
+    }
+    String event = "compute_snapshot_instance";
+    tasks.eventStart(uuid, requestId, event);
+    AtomicReference<TaskState> current =
+        new AtomicReference<>(begun.get().taskState().orElse(TaskState.IMAGE_SNAPSHOT_PENDING));
+    try {
+      if (current.get() != TaskState.IMAGE_SNAPSHOT) {
+        tasks.cas(uuid, current.get(), InstanceUpdate.none().task(TaskState.IMAGE_SNAPSHOT));
+        current.set(TaskState.IMAGE_SNAPSHOT);
+      }
+      driver.snapshot(
+          specs.build(i),
+          imageId,
+          images.forSnapshot(i, imageId),
+          next -> {
+            tasks.cas(uuid, current.get(), InstanceUpdate.none().task(next));
+            current.set(next);
+          });
+      tasks.cas(uuid, current.get(), InstanceUpdate.none().clearTask().power(powerState(uuid)));
+      log.info("snapshot {} uploaded", imageId);
+      tasks.eventFinish(uuid, requestId, event, Optional.empty());
+    } catch (UnexpectedTaskStateException e) {
+      log.warn("snapshot lost its task state: {}", e.getMessage());
+      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
+    } catch (RuntimeException e) {
+      // Nova: the task is cleared and the instance keeps its state; the image is the API's to kill
+      log.error("snapshot failed: {}", e.getMessage(), e);
+      tasks.tryCas(uuid, Optional.of(current.get()), InstanceUpdate.none().clearTask());
+      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
+    }
+  }
+
+  // ---- helpers ----
+
+  /** The hypervisor's power state for the instance, NOSTATE when it does not know it. */
+  PowerState powerState(String uuid) {
+    try {
+      return driver.getInfo(uuid).map(InstanceInfo::powerState).orElse(PowerState.NOSTATE);
+    } catch (RuntimeException e) {
+      log.warn("cannot read the power state: {}", e.toString());
+      return PowerState.NOSTATE;
+    }
+  }
+
+  String consoleOutput(String uuid, int maxLines) {
+    Instance i = conductor.getInstance(uuid);
+    String text = driver.getConsoleOutput(specs.build(i), 1 << 20);
+    if (maxLines < 0) {
+      return text;
+    }
+    String[] lines = text.split("\n", -1);
+    int n = lines.length;
+    // a trailing newline leaves an empty last element that is not a line
+    int end = n > 0 && lines[n - 1].isEmpty() ? n - 1 : n;
+    int from = Math.max(0, end - maxLines);
+    StringBuilder out = new StringBuilder();
+    for (int k = from; k < end; k++) {
+      out.append(lines[k]).append('\n');
+    }
+    return out.toString();
+  }
+}

@@ -1,0 +1,204 @@
+package io.virga.compute;
+
+import static io.virga.core.TaskState.BLOCK_DEVICE_MAPPING;
+import static io.virga.core.TaskState.DELETING;
+import static io.virga.core.TaskState.IMAGE_PENDING_UPLOAD;
+import static io.virga.core.TaskState.IMAGE_SNAPSHOT;
+import static io.virga.core.TaskState.IMAGE_SNAPSHOT_PENDING;
+import static io.virga.core.TaskState.IMAGE_UPLOADING;
+import static io.virga.core.TaskState.NETWORKING;
+import static io.virga.core.TaskState.PAUSING;
+import static io.virga.core.TaskState.REBOOTING;
+import static io.virga.core.TaskState.REBOOTING_HARD;
+import static io.virga.core.TaskState.REBOOT_PENDING;
+import static io.virga.core.TaskState.REBOOT_PENDING_HARD;
+import static io.virga.core.TaskState.REBOOT_STARTED;
+import static io.virga.core.TaskState.REBOOT_STARTED_HARD;
+import static io.virga.core.TaskState.RESUMING;
+import static io.virga.core.TaskState.SCHEDULING;
+import static io.virga.core.TaskState.SPAWNING;
+import static io.virga.core.TaskState.SUSPENDING;
+import static io.virga.core.TaskState.UNPAUSING;
+
+import io.virga.core.ConductorApi;
+import io.virga.core.Instance;
+import io.virga.core.InstanceAction;
+import io.virga.core.InstanceUpdate;
+import io.virga.core.PowerState;
+import io.virga.core.TaskState;
+import io.virga.core.VirgaException;
+import io.virga.core.VmState;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Nova's {@code _init_instance}: at agent start, each instance of this host stuck in a task by a
+ * crash or restart is finished, retried or cleared. Casts queued in-process do not survive a
+ * restart, so tasks the API set but the agent never saw (rebooting, pausing …) are handled here
+ * too.
+ */
+final class InstanceRecovery {
+  private static final Logger log = LoggerFactory.getLogger(InstanceRecovery.class);
+  private static final Set<TaskState> BUILD_TASKS =
+      Set.of(SCHEDULING, BLOCK_DEVICE_MAPPING, NETWORKING, SPAWNING);
+  private static final Set<TaskState> REBUILD_TASKS =
+      Set.of(
+          TaskState.REBUILDING, TaskState.REBUILD_BLOCK_DEVICE_MAPPING, TaskState.REBUILD_SPAWNING);
+  private static final Set<TaskState> SNAPSHOT_TASKS =
+      Set.of(IMAGE_SNAPSHOT_PENDING, IMAGE_PENDING_UPLOAD, IMAGE_UPLOADING, IMAGE_SNAPSHOT);
+  private static final Set<TaskState> SOFT_REBOOT =
+      Set.of(REBOOTING, REBOOT_PENDING, REBOOT_STARTED);
+  private static final Set<TaskState> PAUSE_SUSPEND_TASKS =
+      Set.of(PAUSING, UNPAUSING, SUSPENDING, RESUMING);
+
+  private final String host;
+  private final ConductorApi conductor;
+  private final TaskStates tasks;
+  private final InstanceFlows flows;
+
+  InstanceRecovery(String host, TaskStates tasks, InstanceFlows flows) {
+    this.host = host;
+    this.conductor = tasks.conductor();
+    this.tasks = tasks;
+    this.flows = flows;
+  }
+
+  void initInstance(Instance i, String requestId) {
+    String uuid = i.uuid();
+    Optional<TaskState> task = i.taskState();
+    if (!i.host().equals(Optional.of(host))) {
+      log.warn("instance appears to be owned by {}, not this host; skipping", i.host());
+      return;
+    }
+    if (i.vmState() == VmState.SOFT_DELETED
+        || (i.vmState() == VmState.ERROR
+            && !is(task, Set.of(TaskState.RESIZE_MIGRATING, DELETING)))) {
+      return;
+    }
+    if (i.vmState() == VmState.DELETED) {
+      flows.terminate(uuid, requestId);
+      return;
+    }
+    if (i.vmState() == VmState.BUILDING || is(task, BUILD_TASKS)) {
+      log.warn("instance failed to spawn: the agent stopped during the build; setting ERROR");
+      tasks.fault(
+          uuid,
+          new VirgaException(
+              "Build of instance "
+                  + uuid
+                  + " was interrupted by a compute agent restart; delete it and boot again."));
+      force(uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask());
+      return;
+    }
+    if ((i.vmState() == VmState.ACTIVE || i.vmState() == VmState.STOPPED)
+        && is(task, REBUILD_TASKS)) {
+      log.warn("instance failed to rebuild; setting ERROR");
+      force(uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask());
+      return;
+    }
+    if (i.vmState() != VmState.ERROR && is(task, SNAPSHOT_TASKS)) {
+      log.info("snapshot interrupted at start-up ({}); clearing the task", task.get().value());
+      i = force(uuid, InstanceUpdate.none().clearTask());
+      task = Optional.empty();
+    }
+    if (i.vmState() != VmState.ERROR && is(task, Set.of(TaskState.RESIZE_PREP))) {
+      log.info("resize_prep at start-up; clearing the task");
+      i = force(uuid, InstanceUpdate.none().clearTask());
+      task = Optional.empty();
+    }
+    if (is(task, Set.of(DELETING))) {
+      log.info("the previous run started deleting the instance; finishing the delete");
+      flows.terminate(uuid, requestId);
+      return;
+    }
+    PowerState power = flows.powerState(uuid);
+    if (retryReboot(i, power)) {
+      boolean hard = rebootType(task.get(), power);
+      if (hard && SOFT_REBOOT.contains(task.get())) {
+        // a soft reboot that got as far as stopping the guest has become a hard one
+        force(uuid, InstanceUpdate.none().task(REBOOT_PENDING_HARD));
+      }
+      log.info("reboot interrupted at start-up ({}); rebooting again", task.get().value());
+      flows.reboot(uuid, requestId, hard);
+      return;
+    }
+    if (power == PowerState.RUNNING
+        && is(task, Set.of(REBOOT_STARTED, REBOOT_STARTED_HARD, PAUSING, UNPAUSING))) {
+      log.warn("instance running with task {} at start-up; clearing it", task.get().value());
+      force(uuid, InstanceUpdate.none().vm(VmState.ACTIVE).clearTask().power(power));
+      return;
+    }
+    if (power == PowerState.PAUSED && is(task, Set.of(UNPAUSING))) {
+      log.warn("instance paused with task unpausing at start-up; unpausing it");
+      flows.unpause(uuid, requestId);
+      return;
+    }
+    if (is(task, PAUSE_SUSPEND_TASKS)) {
+      log.warn("task {} interrupted at start-up; clearing it", task.get().value());
+      force(uuid, InstanceUpdate.none().vm(vmStateFor(i, power)).clearTask().power(power));
+      return;
+    }
+    if (is(task, Set.of(TaskState.POWERING_OFF))) {
+      log.info("stop interrupted at start-up; stopping again");
+      flows.stop(uuid, requestId);
+      return;
+    }
+    if (is(task, Set.of(TaskState.POWERING_ON))) {
+      log.info("start interrupted at start-up; starting again");
+      flows.start(uuid, requestId);
+      return;
+    }
+    if (is(task, Set.of(TaskState.RESIZE_MIGRATING, TaskState.MIGRATING))) {
+      // Nova reverts a crashed resize with finish_revert_migration; the driver SPI has no
+      // migration steps yet, so the disks stay where they are and only the task is cleared
+      log.warn("migration interrupted at start-up ({}); resetting the task", task.get().value());
+      force(uuid, InstanceUpdate.none().clearTask().power(power));
+      return;
+    }
+    if (task.isEmpty() && power != i.powerState()) {
+      tasks.tryCas(uuid, Optional.empty(), InstanceUpdate.none().power(power));
+    }
+  }
+
+  /** Nova's _retry_reboot. */
+  private static boolean retryReboot(Instance i, PowerState power) {
+    Optional<TaskState> t = i.taskState();
+    // REBOOTING/REBOOTING_HARD: the API's cast was lost with the process (in-process RPC)
+    boolean pendingSoft =
+        is(t, Set.of(REBOOT_PENDING, REBOOTING))
+            && InstanceAction.REBOOT_SOFT.allowedVmStates().contains(i.vmState());
+    boolean pendingHard =
+        is(t, Set.of(REBOOT_PENDING_HARD, REBOOTING_HARD))
+            && InstanceAction.REBOOT_HARD.allowedVmStates().contains(i.vmState());
+    boolean startedNotRunning =
+        is(t, Set.of(REBOOT_STARTED, REBOOT_STARTED_HARD)) && power != PowerState.RUNNING;
+    return pendingSoft || pendingHard || startedNotRunning;
+  }
+
+  /** Nova's get_reboot_type: soft only while the guest still runs a soft reboot. */
+  private static boolean rebootType(TaskState t, PowerState power) {
+    return !(SOFT_REBOOT.contains(t) && power == PowerState.RUNNING);
+  }
+
+  private static VmState vmStateFor(Instance i, PowerState power) {
+    return switch (power) {
+      case RUNNING -> VmState.ACTIVE;
+      case PAUSED -> VmState.PAUSED;
+      default ->
+          i.taskState().equals(Optional.of(SUSPENDING))
+                  || i.taskState().equals(Optional.of(RESUMING))
+              ? VmState.SUSPENDED
+              : i.vmState();
+    };
+  }
+
+  private Instance force(String uuid, InstanceUpdate update) {
+    return conductor.forceUpdateInstance(uuid, update);
+  }
+
+  private static boolean is(Optional<TaskState> t, Set<TaskState> set) {
+    return t.isPresent() && set.contains(t.get());
+  }
+}

@@ -1,0 +1,122 @@
+package io.virga.compute;
+
+import io.virga.core.ConductorApi;
+import io.virga.core.HostReport;
+import io.virga.virt.ComputeDriver;
+import io.virga.virt.HostResources;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reports this host's resources and liveness to the conductor: periodically ({@code
+ * update_resources_interval}) and soon after every change. Changes arriving while a report is
+ * pending fold into it.
+ */
+final class ResourceTracker {
+  private static final Logger log = LoggerFactory.getLogger(ResourceTracker.class);
+  private final ComputeDriver driver;
+  private final ConductorApi conductor;
+  private final String host;
+  private final String myIp;
+  private final Executor executor;
+  private final AtomicBoolean pending = new AtomicBoolean();
+  private final AtomicLong reports = new AtomicLong();
+  private final AtomicReference<HostReport> last = new AtomicReference<>();
+
+  ResourceTracker(
+      ComputeDriver driver, ConductorApi conductor, String host, String myIp, Executor executor) {
+    this.driver = driver;
+    this.conductor = conductor;
+    this.host = host;
+    this.myIp = myIp;
+    this.executor = executor;
+  }
+
+  /** Asks for a report soon; cheap, callable from any thread. */
+  void changed() {
+    if (pending.compareAndSet(false, true)) {
+      try {
+        executor.execute(this::reportPending);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        pending.set(false); // shutting down
+      }
+    }
+  }
+
+  private void reportPending() {
+    pending.set(false);
+    report();
+  }
+
+  /** Refreshes from the hypervisor and reports now; errors are logged (the next report retries). */
+  void report() {
+    if (!hostUp()) {
+      return;
+    }
+    try {
+      HostResources r = driver.getAvailableResource();
+      int running = driver.listInstanceUuids().size();
+      send(
+          new HostReport(
+              host,
+              r.hypervisorHostname(),
+              r.hypervisorType(),
+              r.hypervisorVersion(),
+              myIp,
+              r.vcpus(),
+              r.vcpusUsed(),
+              r.memoryMb(),
+              r.memoryMbUsed(),
+              r.localGb(),
+              r.localGbUsed(),
+              r.diskAvailableLeastGb(),
+              running,
+              r.cpuInfoJson()));
+    } catch (RuntimeException e) {
+      log.warn("resource report failed (the next one retries): {}", e.toString());
+    }
+  }
+
+  /**
+   * The service heartbeat ({@code report_interval}): the last report sent again, without asking the
+   * hypervisor. Skipped while the driver has lost the hypervisor, so the API sees the host down
+   * after its service_down_time.
+   */
+  void heartbeat() {
+    HostReport r = last.get();
+    if (r == null) {
+      report();
+      return;
+    }
+    if (!hostUp()) {
+      return;
+    }
+    try {
+      send(r);
+    } catch (RuntimeException e) {
+      log.warn("heartbeat failed (the next one retries): {}", e.toString());
+    }
+  }
+
+  private boolean hostUp() {
+    if (driver.isHostUp()) {
+      return true;
+    }
+    log.warn("hypervisor connection lost: no report or heartbeat until it is back");
+    return false;
+  }
+
+  private void send(HostReport r) {
+    conductor.reportHost(r);
+    last.set(r);
+    reports.incrementAndGet();
+  }
+
+  long reportCount() {
+    return reports.get();
+  }
+}

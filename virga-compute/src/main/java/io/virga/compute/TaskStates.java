@@ -1,0 +1,103 @@
+package io.virga.compute;
+
+import io.virga.core.ConductorApi;
+import io.virga.core.Instance;
+import io.virga.core.InstanceAction;
+import io.virga.core.InstanceUpdate;
+import io.virga.core.TaskState;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Task-state moves through the conductor, each a compare-and-swap on the task the flow believes the
+ * instance is in; action events and faults recorded alongside.
+ */
+final class TaskStates {
+  private static final Logger log = LoggerFactory.getLogger(TaskStates.class);
+  private final ConductorApi conductor;
+
+  TaskStates(ConductorApi conductor) {
+    this.conductor = conductor;
+  }
+
+  ConductorApi conductor() {
+    return conductor;
+  }
+
+  /**
+   * Puts the instance into {@code task} for {@code action}: as it is when the API (or recovery)
+   * already set one of {@code acceptedAsIs}; by compare-and-swap from its current task when the
+   * action's allowed-state table permits; otherwise empty (the caller drops the request, as Nova's
+   * compute does on UnexpectedTaskStateError).
+   */
+  Optional<Instance> begin(
+      Instance i, InstanceAction action, TaskState task, Set<TaskState> acceptedAsIs) {
+    if (i.taskState().isPresent() && acceptedAsIs.contains(i.taskState().get())) {
+      return Optional.of(i);
+    }
+    if (!action.allowed(i.vmState(), i.taskState())) {
+      log.warn(
+          "refusing {}: instance is {} with task {}",
+          action.apiName(),
+          i.vmState().value(),
+          i.taskState().map(TaskState::value).orElse("none"));
+      return Optional.empty();
+    }
+    return conductor.updateInstance(i.uuid(), InstanceUpdate.none().task(task), i.taskState());
+  }
+
+  /** Compare-and-swap or {@link UnexpectedTaskStateException}. */
+  Instance cas(String uuid, Optional<TaskState> expected, InstanceUpdate update) {
+    return conductor
+        .updateInstance(uuid, update, expected)
+        .orElseThrow(
+            () ->
+                new UnexpectedTaskStateException(
+                    "instance "
+                        + uuid
+                        + " left task "
+                        + expected.map(TaskState::value).orElse("none")
+                        + " behind our back"));
+  }
+
+  Instance cas(String uuid, TaskState expected, InstanceUpdate update) {
+    return cas(uuid, Optional.of(expected), update);
+  }
+
+  /** Compare-and-swap that tolerates losing (the loser's update is simply not applied). */
+  Optional<Instance> tryCas(String uuid, Optional<TaskState> expected, InstanceUpdate update) {
+    return conductor.updateInstance(uuid, update, expected);
+  }
+
+  /** Records a fault; a failure to record is logged, never hides the original error. */
+  void fault(String uuid, Throwable error) {
+    int code = error instanceof io.virga.core.VirgaException v ? v.httpStatus() : 500;
+    try {
+      conductor.recordFault(uuid, code, describe(error), Optional.of(error.toString()));
+    } catch (RuntimeException e) {
+      log.error("could not record the fault of instance {}: {}", uuid, e.toString());
+    }
+  }
+
+  void eventStart(String uuid, String requestId, String event) {
+    try {
+      conductor.actionEventStart(uuid, requestId, event);
+    } catch (RuntimeException e) {
+      log.warn("could not record the start of {}: {}", event, e.toString());
+    }
+  }
+
+  void eventFinish(String uuid, String requestId, String event, Optional<Throwable> error) {
+    try {
+      conductor.actionEventFinish(uuid, requestId, event, error.map(TaskStates::describe));
+    } catch (RuntimeException e) {
+      log.warn("could not record the end of {}: {}", event, e.toString());
+    }
+  }
+
+  static String describe(Throwable t) {
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+  }
+}

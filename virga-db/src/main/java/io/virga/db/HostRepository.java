@@ -1,0 +1,250 @@
+package io.virga.db;
+
+import io.virga.core.HostReport;
+import io.virga.core.NotFoundException;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Function;
+import org.jdbi.v3.core.Jdbi;
+
+/** Compute services and compute nodes: what hosts report, and the scheduler's claims on them. */
+public final class HostRepository {
+  public static final String COMPUTE_BINARY = "nova-compute";
+
+  private final Jdbi jdbi;
+  private final String defaultAvailabilityZone;
+
+  public HostRepository(Jdbi jdbi, String defaultAvailabilityZone) {
+    this.jdbi = jdbi;
+    this.defaultAvailabilityZone = defaultAvailabilityZone;
+  }
+
+  /** Creates or refreshes the host's service (heartbeat) and compute node. */
+  public void report(HostReport r) {
+    jdbi.useTransaction(
+        h -> {
+          long now = Times.now();
+          int n =
+              h.createUpdate(
+                      "UPDATE compute_services SET last_seen_up = :now, updated_at = :now"
+                          + " WHERE host = :host AND service_binary = :b")
+                  .bind("now", now)
+                  .bind("host", r.host())
+                  .bind("b", COMPUTE_BINARY)
+                  .execute();
+          if (n == 0) {
+            h.createUpdate(
+                    "INSERT INTO compute_services (id, uuid, host, service_binary, topic,"
+                        + " availability_zone, disabled, forced_down, last_seen_up, created_at,"
+                        + " updated_at) VALUES (:id, :uuid, :host, :b, :topic, :az, :f, :f, :now,"
+                        + " :now, :now)")
+                .bind("id", ComputeIds.next(h, "services"))
+                .bind("uuid", UUID.randomUUID().toString())
+                .bind("host", r.host())
+                .bind("b", COMPUTE_BINARY)
+                .bind("topic", "compute")
+                .bind("az", defaultAvailabilityZone)
+                .bind("f", false)
+                .bind("now", now)
+                .execute();
+          }
+          String set =
+              " hypervisor_type = :type, hypervisor_version = :version, host_ip = :ip,"
+                  + " vcpus = :vcpus, vcpus_used = :vcpus_used, memory_mb = :mem, memory_mb_used"
+                  + " = :mem_used, local_gb = :disk, local_gb_used = :disk_used,"
+                  + " disk_available_least = :least, running_vms = :running, cpu_info = :cpu,"
+                  + " updated_at = :now";
+          int m =
+              bindNode(
+                      h.createUpdate(
+                          "UPDATE compute_nodes SET"
+                              + set
+                              + " WHERE host = :host AND hypervisor_hostname = :hh"),
+                      r,
+                      now)
+                  .execute();
+          if (m == 0) {
+            bindNode(
+                    h.createUpdate(
+                        "INSERT INTO compute_nodes (id, uuid, host, hypervisor_hostname,"
+                            + " hypervisor_type, hypervisor_version, host_ip, vcpus, vcpus_used,"
+                            + " memory_mb, memory_mb_used, local_gb, local_gb_used,"
+                            + " disk_available_least, running_vms, cpu_info, claim_seq,"
+                            + " created_at, updated_at) VALUES (:id, :uuid, :host, :hh, :type,"
+                            + " :version, :ip, :vcpus, :vcpus_used, :mem, :mem_used, :disk,"
+                            + " :disk_used, :least, :running, :cpu, 0, :now, :now)"),
+                    r,
+                    now)
+                .bind("id", ComputeIds.next(h, "compute_nodes"))
+                .bind("uuid", UUID.randomUUID().toString())
+                .execute();
+          }
+        });
+  }
+
+  private static org.jdbi.v3.core.statement.Update bindNode(
+      org.jdbi.v3.core.statement.Update u, HostReport r, long now) {
+    return u.bind("host", r.host())
+        .bind("hh", r.hypervisorHostname())
+        .bind("type", r.hypervisorType())
+        .bind("version", r.hypervisorVersion())
+        .bind("ip", r.hostIp())
+        .bind("vcpus", r.vcpus())
+        .bind("vcpus_used", r.vcpusUsed())
+        .bind("mem", r.memoryMb())
+        .bind("mem_used", r.memoryMbUsed())
+        .bind("disk", r.localGb())
+        .bind("disk_used", r.localGbUsed())
+        .bind("least", r.diskAvailableLeastGb())
+        .bind("running", r.runningVms())
+        .bind("cpu", r.cpuInfoJson())
+        .bind("now", now);
+  }
+
+  public List<ComputeServiceRecord> services() {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery("SELECT * FROM compute_services ORDER BY id")
+                .map((rs, ctx) -> service(rs))
+                .list());
+  }
+
+  public Optional<ComputeServiceRecord> service(String host) {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery(
+                    "SELECT * FROM compute_services WHERE host = :host AND service_binary = :b")
+                .bind("host", host)
+                .bind("b", COMPUTE_BINARY)
+                .map((rs, ctx) -> service(rs))
+                .findOne());
+  }
+
+  /** Enables or disables a host's compute service; returns the updated service. */
+  public ComputeServiceRecord setDisabled(String host, boolean disabled, Optional<String> reason) {
+    int n =
+        jdbi.withHandle(
+            h ->
+                h.createUpdate(
+                        "UPDATE compute_services SET disabled = :d, disabled_reason = :r,"
+                            + " updated_at = :now WHERE host = :host AND service_binary = :b")
+                    .bind("d", disabled)
+                    .bind("r", disabled ? reason.orElse(null) : null)
+                    .bind("now", Times.now())
+                    .bind("host", host)
+                    .bind("b", COMPUTE_BINARY)
+                    .execute());
+    if (n == 0) {
+      throw new NotFoundException("Compute host " + host + " could not be found.");
+    }
+    return service(host).orElseThrow();
+  }
+
+  public ComputeServiceRecord setForcedDown(String host, boolean forcedDown) {
+    jdbi.useHandle(
+        h ->
+            h.createUpdate(
+                    "UPDATE compute_services SET forced_down = :d, updated_at = :now"
+                        + " WHERE host = :host AND service_binary = :b")
+                .bind("d", forcedDown)
+                .bind("now", Times.now())
+                .bind("host", host)
+                .bind("b", COMPUTE_BINARY)
+                .execute());
+    return service(host)
+        .orElseThrow(() -> new NotFoundException("Compute host " + host + " could not be found."));
+  }
+
+  public void deleteService(String host) {
+    jdbi.useTransaction(
+        h -> {
+          h.createUpdate("DELETE FROM compute_nodes WHERE host = :host")
+              .bind("host", host)
+              .execute();
+          h.createUpdate("DELETE FROM compute_services WHERE host = :host")
+              .bind("host", host)
+              .execute();
+        });
+  }
+
+  public List<ComputeNodeRecord> nodes() {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery("SELECT * FROM compute_nodes ORDER BY id")
+                .map((rs, ctx) -> node(rs))
+                .list());
+  }
+
+  /** Resources used on a host by the live instances assigned to it (claims included). */
+  public InstanceRepository.Usage usage(String host) {
+    return jdbi.withHandle(h -> InstanceRepository.hostUsage(h, host));
+  }
+
+  /**
+   * Claims a node for an instance: under the node's row lock (or SQLite's write lock) the usage of
+   * every instance already assigned to the host is summed, {@code refusal} decides (empty = fits),
+   * and on success the instance is assigned to the host in the same transaction. Concurrent claims
+   * on one node therefore see each other and never oversubscribe it.
+   *
+   * @return empty when claimed, else why the node was refused
+   */
+  public Optional<String> claim(
+      String instanceUuid,
+      ComputeNodeRecord node,
+      String availabilityZone,
+      Function<InstanceRepository.Usage, Optional<String>> refusal) {
+    return jdbi.inTransaction(
+        h -> {
+          h.createUpdate("UPDATE compute_nodes SET claim_seq = claim_seq + 1 WHERE id = :id")
+              .bind("id", node.id())
+              .execute();
+          Optional<String> refused = refusal.apply(InstanceRepository.hostUsage(h, node.host()));
+          if (refused.isEmpty()) {
+            InstanceRepository.assignHost(
+                h, instanceUuid, node.host(), node.hypervisorHostname(), availabilityZone);
+          }
+          return refused;
+        });
+  }
+
+  static ComputeServiceRecord service(ResultSet rs) throws SQLException {
+    return new ComputeServiceRecord(
+        rs.getLong("id"),
+        rs.getString("uuid"),
+        rs.getString("host"),
+        rs.getString("service_binary"),
+        rs.getString("topic"),
+        rs.getString("availability_zone"),
+        rs.getBoolean("disabled"),
+        Times.string(rs, "disabled_reason"),
+        rs.getBoolean("forced_down"),
+        Times.optional(rs, "last_seen_up"),
+        Times.of(rs, "created_at"),
+        Times.of(rs, "updated_at"));
+  }
+
+  static ComputeNodeRecord node(ResultSet rs) throws SQLException {
+    return new ComputeNodeRecord(
+        rs.getLong("id"),
+        rs.getString("uuid"),
+        rs.getString("host"),
+        rs.getString("hypervisor_hostname"),
+        rs.getString("hypervisor_type"),
+        rs.getLong("hypervisor_version"),
+        rs.getString("host_ip"),
+        rs.getInt("vcpus"),
+        rs.getInt("vcpus_used"),
+        rs.getInt("memory_mb"),
+        rs.getInt("memory_mb_used"),
+        rs.getInt("local_gb"),
+        rs.getInt("local_gb_used"),
+        rs.getInt("disk_available_least"),
+        rs.getInt("running_vms"),
+        rs.getString("cpu_info"),
+        Times.of(rs, "created_at"),
+        Times.of(rs, "updated_at"));
+  }
+}

@@ -1,0 +1,404 @@
+package io.virga.db;
+
+import io.virga.core.Flavor;
+import io.virga.core.InstanceUpdate;
+import io.virga.core.NotFoundException;
+import io.virga.core.PowerState;
+import io.virga.core.TaskState;
+import io.virga.core.VmState;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.StringJoiner;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.Update;
+
+/**
+ * Instances and their faults. Every task_state change goes through {@link #compareAndSwap}: the
+ * UPDATE carries the expected task_state in its WHERE clause, so of two racing requests exactly one
+ * wins and the other sees an empty result.
+ */
+public final class InstanceRepository {
+  private final Jdbi jdbi;
+
+  public InstanceRepository(Jdbi jdbi) {
+    this.jdbi = jdbi;
+  }
+
+  public InstanceRecord create(NewInstance n) {
+    return jdbi.inTransaction(h -> create(h, n));
+  }
+
+  /** Creates several instances in one transaction (a multi-create is all or nothing). */
+  public List<InstanceRecord> createAll(List<NewInstance> all) {
+    return jdbi.inTransaction(
+        h -> {
+          List<InstanceRecord> out = new ArrayList<>();
+          for (NewInstance n : all) {
+            out.add(create(h, n));
+          }
+          return out;
+        });
+  }
+
+  private static InstanceRecord create(Handle h, NewInstance n) {
+    long id = ComputeIds.next(h, "instances");
+    long now = Times.now();
+    h.createUpdate(
+            "INSERT INTO instances (id, uuid, display_name, description, hostname, project_id,"
+                + " user_id, flavor_json, image_ref, vm_state, task_state, power_state, host, node,"
+                + " availability_zone, metadata_json, tags_json, user_data, key_name, key_data, config_drive,"
+                + " launch_index, reservation_id, progress, locked, created_at, updated_at,"
+                + " deleted) VALUES (:id, :uuid, :display_name, :description, :hostname,"
+                + " :project_id, :user_id, :flavor_json, :image_ref, :vm_state, :task_state,"
+                + " :power_state, NULL, NULL, :az, :metadata_json, :tags_json, :user_data, :key_name,"
+                + " :key_data, :config_drive, :launch_index, :reservation_id, 0, :locked, :now,"
+                + " :now, :deleted)")
+        .bind("id", id)
+        .bind("uuid", n.uuid())
+        .bind("display_name", n.displayName())
+        .bind("description", n.description().orElse(null))
+        .bind("hostname", n.hostname())
+        .bind("project_id", n.projectId())
+        .bind("user_id", n.userId())
+        .bind("flavor_json", Json.flavor(n.flavor()))
+        .bind("image_ref", n.imageRef())
+        .bind("vm_state", VmState.BUILDING.value())
+        .bind("task_state", TaskState.SCHEDULING.value())
+        .bind("power_state", PowerState.NOSTATE.code())
+        .bind("az", n.availabilityZone().orElse(null))
+        .bind("metadata_json", Json.map(n.metadata()))
+        .bind("tags_json", Json.list(n.tags()))
+        .bind("user_data", n.userData().orElse(null))
+        .bind("key_name", n.keyName().orElse(null))
+        .bind("key_data", n.keyData().orElse(null))
+        .bind("config_drive", n.configDrive())
+        .bind("launch_index", n.launchIndex())
+        .bind("reservation_id", n.reservationId())
+        .bind("locked", false)
+        .bind("now", now)
+        .bind("deleted", false)
+        .execute();
+    return find(h, n.uuid()).orElseThrow();
+  }
+
+  /** The row, deleted or not. */
+  public Optional<InstanceRecord> find(String uuid) {
+    return jdbi.withHandle(h -> find(h, uuid));
+  }
+
+  /** A live (not deleted) instance, or NotFoundException with Nova's message. */
+  public InstanceRecord get(String uuid) {
+    return find(uuid).filter(r -> !r.deleted()).orElseThrow(() -> notFound(uuid));
+  }
+
+  static NotFoundException notFound(String uuid) {
+    return new NotFoundException("Instance " + uuid + " could not be found.");
+  }
+
+  static Optional<InstanceRecord> find(Handle h, String uuid) {
+    return h.createQuery("SELECT * FROM instances WHERE uuid = :uuid")
+        .bind("uuid", uuid)
+        .map((rs, ctx) -> row(rs))
+        .findOne();
+  }
+
+  /** Newest first (Nova's default sort: created_at desc, then id desc). */
+  public List<InstanceRecord> list(InstanceFilter f) {
+    StringBuilder sql = new StringBuilder("SELECT * FROM instances WHERE 1 = 1");
+    Map<String, Object> binds = new HashMap<>();
+    if (!f.includeDeleted()) {
+      sql.append(" AND deleted = :deleted");
+      binds.put("deleted", false);
+    }
+    f.projectId().ifPresent(p -> sql.append(" AND project_id = :project_id"));
+    f.projectId().ifPresent(p -> binds.put("project_id", p));
+    f.host().ifPresent(p -> sql.append(" AND host = :host"));
+    f.host().ifPresent(p -> binds.put("host", p));
+    f.imageRef().ifPresent(p -> sql.append(" AND image_ref = :image_ref"));
+    f.imageRef().ifPresent(p -> binds.put("image_ref", p));
+    if (f.vmStates().isPresent()) {
+      if (f.vmStates().get().isEmpty()) {
+        return List.of();
+      }
+      StringJoiner in = new StringJoiner(", ", " AND vm_state IN (", ")");
+      int i = 0;
+      for (VmState s : f.vmStates().get()) {
+        in.add(":vm" + i);
+        binds.put("vm" + i, s.value());
+        i++;
+      }
+      sql.append(in);
+    }
+    sql.append(" ORDER BY created_at DESC, id DESC");
+    return jdbi.withHandle(
+        h -> h.createQuery(sql.toString()).bindMap(binds).map((rs, ctx) -> row(rs)).list());
+  }
+
+  /** Live instances assigned to a host. */
+  public List<InstanceRecord> onHost(String host) {
+    return jdbi.withHandle(h -> onHost(h, host));
+  }
+
+  static List<InstanceRecord> onHost(Handle h, String host) {
+    return h.createQuery(
+            "SELECT * FROM instances WHERE host = :host AND deleted = :deleted ORDER BY id")
+        .bind("host", host)
+        .bind("deleted", false)
+        .map((rs, ctx) -> row(rs))
+        .list();
+  }
+
+  /**
+   * Writes {@code update} if the instance is live and its task_state is one of {@code expected} (an
+   * empty Optional in the set meaning "no task"); {@code expected} null means unconditional.
+   * Returns the new row, or empty when the compare-and-swap lost.
+   */
+  public Optional<InstanceRecord> compareAndSwap(
+      String uuid, InstanceUpdate update, Collection<Optional<TaskState>> expected) {
+    return jdbi.inTransaction(h -> compareAndSwap(h, uuid, update, expected));
+  }
+
+  static Optional<InstanceRecord> compareAndSwap(
+      Handle h, String uuid, InstanceUpdate u, Collection<Optional<TaskState>> expected) {
+    StringJoiner set = new StringJoiner(", ");
+    Map<String, Object> binds = new HashMap<>();
+    set.add("updated_at = :now");
+    binds.put("now", Times.now());
+    u.vmState().ifPresent(v -> set.add("vm_state = :vm_state"));
+    u.vmState().ifPresent(v -> binds.put("vm_state", v.value()));
+    if (u.taskState().isPresent()) {
+      set.add("task_state = :task_state");
+      binds.put("task_state", u.taskState().get().map(TaskState::value).orElse(null));
+    }
+    u.powerState().ifPresent(v -> set.add("power_state = :power_state"));
+    u.powerState().ifPresent(v -> binds.put("power_state", v.code()));
+    u.host().ifPresent(v -> set.add("host = :host"));
+    u.host().ifPresent(v -> binds.put("host", v));
+    u.progress().ifPresent(v -> set.add("progress = :progress"));
+    u.progress().ifPresent(v -> binds.put("progress", v));
+    if (u.markLaunched()) {
+      set.add("launched_at = :now");
+    }
+    StringBuilder sql =
+        new StringBuilder("UPDATE instances SET ")
+            .append(set)
+            .append(" WHERE uuid = :uuid AND deleted = :deleted");
+    binds.put("uuid", uuid);
+    binds.put("deleted", false);
+    if (expected != null) {
+      if (expected.isEmpty()) {
+        return Optional.empty();
+      }
+      StringJoiner or = new StringJoiner(" OR ", " AND (", ")");
+      int i = 0;
+      for (Optional<TaskState> t : expected) {
+        if (t.isEmpty()) {
+          or.add("task_state IS NULL");
+        } else {
+          or.add("task_state = :exp" + i);
+          binds.put("exp" + i, t.get().value());
+        }
+        i++;
+      }
+      sql.append(or);
+    }
+    Update stmt = h.createUpdate(sql.toString());
+    binds.forEach(
+        (k, v) -> {
+          if (v == null) {
+            stmt.bindNull(k, java.sql.Types.VARCHAR);
+          } else {
+            stmt.bind(k, v);
+          }
+        });
+    if (stmt.execute() == 0) {
+      return Optional.empty();
+    }
+    return find(h, uuid);
+  }
+
+  /** Sets host, node and (when the user gave none) the availability zone; scheduler only. */
+  static void assignHost(Handle h, String uuid, String host, String node, String az) {
+    h.createUpdate(
+            "UPDATE instances SET host = :host, node = :node, availability_zone ="
+                + " COALESCE(availability_zone, :az), updated_at = :now WHERE uuid = :uuid")
+        .bind("host", host)
+        .bind("node", node)
+        .bind("az", az)
+        .bind("now", Times.now())
+        .bind("uuid", uuid)
+        .execute();
+  }
+
+  public void setMetadata(String uuid, Map<String, String> metadata) {
+    update(uuid, "metadata_json", Json.map(metadata));
+  }
+
+  public void setDisplayName(String uuid, String name, String hostname) {
+    jdbi.useHandle(
+        h ->
+            h.createUpdate(
+                    "UPDATE instances SET display_name = :n, hostname = :hn, updated_at = :now"
+                        + " WHERE uuid = :uuid AND deleted = :deleted")
+                .bind("n", name)
+                .bind("hn", hostname)
+                .bind("now", Times.now())
+                .bind("uuid", uuid)
+                .bind("deleted", false)
+                .execute());
+  }
+
+  public void setDescription(String uuid, Optional<String> description) {
+    update(uuid, "description", description.orElse(null));
+  }
+
+  private void update(String uuid, String column, String value) {
+    // column names are constants of this class, never user input
+    jdbi.useHandle(
+        h ->
+            h.createUpdate(
+                    "UPDATE instances SET "
+                        + column
+                        + " = :v, updated_at = :now WHERE uuid = :uuid AND deleted = :deleted")
+                .bind("v", value)
+                .bind("now", Times.now())
+                .bind("uuid", uuid)
+                .bind("deleted", false)
+                .execute());
+  }
+
+  /** Soft-deletes the row: vm_state deleted, no task, terminated; its resources are released. */
+  public void markDeleted(String uuid) {
+    long now = Times.now();
+    jdbi.useHandle(
+        h ->
+            h.createUpdate(
+                    "UPDATE instances SET vm_state = :vm, task_state = NULL, power_state = :ps,"
+                        + " deleted = :deleted, deleted_at = :now, terminated_at = :now,"
+                        + " updated_at = :now WHERE uuid = :uuid AND deleted = :notdeleted")
+                .bind("vm", VmState.DELETED.value())
+                .bind("ps", PowerState.NOSTATE.code())
+                .bind("deleted", true)
+                .bind("notdeleted", false)
+                .bind("now", now)
+                .bind("uuid", uuid)
+                .execute());
+  }
+
+  /** What a project's live instances use: count, vCPUs, RAM (MB). */
+  public record Usage(int instances, int cores, long ramMb, long diskGb) {}
+
+  public Usage projectUsage(String projectId) {
+    return jdbi.withHandle(
+        h ->
+            usage(
+                h.createQuery(
+                        "SELECT flavor_json FROM instances WHERE project_id = :p AND deleted = :d")
+                    .bind("p", projectId)
+                    .bind("d", false)
+                    .mapTo(String.class)
+                    .list()));
+  }
+
+  static Usage hostUsage(Handle h, String host) {
+    return usage(
+        h.createQuery("SELECT flavor_json FROM instances WHERE host = :host AND deleted = :d")
+            .bind("host", host)
+            .bind("d", false)
+            .mapTo(String.class)
+            .list());
+  }
+
+  private static Usage usage(List<String> flavors) {
+    int cores = 0;
+    long ram = 0;
+    long disk = 0;
+    for (String json : flavors) {
+      Flavor f = Json.flavor(json);
+      cores += f.vcpus();
+      ram += f.memoryMb();
+      disk += f.rootGb() + f.ephemeralGb() + (f.swapMb() + 1023) / 1024;
+    }
+    return new Usage(flavors.size(), cores, ram, disk);
+  }
+
+  public void recordFault(
+      String uuid, int code, String message, Optional<String> details, Optional<String> host) {
+    jdbi.useTransaction(
+        h -> {
+          long id = ComputeIds.next(h, "instance_faults");
+          h.createUpdate(
+                  "INSERT INTO instance_faults (id, instance_uuid, code, message, details, host,"
+                      + " created_at) VALUES (:id, :uuid, :code, :message, :details, :host, :now)")
+              .bind("id", id)
+              .bind("uuid", uuid)
+              .bind("code", code)
+              .bind("message", message)
+              .bind("details", details.orElse(null))
+              .bind("host", host.orElse(null))
+              .bind("now", Times.now())
+              .execute();
+        });
+  }
+
+  public Optional<InstanceFault> latestFault(String uuid) {
+    return jdbi.withHandle(
+        h ->
+            h.createQuery(
+                    "SELECT * FROM instance_faults WHERE instance_uuid = :uuid"
+                        + " ORDER BY created_at DESC, id DESC")
+                .bind("uuid", uuid)
+                .map(
+                    (rs, ctx) ->
+                        new InstanceFault(
+                            rs.getString("instance_uuid"),
+                            rs.getInt("code"),
+                            rs.getString("message"),
+                            Optional.ofNullable(rs.getString("details")),
+                            Times.of(rs, "created_at")))
+                .findFirst());
+  }
+
+  static InstanceRecord row(ResultSet rs) throws SQLException {
+    String task = rs.getString("task_state");
+    return new InstanceRecord(
+        rs.getLong("id"),
+        rs.getString("uuid"),
+        rs.getString("display_name"),
+        Times.string(rs, "description"),
+        rs.getString("hostname"),
+        rs.getString("project_id"),
+        rs.getString("user_id"),
+        Json.flavor(rs.getString("flavor_json")),
+        rs.getString("image_ref"),
+        VmState.of(rs.getString("vm_state")),
+        task == null ? Optional.empty() : Optional.of(TaskState.of(task)),
+        PowerState.of(rs.getInt("power_state")),
+        Times.string(rs, "host"),
+        Times.string(rs, "node"),
+        Times.string(rs, "availability_zone"),
+        Json.map(rs.getString("metadata_json")),
+        Json.list(rs.getString("tags_json")),
+        Times.string(rs, "user_data"),
+        Times.string(rs, "key_name"),
+        Times.string(rs, "key_data"),
+        rs.getBoolean("config_drive"),
+        rs.getInt("launch_index"),
+        rs.getString("reservation_id"),
+        rs.getInt("progress"),
+        rs.getBoolean("locked"),
+        Times.of(rs, "created_at"),
+        Times.of(rs, "updated_at"),
+        Times.optional(rs, "launched_at"),
+        Times.optional(rs, "terminated_at"),
+        Times.optional(rs, "deleted_at"),
+        rs.getBoolean("deleted"));
+  }
+}

@@ -1,0 +1,89 @@
+package io.virga.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The same migrations and repository tests as the SQLite unit tests, on a real PostgreSQL. */
+class PostgresDatabaseIT {
+  static PostgresFixture pg;
+
+  @BeforeAll
+  static void startServer() {
+    pg = PostgresFixture.start();
+  }
+
+  @AfterAll
+  static void stopServer() {
+    if (pg != null) {
+      pg.close();
+    }
+  }
+
+  @Test
+  void opensPostgresAndMigrates() {
+    try (Database db = Database.open(pg.freshConfig(Path.of("/nonexistent"), Map.of()))) {
+      assertThat(db.kind()).isEqualTo(Database.Kind.POSTGRESQL);
+      assertThat(db.ping()).isTrue();
+      int tables =
+          db.withHandle(
+              h ->
+                  h.createQuery(
+                          "SELECT COUNT(*) FROM information_schema.tables WHERE table_name IN"
+                              + " ('projects','users','roles','role_assignments','tokens','images',"
+                              + "'image_properties','image_tags')")
+                      .mapTo(Integer.class)
+                      .one());
+      assertThat(tables).isEqualTo(8);
+    }
+  }
+
+  @org.junit.jupiter.api.Nested
+  class Identity extends IdentityRepositoryContract {
+    @TempDir Path home;
+    Database db;
+
+    @BeforeEach
+    void open() {
+      db = Database.open(pg.freshConfig(home, Map.of()));
+    }
+
+    @AfterEach
+    void close() {
+      db.close();
+    }
+
+    @Override
+    Database db() {
+      return db;
+    }
+  }
+
+  @org.junit.jupiter.api.Nested
+  class Images extends ImageRepositoryContract {
+    @TempDir Path home;
+    Database db;
+
+    @BeforeEach
+    void open() {
+      db = Database.open(pg.freshConfig(home, Map.of()));
+    }
+
+    @AfterEach
+    void close() {
+      db.close();
+    }
+
+    @Override
+    Database db() {
+      return db;
+    }
+  }
+}

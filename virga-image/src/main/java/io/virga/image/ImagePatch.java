@@ -1,0 +1,162 @@
+package io.virga.image;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.virga.core.ConflictException;
+import io.virga.core.ForbiddenException;
+import io.virga.core.InvalidInputException;
+import io.virga.db.ImageRecord;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Glance's JSON patch ({@code application/openstack-images-v2.1-json-patch}): a list of {@code
+ * {"op": "add"|"replace"|"remove", "path": "/<attribute>", "value": …}} applied in order, all or
+ * nothing.
+ */
+public final class ImagePatch {
+  public static final String MEDIA_TYPE = "application/openstack-images-v2.1-json-patch";
+  public static final String MEDIA_TYPE_20 = "application/openstack-images-v2.0-json-patch";
+
+  private ImagePatch() {}
+
+  /** Parses the patch document; 400 for anything that is not a list of valid operations. */
+  public static List<JsonNode> operations(JsonNode doc) {
+    if (doc == null || !doc.isArray()) {
+      throw new InvalidInputException("A JSON patch must be a list of operations");
+    }
+    List<JsonNode> ops = new ArrayList<>();
+    for (JsonNode op : doc) {
+      if (!op.isObject() || !op.path("op").isTextual() || !op.path("path").isTextual()) {
+        throw new InvalidInputException(
+            "Each patch operation needs string 'op' and 'path' members");
+      }
+      String name = op.get("op").textValue();
+      if (!List.of("add", "replace", "remove").contains(name)) {
+        throw new InvalidInputException(
+            "Unsupported patch operation '" + name + "' (add, replace, remove)");
+      }
+      if (!name.equals("remove") && !op.has("value")) {
+        throw new InvalidInputException("Operation '" + name + "' needs a 'value'");
+      }
+      ops.add(op);
+    }
+    return ops;
+  }
+
+  /** The image after the operations; the caller persists it. */
+  static ImageRecord apply(ImageRecord image, List<JsonNode> ops, boolean admin, long now) {
+    Optional<String> name = image.name();
+    String visibility = image.visibility();
+    Optional<String> disk = image.diskFormat();
+    Optional<String> container = image.containerFormat();
+    int minDisk = image.minDisk();
+    int minRam = image.minRam();
+    boolean prot = image.isProtected();
+    boolean hidden = image.osHidden();
+    List<String> tags = new ArrayList<>(image.tags());
+    Map<String, String> props = new LinkedHashMap<>(image.properties());
+    for (JsonNode op : ops) {
+      String kind = op.get("op").textValue();
+      String path = op.get("path").textValue();
+      JsonNode value = op.get("value");
+      String[] parts = path.split("/", -1);
+      if (parts.length < 2 || !parts[0].isEmpty() || parts[1].isEmpty()) {
+        throw new InvalidInputException("Invalid patch path '" + path + "'");
+      }
+      String key = parts[1].replace("~1", "/").replace("~0", "~");
+      if (key.equals("tags") && parts.length == 3) {
+        // /tags/- adds one tag; /tags/<n> removes or replaces one
+        if (kind.equals("add")) {
+          tags.add(ImageFields.tag(value));
+        } else {
+          int idx = tagIndex(parts[2], tags);
+          if (kind.equals("remove")) {
+            tags.remove(idx);
+          } else {
+            tags.set(idx, ImageFields.tag(value));
+          }
+        }
+        continue;
+      }
+      if (parts.length != 2) {
+        throw new InvalidInputException("Invalid patch path '" + path + "'");
+      }
+      ImageFields.refuseReadOnly(key);
+      boolean queued = image.status().equals("queued");
+      if (kind.equals("remove")) {
+        if (ImageFields.CORE.contains(key)) {
+          throw new ForbiddenException("Attribute '" + key + "' cannot be removed.");
+        }
+        if (props.remove(key) == null) {
+          throw new ConflictException("Property " + key + " does not exist.");
+        }
+        continue;
+      }
+      switch (key) {
+        case "name" ->
+            name = value.isNull() ? Optional.empty() : Optional.of(ImageFields.name(value));
+        case "visibility" ->
+            visibility = ImageFields.visibility(ImageFields.string(key, value), admin);
+        case "min_disk" -> minDisk = ImageFields.nonNegativeInt(key, value);
+        case "min_ram" -> minRam = ImageFields.nonNegativeInt(key, value);
+        case "protected" -> prot = ImageFields.bool(key, value);
+        case "os_hidden" -> hidden = ImageFields.bool(key, value);
+        case "tags" -> tags = new ArrayList<>(ImageFields.tags(value));
+        case "disk_format", "container_format" -> {
+          if (!queued) {
+            throw new ForbiddenException(
+                "Attribute " + key + " can be only replaced for a queued image.");
+          }
+          String v = ImageFields.string(key, value);
+          if (key.equals("disk_format")) {
+            disk = Optional.of(ImageFields.diskFormat(v));
+          } else {
+            container = Optional.of(ImageFields.containerFormat(v));
+          }
+        }
+        default -> {
+          if (kind.equals("replace") && !props.containsKey(key)) {
+            throw new ConflictException("Property " + key + " does not exist.");
+          }
+          props.put(key, ImageFields.propertyValue(key, value));
+        }
+      }
+    }
+    return new ImageRecord(
+        image.id(),
+        name,
+        image.status(),
+        visibility,
+        image.owner(),
+        disk,
+        container,
+        image.size(),
+        image.virtualSize(),
+        image.checksum(),
+        image.osHashAlgo(),
+        image.osHashValue(),
+        minDisk,
+        minRam,
+        prot,
+        hidden,
+        image.createdAt(),
+        now,
+        props,
+        tags);
+  }
+
+  private static int tagIndex(String part, List<String> tags) {
+    try {
+      int i = Integer.parseInt(part);
+      if (i >= 0 && i < tags.size()) {
+        return i;
+      }
+    } catch (NumberFormatException e) {
+      // fall through
+    }
+    throw new ConflictException("No tag at index " + part);
+  }
+}

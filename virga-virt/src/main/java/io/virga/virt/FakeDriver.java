@@ -1,0 +1,440 @@
+package io.virga.virt;
+
+import io.virga.core.ConflictException;
+import io.virga.core.NotFoundException;
+import io.virga.core.PowerState;
+import io.virga.core.TaskState;
+import io.virga.core.VirgaException;
+import io.virga.virt.FakeFaults.Op;
+import io.virga.virt.LifecycleEvent.Transition;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * An in-memory {@link ComputeDriver} for control-plane tests and scale benchmarks. It honours the
+ * real driver's contract: spawn reports networking → block_device_mapping → spawning, fetches the
+ * image once per host through the {@link ImageSource} into a private base cache, and removes what
+ * it created when it fails; actions in the wrong power state fail with a {@link ConflictException}
+ * naming the step; unknown instances give {@link NotFoundException}; lifecycle events go to the
+ * listener on a driver thread; resources grow and shrink with the instances defined; the console
+ * shows {@code VIRGA-GUEST-UP uuid=<uuid> hostname=<hostname>} at every boot, like the tiny guest.
+ *
+ * <p>Like libvirt, a suspended (managed-saved) guest reports power state SHUTDOWN. {@link
+ * #faults()} injects failures, delays and blocking hooks per operation.
+ */
+public final class FakeDriver implements ComputeDriver {
+  private final String hostname;
+  private final int vcpus;
+  private final int memoryMb;
+  private final int localGb;
+  private final Map<String, FakeGuest> guests = new ConcurrentHashMap<>();
+  private final Map<String, Object> imageLocks = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> imageFetches = new ConcurrentHashMap<>();
+  private final Set<String> leftovers = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger spawns = new AtomicInteger();
+  private final FakeFaults faults = new FakeFaults();
+  private final ExecutorService events =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "fake-driver-events");
+            t.setDaemon(true);
+            return t;
+          });
+  private volatile Consumer<LifecycleEvent> listener = e -> {};
+  private volatile Path baseDir;
+  private volatile boolean hostUp = true;
+
+  /** A host with 16 vCPUs, 32 GiB of memory and 500 GB of disk. */
+  public FakeDriver(String hostname) {
+    this(hostname, 16, 32768, 500);
+  }
+
+  public FakeDriver(String hostname, int vcpus, int memoryMb, int localGb) {
+    this.hostname = hostname;
+    this.vcpus = vcpus;
+    this.memoryMb = memoryMb;
+    this.localGb = localGb;
+  }
+
+  /** Failures, delays and hooks to inject. */
+  public FakeFaults faults() {
+    return faults;
+  }
+
+  @Override
+  public void init() {}
+
+  @Override
+  public String hostname() {
+    return hostname;
+  }
+
+  @Override
+  public boolean isHostUp() {
+    return hostUp;
+  }
+
+  /** Simulates losing (false) and regaining (true) the hypervisor connection. */
+  public void hostUp(boolean up) {
+    hostUp = up;
+  }
+
+  @Override
+  public void spawn(InstanceSpec spec, ImageSource images, Consumer<TaskState> taskState) {
+    if (guests.containsKey(spec.uuid())) {
+      throw new ConflictException(
+          "spawn: domain " + spec.domainName() + " for instance " + spec.uuid() + " exists");
+    }
+    taskState.accept(TaskState.NETWORKING);
+    taskState.accept(TaskState.BLOCK_DEVICE_MAPPING);
+    fetchImage(spec, images);
+    taskState.accept(TaskState.SPAWNING);
+    faults.apply(Op.SPAWN, spec.uuid());
+    FakeGuest guest = new FakeGuest(spec);
+    if (guests.putIfAbsent(spec.uuid(), guest) != null) {
+      throw new ConflictException("spawn: domain " + spec.domainName() + " defined concurrently");
+    }
+    spawns.incrementAndGet();
+    guest.boot();
+    emit(spec.uuid(), Transition.STARTED);
+  }
+
+  /** One fetch per image no matter how many spawns wait for it (the real base cache's rule). */
+  private void fetchImage(InstanceSpec spec, ImageSource images) {
+    String id = spec.image().id();
+    synchronized (imageLocks.computeIfAbsent(id, k -> new Object())) {
+      Path base = baseDir().resolve(Integer.toHexString(id.hashCode()) + "-" + safe(id));
+      if (Files.exists(base)) {
+        return;
+      }
+      Path part = base.resolveSibling(base.getFileName() + ".part");
+      try {
+        faults.apply(Op.FETCH_IMAGE, spec.uuid());
+        imageFetches.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
+        images.fetch(spec.image(), part);
+        Files.move(part, base, StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException e) {
+        throw new VirgaException("spawn: fetching image " + id + " failed: " + e.getMessage(), e);
+      } catch (RuntimeException e) {
+        try {
+          Files.deleteIfExists(part);
+        } catch (IOException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+        throw e;
+      }
+    }
+  }
+
+  private static String safe(String id) {
+    return id.replaceAll("[^A-Za-z0-9._-]", "_");
+  }
+
+  private synchronized Path baseDir() {
+    if (baseDir == null) {
+      try {
+        baseDir = Files.createTempDirectory("virga-fake-base-");
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return baseDir;
+  }
+
+  @Override
+  public void destroy(InstanceSpec spec, boolean destroyDisks) {
+    faults.apply(Op.DESTROY, spec.uuid());
+    FakeGuest guest = guests.remove(spec.uuid());
+    if (guest != null && guest.power() != PowerState.SHUTDOWN) {
+      emit(spec.uuid(), Transition.STOPPED);
+    }
+    if (destroyDisks) {
+      try {
+        faults.apply(Op.DELETE_FILES, spec.uuid());
+      } catch (RuntimeException e) {
+        leftovers.add(spec.uuid());
+        throw e;
+      }
+    }
+  }
+
+  @Override
+  public void powerOff(InstanceSpec spec, Duration timeout, Duration retryInterval) {
+    faults.apply(Op.POWER_OFF, spec.uuid());
+    FakeGuest guest = guest(spec.uuid(), "power off");
+    if (guest.power() == PowerState.SHUTDOWN || guest.power() == PowerState.CRASHED) {
+      return;
+    }
+    if (guest.ignoresAcpi() && !timeout.isZero()) {
+      // the guest ignores every power-button press: wait the whole timeout, then pull the plug
+      sleep(timeout);
+    }
+    guest.power(PowerState.SHUTDOWN);
+    emit(spec.uuid(), Transition.STOPPED);
+  }
+
+  @Override
+  public void powerOn(InstanceSpec spec, ImageSource images) {
+    faults.apply(Op.POWER_ON, spec.uuid());
+    FakeGuest guest = guest(spec.uuid(), "power on");
+    if (guest.power() == PowerState.RUNNING) {
+      return;
+    }
+    guest.boot();
+    emit(spec.uuid(), Transition.STARTED);
+  }
+
+  @Override
+  public void reboot(InstanceSpec spec, RebootType type, ImageSource images) {
+    faults.apply(Op.REBOOT, spec.uuid());
+    FakeGuest guest = guest(spec.uuid(), "reboot");
+    // a soft reboot of a guest that is not running falls back to a hard one, as Nova's does
+    if (guest.power() != PowerState.SHUTDOWN) {
+      emit(spec.uuid(), Transition.STOPPED);
+    }
+    guest.boot();
+    emit(spec.uuid(), Transition.STARTED);
+  }
+
+  @Override
+  public void pause(InstanceSpec spec) {
+    faults.apply(Op.PAUSE, spec.uuid());
+    FakeGuest guest = guest(spec.uuid(), "pause");
+    guest.expect("pause", PowerState.RUNNING);
+    guest.power(PowerState.PAUSED);
+    emit(spec.uuid(), Transition.PAUSED);
+  }
+
+  @Override
+  public void unpause(InstanceSpec spec) {
+    faults.apply(Op.UNPAUSE, spec.uuid());
+    FakeGuest guest = guest(spec.uuid(), "unpause");
+    guest.expect("unpause", PowerState.PAUSED);
+    guest.power(PowerState.RUNNING);
+    emit(spec.uuid(), Transition.RESUMED);
+  }
+
+  @Override
+  public void suspend(InstanceSpec spec) {
+    faults.apply(Op.SUSPEND, spec.uuid());
+    FakeGuest guest = guest(spec.uuid(), "suspend");
+    guest.expect("suspend", PowerState.RUNNING, PowerState.PAUSED);
+    guest.save();
+    emit(spec.uuid(), Transition.SUSPENDED);
+  }
+
+  @Override
+  public void resume(InstanceSpec spec) {
+    faults.apply(Op.RESUME, spec.uuid());
+    FakeGuest guest = guest(spec.uuid(), "resume");
+    if (!guest.saved()) {
+      throw new ConflictException(
+          "resume: instance " + spec.uuid() + " has no saved state (" + guest.power() + ")");
+    }
+    guest.restore();
+    emit(spec.uuid(), Transition.STARTED);
+  }
+
+  @Override
+  public Optional<InstanceInfo> getInfo(String uuid) {
+    return Optional.ofNullable(guests.get(uuid)).map(FakeGuest::info);
+  }
+
+  @Override
+  public List<String> listInstanceUuids() {
+    return List.copyOf(guests.keySet());
+  }
+
+  @Override
+  public HostResources getAvailableResource() {
+    int cpuUsed = 0;
+    int memUsed = 0;
+    int diskUsed = 0;
+    for (FakeGuest g : guests.values()) {
+      var f = g.spec().flavor();
+      cpuUsed += f.vcpus();
+      memUsed += f.memoryMb();
+      diskUsed += f.rootGb() + f.ephemeralGb() + (f.swapMb() + 1023) / 1024;
+    }
+    return new HostResources(
+        hostname,
+        "QEMU",
+        8_002_000L,
+        vcpus,
+        cpuUsed,
+        memoryMb,
+        memUsed,
+        localGb,
+        diskUsed,
+        localGb - diskUsed,
+        "{\"arch\": \"x86_64\", \"model\": \"qemu64\", \"vendor\": \"Virga\","
+            + " \"topology\": {\"sockets\": 1, \"cores\": "
+            + vcpus
+            + ", \"threads\": 1}, \"features\": []}");
+  }
+
+  @Override
+  public String getConsoleOutput(InstanceSpec spec, int maxBytes) {
+    return guest(spec.uuid(), "get console output").console(maxBytes);
+  }
+
+  @Override
+  public void registerLifecycleListener(Consumer<LifecycleEvent> listener) {
+    this.listener = listener;
+  }
+
+  @Override
+  public void snapshot(
+      InstanceSpec spec, String imageId, SnapshotUpload upload, Consumer<TaskState> taskState) {
+    faults.apply(Op.SNAPSHOT, spec.uuid());
+    guest(spec.uuid(), "snapshot");
+    taskState.accept(TaskState.IMAGE_PENDING_UPLOAD);
+    Path file = baseDir().resolve("snapshot-" + safe(imageId));
+    try {
+      Files.writeString(file, "fake snapshot of " + spec.uuid() + "\n");
+      taskState.accept(TaskState.IMAGE_UPLOADING);
+      upload.upload(file, "qcow2");
+    } catch (IOException e) {
+      throw new VirgaException("snapshot: writing " + file + " failed", e);
+    } finally {
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException e) {
+        // a temp file inside our own base dir; close() removes it
+      }
+    }
+  }
+
+  @Override
+  public List<String> cleanupLeftovers(List<String> deletedUuids) {
+    List<String> still = new ArrayList<>();
+    for (String uuid : deletedUuids) {
+      if (!leftovers.contains(uuid)) {
+        continue;
+      }
+      try {
+        faults.apply(Op.CLEANUP, uuid);
+        leftovers.remove(uuid);
+      } catch (RuntimeException e) {
+        still.add(uuid);
+      }
+    }
+    return still;
+  }
+
+  @Override
+  public void close() {
+    events.shutdownNow();
+    Path dir = baseDir;
+    if (dir != null) {
+      try (Stream<Path> files = Files.walk(dir)) {
+        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      } catch (IOException e) {
+        // temp files only
+      }
+    }
+  }
+
+  // ---- test and benchmark helpers: what a real hypervisor or guest would do on its own ----
+
+  /** Defines a guest as a previous agent run would have left it (recovery tests). */
+  public void defineGuest(InstanceSpec spec, PowerState power) {
+    FakeGuest g = new FakeGuest(spec);
+    g.power(power);
+    guests.put(spec.uuid(), g);
+  }
+
+  /**
+   * The guest powers itself off (as after {@code poweroff} inside it): SHUTDOWN + STOPPED event.
+   */
+  public void guestShutsDown(String uuid) {
+    guest(uuid, "guest shutdown").power(PowerState.SHUTDOWN);
+    emit(uuid, Transition.STOPPED);
+  }
+
+  /** The guest boots again on its own (a STARTED event, e.g. a reboot from inside). */
+  public void guestStarts(String uuid) {
+    guest(uuid, "guest start").boot();
+    emit(uuid, Transition.STARTED);
+  }
+
+  /** The qemu process dies: CRASHED power state and a CRASHED event. */
+  public void guestCrashes(String uuid) {
+    guest(uuid, "guest crash").power(PowerState.CRASHED);
+    emit(uuid, Transition.CRASHED);
+  }
+
+  /** Make the guest ignore (or obey) the ACPI power button, like {@code virga-ignore-acpi}. */
+  public void ignoreAcpi(String uuid, boolean ignore) {
+    guest(uuid, "ignore acpi").ignoreAcpi(ignore);
+  }
+
+  /** The domain disappears behind the driver's back (an operator's {@code virsh undefine}). */
+  public void vanish(String uuid) {
+    guests.remove(uuid);
+  }
+
+  /** Sends a raw lifecycle event, whatever the guest's state. */
+  public void emit(String uuid, Transition transition) {
+    Consumer<LifecycleEvent> l = listener;
+    LifecycleEvent event = new LifecycleEvent(uuid, transition, Instant.now());
+    if (!events.isShutdown()) {
+      events.execute(() -> l.accept(event));
+    }
+  }
+
+  /** How many times the image was fetched from its source. */
+  public int imageFetchCount(String imageId) {
+    AtomicInteger n = imageFetches.get(imageId);
+    return n == null ? 0 : n.get();
+  }
+
+  /** Successful spawns since this driver was created. */
+  public int spawnCount() {
+    return spawns.get();
+  }
+
+  /** Instances whose files a failed delete left behind. */
+  public Set<String> leftovers() {
+    return Set.copyOf(leftovers);
+  }
+
+  /** The instance's power state, or empty when no such domain. */
+  public Optional<PowerState> powerState(String uuid) {
+    return getInfo(uuid).map(InstanceInfo::powerState);
+  }
+
+  private FakeGuest guest(String uuid, String step) {
+    FakeGuest g = guests.get(uuid);
+    if (g == null) {
+      throw new NotFoundException(step + ": instance " + uuid + " is not defined on " + hostname);
+    }
+    return g;
+  }
+
+  private static void sleep(Duration d) {
+    try {
+      Thread.sleep(d);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new VirgaException("interrupted", e);
+    }
+  }
+}
