@@ -92,7 +92,7 @@ final class SnapshotBench {
       dom.close();
       host.close();
       conn.close();
-      SnapshotFlow.deleteTree(home);
+      SnapshotRecovery.deleteTree(home);
     }
     double floor = median(rows, 0);
     double liveMs = median(rows, 1);
