@@ -37,16 +37,12 @@ class ImageRoutesTest {
   @BeforeEach
   void setUp() {
     Config config =
-        Config.of(
+        config(
             Map.of(
-                "home",
-                home.toString(),
-                "port",
-                "0",
-                "password_hash_cost",
-                "4",
-                "image_size_cap",
-                "200000"));
+                "home", home.toString(),
+                "port", "0",
+                "password_hash_cost", "4",
+                "image_size_cap", "200000"));
     db = Database.open(config);
     images = new ImageService(db, config);
     server = ApiServer.builder(config, db).images(images).start();
@@ -59,6 +55,11 @@ class ImageRoutesTest {
     admin = client.token("admin", "a", "admin");
     demo = client.token("demo", "d", "demo");
     other = client.token("olga", "o", "other");
+  }
+
+  /** The configuration tests run with; the PostgreSQL IT points it at a real server. */
+  Config config(Map<String, String> values) {
+    return Config.of(values);
   }
 
   @AfterEach
@@ -110,21 +111,21 @@ class ImageRoutesTest {
     assertThat(queued.get("size").isNull()).isTrue();
     assertThat(client.get("/image/v2/images/" + id + "/file", demo).status()).isEqualTo(204);
 
-    byte[] data = TestImages.qcow2(1 << 20, false);
+    byte[] data = CraftedImages.qcow2(1 << 20, false);
     assertThat(upload(demo, id, data).status()).isEqualTo(204);
     JsonNode active = client.get("/image/v2/images/" + id, demo).json();
     assertThat(active.get("status").asText()).isEqualTo("active");
     assertThat(active.get("size").asLong()).isEqualTo(data.length);
     assertThat(active.get("virtual_size").asLong()).isEqualTo(1 << 20);
-    assertThat(active.get("checksum").asText()).isEqualTo(TestImages.hex("MD5", data));
+    assertThat(active.get("checksum").asText()).isEqualTo(CraftedImages.hex("MD5", data));
     assertThat(active.get("os_hash_algo").asText()).isEqualTo("sha512");
-    assertThat(active.get("os_hash_value").asText()).isEqualTo(TestImages.hex("SHA-512", data));
+    assertThat(active.get("os_hash_value").asText()).isEqualTo(CraftedImages.hex("SHA-512", data));
     assertThat(active.get("tags")).hasSize(1);
 
     ApiTestClient.Response file = client.get("/image/v2/images/" + id + "/file", demo);
     assertThat(file.status()).isEqualTo(200);
     assertThat(file.body()).isEqualTo(data);
-    assertThat(file.header("Content-MD5")).isEqualTo(TestImages.hex("MD5", data));
+    assertThat(file.header("Content-MD5")).isEqualTo(CraftedImages.hex("MD5", data));
     assertThat(Files.readAllBytes(home.resolve("images").resolve(id))).isEqualTo(data);
 
     assertThat(upload(demo, id, data).status()).isEqualTo(409);
@@ -267,7 +268,7 @@ class ImageRoutesTest {
     String backed =
         create(
             demo, "{\"name\": \"b\", \"disk_format\": \"qcow2\", \"container_format\": \"bare\"}");
-    ApiTestClient.Response r = upload(demo, backed, TestImages.qcow2(1 << 20, true));
+    ApiTestClient.Response r = upload(demo, backed, CraftedImages.qcow2(1 << 20, true));
     assertThat(r.status()).isEqualTo(400);
     assertThat(r.json().at("/badRequest/message").asText()).contains("backing file");
     assertThat(client.get("/image/v2/images/" + backed, demo).json().get("status").asText())
@@ -275,7 +276,7 @@ class ImageRoutesTest {
 
     String lying =
         create(demo, "{\"name\": \"l\", \"disk_format\": \"raw\", \"container_format\": \"bare\"}");
-    r = upload(demo, lying, TestImages.qcow2(1 << 20, false));
+    r = upload(demo, lying, CraftedImages.qcow2(1 << 20, false));
     assertThat(r.status()).isEqualTo(400);
     assertThat(r.json().at("/badRequest/message").asText()).contains("declared raw");
     assertThat(storeFiles()).isEmpty();

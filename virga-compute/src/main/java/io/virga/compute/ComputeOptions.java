@@ -7,8 +7,12 @@ import java.time.Duration;
  * The compute agent's options (configuration names in parentheses, defaults as in Nova where Nova
  * has the option).
  *
- * @param updateResourcesInterval how often the host's resources are reported to the conductor
- *     ({@code update_resources_interval}, 60 s); they are also reported after every change
+ * @param updateResourcesInterval how often the host's resources are refreshed from the hypervisor
+ *     and reported to the conductor ({@code update_resources_interval}, 60 s); they are also
+ *     reported after every change
+ * @param reportInterval how often the agent's heartbeat (the last report, sent again) reaches the
+ *     conductor ({@code report_interval}, 10 s); keep it well under the API's {@code
+ *     service_down_time}. No heartbeat is sent while the driver says the hypervisor is down
  * @param syncPowerStateInterval how often every instance's power state is compared with the
  *     hypervisor's ({@code sync_power_state_interval}, 600 s)
  * @param shutdownTimeout how long a clean stop waits for the guest before powering it off ({@code
@@ -26,6 +30,7 @@ import java.time.Duration;
  */
 public record ComputeOptions(
     Duration updateResourcesInterval,
+    Duration reportInterval,
     Duration syncPowerStateInterval,
     Duration shutdownTimeout,
     Duration shutdownRetryInterval,
@@ -47,6 +52,7 @@ public record ComputeOptions(
   public static ComputeOptions fromConfig(Config c) {
     return new ComputeOptions(
         c.seconds("update_resources_interval", 60),
+        c.seconds("report_interval", 10),
         c.seconds("sync_power_state_interval", 600),
         c.seconds("shutdown_timeout", 60),
         c.seconds("shutdown_retry_interval", 10),
@@ -59,6 +65,7 @@ public record ComputeOptions(
   public ComputeOptions withStoppedEventDelay(Duration d) {
     return new ComputeOptions(
         updateResourcesInterval,
+        reportInterval,
         syncPowerStateInterval,
         shutdownTimeout,
         shutdownRetryInterval,
@@ -71,6 +78,7 @@ public record ComputeOptions(
   public ComputeOptions withInstanceWorkers(int n) {
     return new ComputeOptions(
         updateResourcesInterval,
+        reportInterval,
         syncPowerStateInterval,
         shutdownTimeout,
         shutdownRetryInterval,
@@ -84,6 +92,7 @@ public record ComputeOptions(
       Duration updateResources, Duration syncPowerState, Duration instanceDelete) {
     return new ComputeOptions(
         updateResources,
+        updateResources.compareTo(reportInterval) < 0 ? updateResources : reportInterval,
         syncPowerState,
         shutdownTimeout,
         shutdownRetryInterval,
@@ -96,6 +105,7 @@ public record ComputeOptions(
   public ComputeOptions withShutdown(Duration timeout, Duration retryInterval) {
     return new ComputeOptions(
         updateResourcesInterval,
+        reportInterval,
         syncPowerStateInterval,
         timeout,
         retryInterval,

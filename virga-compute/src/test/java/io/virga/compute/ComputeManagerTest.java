@@ -204,6 +204,31 @@ class ComputeManagerTest extends AgentFixture {
   }
 
   @Test
+  void aDeleteDuringTheBuildAbandonsItWithoutAnErrorAndLeavesNoDomain() throws Exception {
+    CountDownLatch inSpawn = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    driver
+        .faults()
+        .hook(
+            Op.SPAWN,
+            u -> {
+              inSpawn.countDown();
+              waitFor(release);
+            });
+    String uuid = scheduled();
+    manager.buildAndRunInstance(uuid);
+    assertThat(inSpawn.await(5, TimeUnit.SECONDS)).isTrue();
+    conductor.forceUpdateInstance(uuid, InstanceUpdate.none().task(TaskState.DELETING));
+    manager.terminateInstance(uuid);
+    release.countDown();
+    idle();
+    assertThat(conductor.destroyed).containsExactly(uuid);
+    assertThat(conductor.faults).isEmpty();
+    assertThat(driver.listInstanceUuids()).isEmpty();
+    assertThat(conductor.taskHistory(uuid)).doesNotContain("none");
+  }
+
+  @Test
   void aSecondActionWhileOneRunsWaitsAndIsJudgedOnTheNewState() throws Exception {
     String uuid = booted();
     CountDownLatch release = new CountDownLatch(1);
@@ -405,6 +430,31 @@ class ComputeManagerTest extends AgentFixture {
     conductor.reports.clear();
     startManager(options().withIntervals(Duration.ofMillis(100), LONG, LONG));
     await().atMost(Duration.ofSeconds(5)).until(() -> conductor.reports.size() >= 4);
+  }
+
+  @Test
+  void theHeartbeatRepeatsTheLastReportAndStopsWhileTheHypervisorIsDown() {
+    manager.close();
+    ComputeOptions o = options();
+    startManager(
+        new ComputeOptions(
+            LONG,
+            Duration.ofMillis(100),
+            LONG,
+            o.shutdownTimeout(),
+            o.shutdownRetryInterval(),
+            o.instanceWorkers(),
+            o.stoppedEventDelay(),
+            LONG,
+            o.myIp()));
+    await().atMost(Duration.ofSeconds(5)).until(() -> conductor.reports.size() >= 3);
+    driver.hostUp(false);
+    sleep(300); // a heartbeat already running may still land
+    int whileDown = conductor.reports.size();
+    sleep(500);
+    assertThat(conductor.reports).hasSize(whileDown);
+    driver.hostUp(true);
+    await().atMost(Duration.ofSeconds(5)).until(() -> conductor.reports.size() > whileDown + 2);
   }
 
   static void waitFor(CountDownLatch l) {

@@ -45,8 +45,11 @@ public final class HostSetup {
   static final List<String> TEST_PACKAGES =
       List.of("python3-openstackclient", "postgresql", "rabbitmq-server");
 
-  /** How long the KVM probe waits for the tiny guest's boot line (it takes well under 2 s). */
-  static final Duration KVM_PROBE_TIMEOUT = Duration.ofSeconds(10);
+  /**
+   * How long the KVM probe waits for the tiny guest's boot line (it takes well under 2 s, more on a
+   * loaded host)
+   */
+  static final Duration KVM_PROBE_TIMEOUT = Duration.ofSeconds(20);
 
   /**
    * @param forTests also install what the test suites need

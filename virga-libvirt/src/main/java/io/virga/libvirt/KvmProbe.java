@@ -139,33 +139,10 @@ public final class KvmProbe {
       text(w, "on_crash", "destroy");
       w.writeStartElement("devices");
       if (disk.isPresent()) {
-        w.writeStartElement("disk");
-        w.writeAttribute("type", "file");
-        w.writeAttribute("device", "disk");
-        w.writeEmptyElement("driver");
-        w.writeAttribute("name", "qemu");
-        w.writeAttribute("type", "qcow2");
-        w.writeEmptyElement("source");
-        w.writeAttribute("file", disk.get().toString());
-        w.writeEmptyElement("target");
-        w.writeAttribute("dev", "vda");
-        w.writeAttribute("bus", "virtio");
-        w.writeEndElement();
+        disk(w, "disk", "qcow2", disk.get(), "vda", "virtio");
       }
       if (configDrive.isPresent()) {
-        w.writeStartElement("disk");
-        w.writeAttribute("type", "file");
-        w.writeAttribute("device", "cdrom");
-        w.writeEmptyElement("driver");
-        w.writeAttribute("name", "qemu");
-        w.writeAttribute("type", "raw");
-        w.writeEmptyElement("source");
-        w.writeAttribute("file", configDrive.get().toString());
-        w.writeEmptyElement("target");
-        w.writeAttribute("dev", "hda");
-        w.writeAttribute("bus", "ide");
-        w.writeEmptyElement("readonly");
-        w.writeEndElement();
+        disk(w, "cdrom", "raw", configDrive.get(), "hda", "ide");
       }
       w.writeStartElement("serial");
       w.writeAttribute("type", "file");
@@ -183,6 +160,26 @@ public final class KvmProbe {
       throw new IllegalStateException(e);
     }
     return out.toString();
+  }
+
+  private static void disk(
+      XMLStreamWriter w, String device, String format, Path file, String dev, String bus)
+      throws XMLStreamException {
+    w.writeStartElement("disk");
+    w.writeAttribute("type", "file");
+    w.writeAttribute("device", device);
+    w.writeEmptyElement("driver");
+    w.writeAttribute("name", "qemu");
+    w.writeAttribute("type", format); // always explicit: never let qemu guess a format
+    w.writeEmptyElement("source");
+    w.writeAttribute("file", file.toString());
+    w.writeEmptyElement("target");
+    w.writeAttribute("dev", dev);
+    w.writeAttribute("bus", bus);
+    if (device.equals("cdrom")) {
+      w.writeEmptyElement("readonly");
+    }
+    w.writeEndElement();
   }
 
   private static void text(XMLStreamWriter w, String element, String value)

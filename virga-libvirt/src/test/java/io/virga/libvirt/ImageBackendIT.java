@@ -178,9 +178,59 @@ class ImageBackendIT {
   }
 
   @Test
+  void ensureBackingRebasesOverlaysFromAnotherInstancesPath() throws Exception {
+    Path src = ImageCacheFixtures.markedRaw(tmp.resolve("mv.raw"), 8 << 20, "MOVED-HOST");
+    var source = new ImageCacheFixtures.FileSource().with("img-mv", src);
+    ImageCache elsewhere = new ImageCache(tmp.resolve("other-host"), qemuImg, true);
+    Path oldDir = Files.createDirectories(tmp.resolve("other-host/mv"));
+    ImageBackend.forType("qcow2", qemuImg, elsewhere)
+        .createRoot(oldDir, image("img-mv", DiskFormat.RAW), source, 1L << 30);
+    // The instance arrives here (cold migration copies the overlay as it is); the old host's
+    // instances path does not exist on this one.
+    Path dir = instanceDir("mv");
+    Files.copy(oldDir.resolve("disk"), dir.resolve("disk"));
+    Files.copy(oldDir.resolve("disk.info"), dir.resolve("disk.info"));
+    deleteTree(tmp.resolve("other-host"));
+
+    ImageCache cache = cache();
+    ImageBackend.forType("qcow2", qemuImg, cache)
+        .ensureBacking(dir, image("img-mv", DiskFormat.RAW), source);
+    QemuImg.Info info = qemuImg.info(dir.resolve("disk"), "qcow2", false);
+    assertThat(info.backingFile()).contains(cache.basePath("img-mv").toString());
+    assertThat(info.backingFormat()).contains("raw");
+    Path readBack = tmp.resolve("mv-read.raw");
+    qemuImg.convert(dir.resolve("disk"), "qcow2", readBack, "raw", false);
+    assertThat(ImageCacheFixtures.contains(readBack, "MOVED-HOST".getBytes())).isTrue();
+  }
+
+  @Test
+  void ensureBackingRefusesABackingFileItCannotRecreate() throws Exception {
+    Path dir = instanceDir("foreign");
+    Path foreign = ImageCacheFixtures.markedRaw(tmp.resolve("foreign.raw"), 1 << 20, "F");
+    qemuImg.createOverlay(dir.resolve("disk"), foreign, "raw", 1 << 20);
+    DiskInfo.record(dir, "disk", DiskFormat.QCOW2);
+    Files.delete(foreign);
+    assertThatThrownBy(
+            () ->
+                ImageBackend.forType("qcow2", qemuImg, cache())
+                    .ensureBacking(
+                        dir, image("img-x", DiskFormat.RAW), new ImageCacheFixtures.FileSource()))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("cannot be recreated");
+  }
+
+  @Test
   void unknownImagesTypeIsRefused() {
     assertThatThrownBy(() -> ImageBackend.forType("lvm", qemuImg, cache()))
         .isInstanceOf(InvalidInputException.class)
         .hasMessageContaining("images_type");
+  }
+
+  static void deleteTree(Path root) throws java.io.IOException {
+    try (var s = Files.walk(root)) {
+      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
   }
 }

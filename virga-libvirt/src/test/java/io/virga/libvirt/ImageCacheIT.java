@@ -120,6 +120,35 @@ class ImageCacheIT {
   }
 
   @Test
+  void aProcessKilledMidFetchReleasesTheLockAndItsPartIsReplaced() throws Exception {
+    Path src = ImageCacheFixtures.markedRaw(tmp.resolve("src.raw"), 4 << 20, "KILLED");
+    Path counter = tmp.resolve("counter");
+    Path instances = tmp.resolve("instances");
+    ImageCache cache = new ImageCache(instances, qemuImg, true);
+    Process child =
+        ImageCacheChild.command(
+                "fetch", instances.toString(), "img-k", src.toString(), counter.toString(), "60000")
+            .start();
+    try {
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      while (!Files.exists(counter) && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(counter).exists();
+      // Leave what a crash leaves: a half-written .part while the lock is held.
+      Files.write(cache.baseDir().resolve(ImageCache.baseName("img-k") + ".part"), new byte[999]);
+    } finally {
+      child.destroyForcibly(); // SIGKILL: no finally blocks run in the child
+      child.waitFor(30, TimeUnit.SECONDS);
+    }
+    var source = new ImageCacheFixtures.FileSource().with("img-k", src);
+    Path base = cache.fetchBase(image("img-k", DiskFormat.RAW), source);
+    assertThat(source.calls("img-k")).isEqualTo(1);
+    assertThat(Files.mismatch(src, base)).isEqualTo(-1);
+    ImageCacheFixtures.assertNoPart(cache.baseDir());
+  }
+
+  @Test
   void aFailingSourceLeavesNoPartAndALaterFetchWorks() throws Exception {
     ImageCache cache = cache(true);
     ImageMeta meta = image("img-fail", DiskFormat.RAW);

@@ -100,6 +100,19 @@ class ImageCacheManagerIT {
     ImageCacheManager.Result r = manager.run(Set.of(cache.basePath("kernel")));
     assertThat(r.removed()).containsExactly(gone);
     assertThat(kernel).exists();
+
+    age(kernel, Duration.ofSeconds(120));
+    ImageCacheManager keepAll =
+        ImageCacheManager.fromConfig(
+            Config.of(
+                Map.of(
+                    "remove_unused_original_minimum_age_seconds", "60",
+                    "remove_unused_base_images", "false")),
+            cache);
+    assertThat(keepAll.run().kept()).containsExactly(kernel);
+    assertThat(manager.runWithImages(Set.of("kernel")).removed()).isEmpty();
+    age(kernel, Duration.ofSeconds(120)); // the pass above touched it
+    assertThat(manager.runWithImages(Set.of()).removed()).containsExactly(kernel);
   }
 
   @Test

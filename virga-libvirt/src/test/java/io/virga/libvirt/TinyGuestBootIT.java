@@ -25,7 +25,7 @@ import org.libvirt.LibvirtException;
  * independent of Virga's driver), then nothing left behind. Needs root, libvirtd and qemu: -Pit.
  */
 class TinyGuestBootIT {
-  private static final Duration BOOT = Duration.ofSeconds(60);
+  private static final Duration BOOT = Duration.ofSeconds(120);
   private static HostSetup.Result host;
 
   private Connect conn;

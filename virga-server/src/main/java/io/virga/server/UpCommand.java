@@ -116,13 +116,24 @@ final class UpCommand implements Callable<Integer> {
    */
   static Running start(
       Config config, Map<String, String> env, Path cloudsYaml, Path guestDisk, PrintStream out) {
+    return start(config, env, cloudsYaml, guestDisk, out, AllInOne::driverFor, true);
+  }
+
+  static Running start(
+      Config config,
+      Map<String, String> env,
+      Path cloudsYaml,
+      Path guestDisk,
+      PrintStream out,
+      java.util.function.Function<Config, io.virga.virt.ComputeDriver> drivers,
+      boolean ownsDriver) {
     Path home = config.home();
     try {
       Files.createDirectories(home);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException("cannot create VIRGA_HOME " + home, e);
     }
-    AllInOne cloud = AllInOne.start(config);
+    AllInOne cloud = AllInOne.start(config, drivers, ownsDriver);
     try {
       UpCredentials creds = UpCredentials.load(home, env);
       IdentityService.Bootstrap users = UpDefaults.ensureUsers(cloud.identity(), creds);

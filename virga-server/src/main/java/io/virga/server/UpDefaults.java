@@ -41,9 +41,14 @@ final class UpDefaults {
     return n;
   }
 
-  /** The public image named {@code name}, imported from {@code disk} (qcow2) when absent. */
+  /** The public image named {@code name}, imported from {@code disk} when absent. */
   static ImageRecord ensureImage(
       ImageService images, String adminProjectId, String name, Path disk) {
+    return ensureImage(images, adminProjectId, name, disk, "qcow2");
+  }
+
+  static ImageRecord ensureImage(
+      ImageService images, String adminProjectId, String name, Path disk, String diskFormat) {
     ImageService.Caller admin = new ImageService.Caller(adminProjectId, true);
     Optional<ImageRecord> existing =
         images
@@ -65,7 +70,7 @@ final class UpDefaults {
         new ImageSpec(
             Optional.empty(),
             Optional.of(name),
-            Optional.of("qcow2"),
+            Optional.of(diskFormat),
             Optional.of("bare"),
             "public",
             0,

@@ -59,6 +59,7 @@ public final class FakeDriver implements ComputeDriver {
           });
   private volatile Consumer<LifecycleEvent> listener = e -> {};
   private volatile Path baseDir;
+  private volatile boolean hostUp = true;
 
   /** A host with 16 vCPUs, 32 GiB of memory and 500 GB of disk. */
   public FakeDriver(String hostname) {
@@ -83,6 +84,16 @@ public final class FakeDriver implements ComputeDriver {
   @Override
   public String hostname() {
     return hostname;
+  }
+
+  @Override
+  public boolean isHostUp() {
+    return hostUp;
+  }
+
+  /** Simulates losing (false) and regaining (true) the hypervisor connection. */
+  public void hostUp(boolean up) {
+    hostUp = up;
   }
 
   @Override

@@ -7,8 +7,8 @@ import java.security.MessageDigest;
 import java.util.HexFormat;
 
 /** Crafted image headers for upload tests (no qemu-img needed). */
-final class TestImages {
-  private TestImages() {}
+final class CraftedImages {
+  private CraftedImages() {}
 
   /** A qcow2 v3 header of {@code virtualSize}, optionally naming a backing file; 64 KiB long. */
   static byte[] qcow2(long virtualSize, boolean backingFile) {
