@@ -272,8 +272,14 @@ public final class ApiServer implements AutoCloseable {
         .tag("status", Integer.toString(ctx.statusCode()))
         .register(reg)
         .record((long) (ms * 1_000_000L), TimeUnit.NANOSECONDS);
+    String query = ctx.queryString();
     ACCESS.info(
-        "{} {} {} {}ms", ctx.method(), ctx.path(), ctx.statusCode(), String.format("%.1f", ms));
+        "{} {}{} {} {}ms",
+        ctx.method(),
+        ctx.path(),
+        query == null ? "" : "?" + query,
+        ctx.statusCode(),
+        String.format("%.1f", ms));
     MDC.remove("request_id");
     MDC.remove("user_id");
     MDC.remove("project_id");

@@ -23,11 +23,16 @@ class IdentityRoutesTest {
     Map<String, String> values =
         new HashMap<>(Map.of("home", home.toString(), "port", "0", "password_hash_cost", "4"));
     values.putAll(extra);
-    Config config = Config.of(values);
+    Config config = config(values);
     db = Database.open(config);
     server = ApiServer.builder(config, db).start();
     server.identity().bootstrap("admin-secret", "demo-secret");
     client = new ApiTestClient(server.url());
+  }
+
+  /** The configuration tests run with; the PostgreSQL IT points it at a real server. */
+  Config config(Map<String, String> values) {
+    return Config.of(values);
   }
 
   @BeforeEach

@@ -35,8 +35,9 @@ import org.slf4j.MDC;
  * instance_uuid} and {@code request_id} (from the RPC message, or a fresh {@code req-…}).
  *
  * <p>Periodic tasks: resource report ({@code update_resources_interval}, and after each change),
- * power-state sync ({@code sync_power_state_interval}, and on lifecycle events), cleanup of files
- * failed deletes left ({@code instance_delete_interval}).
+ * heartbeat ({@code report_interval}), power-state sync ({@code sync_power_state_interval}, and on
+ * lifecycle events), cleanup of files failed deletes left ({@code instance_delete_interval}),
+ * base-image cache ageing ({@code image_cache_manager_interval}).
  */
 public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ComputeManager.class);
@@ -80,6 +81,7 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     this.powerSync =
         new PowerSync(
             host,
+            driver,
             tasks,
             flows,
             (uuid, what, task) -> submit(uuid, what, task),
@@ -108,8 +110,10 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     }
     tracker.changed();
     every(options.updateResourcesInterval(), tracker::report);
+    every(options.reportInterval(), tracker::heartbeat);
     every(options.syncPowerStateInterval(), powerSync::syncAll);
     every(options.instanceDeleteInterval(), pendingDeletes::run);
+    every(options.imageCacheManagerInterval(), new ImageCacheTask(driver, conductor, host));
   }
 
   private void every(Duration interval, Runnable task) {
@@ -137,7 +141,10 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     }
   }
 
-  /** Stops accepting work and the periodic tasks; running driver calls are interrupted. */
+  /**
+   * Stops accepting work and the periodic tasks; running driver calls are interrupted. The driver
+   * is the caller's to close.
+   */
   @Override
   public void close() {
     powerSync.close();
@@ -228,6 +235,8 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
                 () -> {
                   try {
                     task.run();
+                  } catch (io.virga.core.NotFoundException e) {
+                    log.warn("{} dropped: {}", what, e.getMessage());
                   } catch (RuntimeException e) {
                     log.error("{} failed: {}", what, e.toString(), e);
                   }

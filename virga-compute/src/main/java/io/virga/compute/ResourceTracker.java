@@ -7,6 +7,7 @@ import io.virga.virt.HostResources;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +25,7 @@ final class ResourceTracker {
   private final Executor executor;
   private final AtomicBoolean pending = new AtomicBoolean();
   private final AtomicLong reports = new AtomicLong();
+  private final AtomicReference<HostReport> last = new AtomicReference<>();
 
   ResourceTracker(
       ComputeDriver driver, ConductorApi conductor, String host, String myIp, Executor executor) {
@@ -50,12 +52,15 @@ final class ResourceTracker {
     report();
   }
 
-  /** Reports now; errors are logged (the next report retries). */
+  /** Refreshes from the hypervisor and reports now; errors are logged (the next report retries). */
   void report() {
+    if (!hostUp()) {
+      return;
+    }
     try {
       HostResources r = driver.getAvailableResource();
       int running = driver.listInstanceUuids().size();
-      conductor.reportHost(
+      send(
           new HostReport(
               host,
               r.hypervisorHostname(),
@@ -71,10 +76,44 @@ final class ResourceTracker {
               r.diskAvailableLeastGb(),
               running,
               r.cpuInfoJson()));
-      reports.incrementAndGet();
     } catch (RuntimeException e) {
       log.warn("resource report failed (the next one retries): {}", e.toString());
     }
+  }
+
+  /**
+   * The service heartbeat ({@code report_interval}): the last report sent again, without asking the
+   * hypervisor. Skipped while the driver has lost the hypervisor, so the API sees the host down
+   * after its service_down_time.
+   */
+  void heartbeat() {
+    HostReport r = last.get();
+    if (r == null) {
+      report();
+      return;
+    }
+    if (!hostUp()) {
+      return;
+    }
+    try {
+      send(r);
+    } catch (RuntimeException e) {
+      log.warn("heartbeat failed (the next one retries): {}", e.toString());
+    }
+  }
+
+  private boolean hostUp() {
+    if (driver.isHostUp()) {
+      return true;
+    }
+    log.warn("hypervisor connection lost: no report or heartbeat until it is back");
+    return false;
+  }
+
+  private void send(HostReport r) {
+    conductor.reportHost(r);
+    last.set(r);
+    reports.incrementAndGet();
   }
 
   long reportCount() {

@@ -67,6 +67,9 @@ final class FormatInspectorRules {
     }
     Match m = matches.get(0);
     List<String> findings = new ArrayList<>(m.f());
+    if (m.virtualSize() < 0) {
+      findings.add("implausible virtual size " + Long.toUnsignedString(m.virtualSize()));
+    }
     if (matches.size() > 1) {
       findings.add(
           "the header matches several formats ("
@@ -74,7 +77,7 @@ final class FormatInspectorRules {
               + ")");
     }
     return new FormatInspector.Inspection(
-        m.format(), m.virtualSize(), s.position, m.rawCompatible(), findings);
+        m.format(), Math.max(0, m.virtualSize()), s.position, m.rawCompatible(), findings);
   }
 
   // --- qcow2 (docs/interop/qcow2.txt) ---
@@ -167,6 +170,10 @@ final class FormatInspectorRules {
     long gdOffset = le64(h, 56);
     if (version < 1 || version > 3) {
       f.add("unsupported VMDK version " + version);
+    }
+    if (capacity < 0 || capacity > Long.MAX_VALUE / 512) {
+      f.add("implausible VMDK capacity " + Long.toUnsignedString(capacity) + " sectors");
+      capacity = 0;
     }
     if (gdOffset == -1L) {
       f.add("VMDK with a footer (grain directory at the end) is not accepted");

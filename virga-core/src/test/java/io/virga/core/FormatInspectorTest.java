@@ -388,6 +388,42 @@ class FormatInspectorTest {
   }
 
   @Test
+  void garbageBehindEachMagicNeverThrows() {
+    Random rnd = new Random(42);
+    byte[][] seeds = {
+      qcow2(1 << 20, 512, 0, null),
+      vmdk(descriptor("monolithicSparse", "RW 8 SPARSE \"a\"", ""), 8, 21),
+      "# Disk DescriptorFile\nversion=1\n".getBytes(StandardCharsets.US_ASCII),
+      vhdFooter(1 << 20, 3),
+      vhdx(0x40000, 1 << 20, false),
+      vdi(1 << 20, 1),
+      iso(10),
+      {'Q', 'E', 'D', 0}
+    };
+    for (byte[] seed : seeds) {
+      for (int i = 0; i < 300; i++) {
+        byte[] img = java.util.Arrays.copyOf(seed, rnd.nextInt(seed.length + 600));
+        // corrupt a few bytes after the magic
+        for (int k = 0; k < 1 + rnd.nextInt(12) && img.length > 8; k++) {
+          img[8 + rnd.nextInt(img.length - 8)] = (byte) rnd.nextInt(256);
+        }
+        FormatInspector.Stream s = new FormatInspector.Stream();
+        s.update(img);
+        FormatInspector.Inspection r = s.finish();
+        assertThat(r.format()).isNotNull();
+        assertThat(r.virtualSize()).isNotNegative();
+      }
+    }
+  }
+
+  @Test
+  void vmdkCapacityOverflowIsRefused() throws IOException {
+    String d = descriptor("monolithicSparse", "RW 8 SPARSE \"a.vmdk\"", "");
+    assertThat(refused(vmdk(d, Long.MAX_VALUE / 256, 21), DiskFormat.VMDK))
+        .hasMessageContaining("implausible VMDK capacity");
+  }
+
+  @Test
   void streamRefusesDataAfterFinish() {
     FormatInspector.Stream s = new FormatInspector.Stream();
     s.update(new byte[10]);

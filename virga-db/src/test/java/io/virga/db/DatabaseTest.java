@@ -50,4 +50,36 @@ class DatabaseTest {
     assertThatThrownBy(() -> Database.open(Config.of(Map.of("database_url", "jdbc:mysql://x/y"))))
         .hasMessageContaining("database_url must be");
   }
+
+  @Test
+  void concurrentReadThenWriteTransactionsQueueInsteadOfFailingBusy() throws Exception {
+    try (Database db = Database.open(Config.of(Map.of("home", home.toString())))) {
+      db.useTransaction(h -> h.execute("CREATE TABLE counter (n INTEGER NOT NULL)"));
+      db.useTransaction(h -> h.execute("INSERT INTO counter (n) VALUES (0)"));
+      int threads = 8;
+      int rounds = 40;
+      java.util.concurrent.ExecutorService pool =
+          java.util.concurrent.Executors.newFixedThreadPool(threads);
+      java.util.List<java.util.concurrent.Future<?>> futures = new java.util.ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        futures.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < rounds; i++) {
+                    db.useTransaction(
+                        h -> {
+                          int n = h.createQuery("SELECT n FROM counter").mapTo(Integer.class).one();
+                          h.createUpdate("UPDATE counter SET n = :n").bind("n", n + 1).execute();
+                        });
+                  }
+                }));
+      }
+      for (java.util.concurrent.Future<?> f : futures) {
+        f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      }
+      pool.shutdown();
+      int n = db.withHandle(h -> h.createQuery("SELECT n FROM counter").mapTo(Integer.class).one());
+      assertThat(n).isEqualTo(threads * rounds); // no lost update, no SQLITE_BUSY
+    }
+  }
 }

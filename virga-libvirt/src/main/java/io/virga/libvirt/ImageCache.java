@@ -198,47 +198,15 @@ public final class ImageCache {
    * -U}, and when its backing file is missing fetches it again ({@code _base/<sha1(image id)>} from
    * {@code source}) or remakes it ({@code ephemeral_*}, {@code swap_*}).
    *
-   * @throws IllegalStateException a backing file is missing that this cache cannot recreate (not
-   *     under this {@code _base}, or belonging to another image)
+   * <p>A backing file recorded under another instances path (an instance that came from a host
+   * configured differently) is recreated in this host's {@code _base} and the overlay is pointed at
+   * it with {@code qemu-img rebase -u}.
+   *
+   * @throws IllegalStateException a backing file is missing that this cache cannot recreate (it
+   *     belongs to another image, or is no base at all)
    */
   public void ensureBacking(Path instanceDir, ImageMeta image, ImageSource source) {
-    for (var e : DiskInfo.read(instanceDir).entrySet()) {
-      if (e.getValue() != DiskFormat.QCOW2) {
-        continue;
-      }
-      Path disk = instanceDir.resolve(e.getKey());
-      if (!Files.exists(disk)) {
-        continue;
-      }
-      java.util.Optional<String> backing = qemuImg.info(disk, "qcow2", true).backingFile();
-      if (backing.isEmpty() || Files.exists(Path.of(backing.get()))) {
-        continue;
-      }
-      Path missing = Path.of(backing.get()).toAbsolutePath().normalize();
-      String name = missing.getFileName().toString();
-      if (!missing.getParent().equals(baseDir)) {
-        throw new IllegalStateException(
-            "backing file " + missing + " of " + disk + " is not under " + baseDir);
-      }
-      LOG.info("recreating missing backing file {} of {}", missing, disk);
-      java.util.regex.Matcher m;
-      if (name.equals(baseName(image.id()))) {
-        fetchBase(image, source);
-      } else if ((m = java.util.regex.Pattern.compile("ephemeral_(\\d+)_.*").matcher(name))
-          .matches()) {
-        ephemeralBase(Integer.parseInt(m.group(1)));
-      } else if ((m = java.util.regex.Pattern.compile("swap_(\\d+)").matcher(name)).matches()) {
-        swapBase(Integer.parseInt(m.group(1)));
-      } else {
-        throw new IllegalStateException(
-            "backing file "
-                + missing
-                + " of "
-                + disk
-                + " is missing and is not image "
-                + image.id());
-      }
-    }
+    new ImageCacheBacking(this).ensure(instanceDir, image, source);
   }
 
   /** The recorded format and virtual size of a base in {@code _base}. */
@@ -267,7 +235,18 @@ public final class ImageCache {
     try (FileLock lock = lock(name)) {
       if (Files.isRegularFile(base)) {
         touch(base);
-        checkSize(image, baseInfo(base).virtualSize(), maxVirtualBytes);
+        BaseInfo cached = baseInfo(base);
+        checkSize(image, cached.virtualSize(), maxVirtualBytes);
+        if (toRaw && cached.format() != DiskFormat.RAW) {
+          throw new IllegalStateException(
+              "base "
+                  + base
+                  + " of image "
+                  + image.id()
+                  + " is cached as "
+                  + cached.format().glanceName()
+                  + " but a raw file is needed (kernel/ramdisk)");
+        }
         return base;
       }
       Files.createDirectories(baseDir);
@@ -313,7 +292,8 @@ public final class ImageCache {
       throws IOException {
     DiskFormat declared = image.diskFormat();
     // DESIGN §5.2: before the first qemu-img call on downloaded data.
-    FormatInspector.Inspection found = FormatInspector.verify(part, declared);
+    FormatInspector.Inspection found =
+        FormatInspector.check(FormatInspector.inspect(part), declared, image.id());
     checkSize(image, found.virtualSize(), maxVirtualBytes);
     String fmt = declared.qemuName();
     if (fmt.equals("raw")) {
@@ -324,7 +304,10 @@ public final class ImageCache {
       throw new ImageUnsafeException(
           "image " + image.id() + " has a backing file according to qemu-img; refusing it");
     }
-    if (info.virtualSize() != found.virtualSize() && found.virtualSize() > 0) {
+    // The header and qemu must agree on a qcow2's size (a disagreement means one of the two
+    // parsers is being fooled); other formats' sizes legitimately round differently (VHD's CHS).
+    checkSize(image, info.virtualSize(), maxVirtualBytes);
+    if (fmt.equals("qcow2") && info.virtualSize() != found.virtualSize()) {
       throw new ImageUnsafeException(
           "image "
               + image.id()

@@ -48,17 +48,33 @@ public final class ImageCacheManager {
   private final Duration originalMinAge;
   private final Duration resizedMinAge;
   private final Clock clock;
+  private final boolean removeUnused;
 
   public ImageCacheManager(
       ImageCache cache, Duration originalMinAge, Duration resizedMinAge, Clock clock) {
+    this(cache, originalMinAge, resizedMinAge, clock, true);
+  }
+
+  /**
+   * @param removeUnused option {@code remove_unused_base_images} (default true); false makes a pass
+   *     only touch the bases in use and report the others as kept
+   */
+  public ImageCacheManager(
+      ImageCache cache,
+      Duration originalMinAge,
+      Duration resizedMinAge,
+      Clock clock,
+      boolean removeUnused) {
     this.cache = cache;
     this.originalMinAge = originalMinAge;
     this.resizedMinAge = resizedMinAge;
     this.clock = clock;
+    this.removeUnused = removeUnused;
   }
 
   /**
-   * From options {@code remove_unused_original_minimum_age_seconds} (86400) and {@code
+   * From options {@code remove_unused_base_images} (true), {@code
+   * remove_unused_original_minimum_age_seconds} (86400) and {@code
    * remove_unused_resized_minimum_age_seconds} (3600).
    */
   public static ImageCacheManager fromConfig(Config config, ImageCache cache) {
@@ -66,12 +82,24 @@ public final class ImageCacheManager {
         cache,
         config.seconds("remove_unused_original_minimum_age_seconds", 86400),
         config.seconds("remove_unused_resized_minimum_age_seconds", 3600),
-        Clock.systemUTC());
+        Clock.systemUTC(),
+        config.bool("remove_unused_base_images", true));
   }
 
   /** One pass with the bases in use derived from every instance directory. */
   public Result run() {
     return run(basesInUse(instanceDirs()));
+  }
+
+  /**
+   * One pass for a driver's {@code manageImageCache}: in use are the bases of {@code imageIds} (the
+   * image, kernel and ramdisk ids of this host's instances, as the control plane knows them) plus
+   * the backing files found in the instance directories.
+   */
+  public Result runWithImages(Collection<String> imageIds) {
+    Set<Path> inUse = basesInUse(instanceDirs());
+    imageIds.forEach(id -> inUse.add(cache.basePath(id)));
+    return run(inUse);
   }
 
   /** Instance directories under the instances dir (including {@code _resize} / {@code _del}). */
@@ -135,7 +163,7 @@ public final class ImageCacheManager {
         Duration minAge = RESIZED.matcher(name).matches() ? resizedMinAge : originalMinAge;
         FileTime mtime = Files.getLastModifiedTime(base);
         Duration age = Duration.between(mtime.toInstant(), Instant.now(clock));
-        if (age.compareTo(minAge) >= 0) {
+        if (removeUnused && age.compareTo(minAge) >= 0) {
           Files.delete(base);
           ImageCache.deleteQuietly(base.resolveSibling(name + ".info"));
           removed.add(base);

@@ -1,5 +1,6 @@
 package io.virga.libvirt;
 
+import io.virga.core.Config;
 import io.virga.core.DiskFormat;
 import io.virga.core.InvalidStateException;
 import io.virga.core.TaskState;
@@ -9,7 +10,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.BiConsumer;
@@ -27,9 +27,7 @@ import org.slf4j.LoggerFactory;
  */
 final class SnapshotFlow {
   private static final Logger LOG = LoggerFactory.getLogger(SnapshotFlow.class);
-  static final String TEMP_PREFIX = "snap-";
-  static final String SAVED_XML = "domain.xml";
-  private static final Duration POLL = Duration.ofMillis(50);
+  private static final Duration POLL = Duration.ofMillis(20);
 
   private final SnapshotOptions options;
   private final QemuImg qemuImg;
@@ -41,6 +39,25 @@ final class SnapshotFlow {
 
   SnapshotFlow(SnapshotOptions options) {
     this(options, new QemuImg());
+  }
+
+  /** As configured (options in {@link SnapshotOptions}), sharing the driver's qemu-img runner. */
+  static SnapshotFlow fromConfig(Config config, Path instancesPath, QemuImg qemuImg) {
+    return new SnapshotFlow(SnapshotOptions.from(config, instancesPath), qemuImg);
+  }
+
+  SnapshotOptions options() {
+    return options;
+  }
+
+  /**
+   * Agent-start recovery for this host's snapshots directory: {@link
+   * SnapshotRecovery#cleanupStaleSnapshots(Path, BiConsumer)} with libvirt restoring any domain a
+   * dead snapshot left transient.
+   */
+  int recoverStaleSnapshots(LibvirtHost host) {
+    return SnapshotRecovery.cleanupStaleSnapshots(
+        options.snapshotsDirectory(), LibvirtSnapshotDomain.restoreTransient(host));
   }
 
   /**
@@ -93,24 +110,24 @@ final class SnapshotFlow {
     Path tmp = createTempDir();
     try {
       Path out = tmp.resolve("snapshot." + format);
-      long start = System.nanoTime();
+      Steps steps = new Steps();
       if (live) {
         taskState.accept(TaskState.IMAGE_PENDING_UPLOAD);
-        liveSnapshot(domain, root, tmp, out, format);
+        liveSnapshot(domain, root, tmp, out, format, steps);
       } else {
-        coldSnapshot(domain, state, root, out, format, taskState);
+        coldSnapshot(domain, state, root, out, format, taskState, steps);
       }
       LOG.info(
-          "domain {}: {} snapshot of {} extracted as {} in {} ms, beginning upload",
+          "domain {}: {} snapshot of {} extracted as {} ({}), beginning upload",
           domain.name(),
           live ? "live" : "cold",
           root.target(),
           format,
-          (System.nanoTime() - start) / 1_000_000);
+          steps);
       taskState.accept(TaskState.IMAGE_UPLOADING);
       upload.upload(out, format);
     } finally {
-      deleteTree(tmp);
+      SnapshotRecovery.deleteTree(tmp);
     }
   }
 
@@ -118,7 +135,8 @@ final class SnapshotFlow {
    * Nova's {@code _live_snapshot}: mirror the top layer of the running disk into a delta with the
    * same backing file, end the mirror without pivoting, then flatten the delta.
    */
-  void liveSnapshot(SnapshotDomain domain, SnapshotRootDisk root, Path tmp, Path out, String fmt) {
+  void liveSnapshot(
+      SnapshotDomain domain, SnapshotRootDisk root, Path tmp, Path out, String fmt, Steps steps) {
     String dev = root.target();
     // an earlier failed attempt may have left a job behind; aborting is idempotent
     if (domain.blockJobInfo(dev).isPresent()) {
@@ -127,43 +145,47 @@ final class SnapshotFlow {
     QemuImg.Info info = qemuImg.info(root.path(), root.format(), true);
     Path delta = tmp.resolve("disk.delta");
     createDelta(delta, info);
+    steps.mark("delta");
     boolean persistent = domain.isPersistent();
     String xml = persistent ? domain.persistentXml() : null;
     if (persistent) {
       // kept until the define below succeeds, so an agent killed in between can restore it
-      writePrivate(tmp.resolve(SAVED_XML), xml);
-      writePrivate(tmp.resolve(SAVED_XML + ".name"), domain.name());
+      SnapshotRecovery.saveDefinition(tmp, domain.name(), root.path(), xml);
     }
     RuntimeException failure = null;
     try {
-      if (persistent) {
-        // a persistent domain refuses a shallow block copy: make it transient meanwhile
-        domain.undefineKeepRunning();
-      }
-      domain.blockCopyShallowReuseExternal(dev, delta.toString());
+      boolean copying = false;
       try {
+        if (persistent) {
+          // a persistent domain refuses a shallow block copy: make it transient meanwhile
+          domain.undefineKeepRunning();
+        }
+        domain.blockCopyShallowReuseExternal(dev, delta.toString());
+        copying = true;
         waitForMirrorReady(domain, dev);
-      } finally {
-        domain.blockJobAbort(dev);
+        steps.mark("mirror");
+      } catch (RuntimeException e) {
+        failure = e;
       }
-    } catch (RuntimeException e) {
-      failure = e;
+      if (copying) {
+        try {
+          domain.blockJobAbort(dev);
+        } catch (RuntimeException e) {
+          failure = chain(failure, e);
+        }
+      }
     } finally {
       if (persistent) {
-        failure = redefine(domain, xml, failure);
-        if (domain.isPersistent()) {
-          deleteQuietly(tmp.resolve(SAVED_XML));
-          deleteQuietly(tmp.resolve(SAVED_XML + ".name"));
-        } else {
-          keepForRecovery(tmp);
-        }
+        failure = redefine(domain, root, xml, tmp, failure);
       }
     }
     if (failure != null) {
       throw failure;
     }
+    steps.mark("abort+define");
     qemuImg.convert(delta, "qcow2", out, fmt, options.compression() && fmt.equals("qcow2"));
-    deleteQuietly(delta);
+    steps.mark("convert");
+    SnapshotRecovery.deleteQuietly(delta);
   }
 
   /**
@@ -176,22 +198,26 @@ final class SnapshotFlow {
       SnapshotRootDisk root,
       Path out,
       String fmt,
-      Consumer<TaskState> taskState) {
+      Consumer<TaskState> taskState,
+      Steps steps) {
     boolean wasActive = state == PowerState.RUNNING || state == PowerState.PAUSED;
     if (wasActive) {
       domain.managedSave();
+      steps.mark("managedSave");
     }
     RuntimeException failure = null;
     try {
       taskState.accept(TaskState.IMAGE_PENDING_UPLOAD);
       qemuImg.convert(
           root.path(), root.format(), out, fmt, options.compression() && fmt.equals("qcow2"));
+      steps.mark("convert");
     } catch (RuntimeException e) {
       failure = e;
     } finally {
       if (wasActive) {
         try {
           domain.start(state == PowerState.PAUSED);
+          steps.mark("restore");
         } catch (RuntimeException e) {
           failure = chain(failure, e);
         }
@@ -200,57 +226,6 @@ final class SnapshotFlow {
     if (failure != null) {
       throw failure;
     }
-  }
-
-  /**
-   * Agent-start recovery: removes every temporary snapshot directory a dead agent left behind. When
-   * one still holds the persistent XML of a domain the live path had made transient, {@code
-   * restoreDefinition} is given (domain name, saved XML) first; the directory is kept for the next
-   * start if that fails. Call before the agent accepts work: any snapshot in progress is stale.
-   *
-   * @return the number of directories removed
-   */
-  static int cleanupStaleSnapshots(
-      Path snapshotsDir, BiConsumer<String, String> restoreDefinition) {
-    if (!Files.isDirectory(snapshotsDir)) {
-      return 0;
-    }
-    int removed = 0;
-    try (var entries = Files.newDirectoryStream(snapshotsDir, TEMP_PREFIX + "*")) {
-      for (Path entry : entries) {
-        Path xml = entry.resolve(SAVED_XML);
-        Path name = entry.resolve(SAVED_XML + ".name");
-        if (Files.isRegularFile(xml) && Files.isRegularFile(name)) {
-          try {
-            restoreDefinition.accept(Files.readString(name).strip(), Files.readString(xml));
-          } catch (IOException | RuntimeException e) {
-            LOG.error(
-                "stale snapshot {}: cannot restore the saved definition of its domain; kept for"
-                    + " the next agent start",
-                entry,
-                e);
-            continue;
-          }
-        }
-        deleteTree(entry);
-        removed++;
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot list " + snapshotsDir, e);
-    }
-    if (removed > 0) {
-      LOG.info("removed {} stale snapshot directories from {}", removed, snapshotsDir);
-    }
-    return removed;
-  }
-
-  /** {@link #cleanupStaleSnapshots(Path, BiConsumer)} without a libvirt connection (tests). */
-  static int cleanupStaleSnapshots(Path snapshotsDir) {
-    return cleanupStaleSnapshots(
-        snapshotsDir,
-        (name, xml) -> {
-          throw new SnapshotException("no libvirt connection to restore domain " + name);
-        });
   }
 
   /** The delta has the root disk's backing file (with its recorded format) and virtual size. */
@@ -306,8 +281,29 @@ final class SnapshotFlow {
     }
   }
 
-  private static RuntimeException redefine(
-      SnapshotDomain domain, String xml, RuntimeException failure) {
+  /**
+   * Makes the domain persistent again, unless its root disk is gone: then the instance was deleted
+   * during the snapshot and defining it would bring a deleted server back.
+   */
+  private RuntimeException redefine(
+      SnapshotDomain domain,
+      SnapshotRootDisk root,
+      String xml,
+      Path tmp,
+      RuntimeException failure) {
+    if (!Files.exists(root.path())) {
+      LOG.warn(
+          "domain {}: root disk {} disappeared during the snapshot (instance deleted);"
+              + " not defining it again",
+          domain.name(),
+          root.path());
+      return chain(
+          failure,
+          new SnapshotException(
+              "domain "
+                  + domain.name()
+                  + ": the instance was deleted during the snapshot (its root disk is gone)"));
+    }
     try {
       domain.define(xml);
       return failure;
@@ -317,18 +313,28 @@ final class SnapshotFlow {
               + " restarts and restores it from the snapshots directory",
           domain.name(),
           e);
+      SnapshotRecovery.keepDefinition(tmp, options.snapshotsDirectory());
       return chain(failure, e);
+    } finally {
+      SnapshotRecovery.discardDefinition(tmp);
     }
   }
 
-  /** Moves the saved definition out of {@code tmp} (about to be removed) for the next start. */
-  private void keepForRecovery(Path tmp) {
-    try {
-      Path keep = Files.createTempDirectory(options.snapshotsDirectory(), TEMP_PREFIX + "restore-");
-      Files.move(tmp.resolve(SAVED_XML), keep.resolve(SAVED_XML));
-      Files.move(tmp.resolve(SAVED_XML + ".name"), keep.resolve(SAVED_XML + ".name"));
-    } catch (IOException e) {
-      LOG.error("cannot keep the saved definition from {} for recovery", tmp, e);
+  /** Time per step, for the log line operators read when a snapshot is slow. */
+  static final class Steps {
+    private final long start = System.nanoTime();
+    private long last = start;
+    private final StringBuilder text = new StringBuilder();
+
+    void mark(String step) {
+      long now = System.nanoTime();
+      text.append(step).append(' ').append((now - last) / 1_000_000).append(" ms, ");
+      last = now;
+    }
+
+    @Override
+    public String toString() {
+      return text + "total " + (System.nanoTime() - start) / 1_000_000 + " ms";
     }
   }
 
@@ -343,39 +349,10 @@ final class SnapshotFlow {
   private Path createTempDir() {
     try {
       Files.createDirectories(options.snapshotsDirectory());
-      return Files.createTempDirectory(options.snapshotsDirectory(), TEMP_PREFIX);
+      return Files.createTempDirectory(options.snapshotsDirectory(), SnapshotRecovery.TEMP_PREFIX);
     } catch (IOException e) {
       throw new UncheckedIOException(
           "cannot create a temporary directory in " + options.snapshotsDirectory(), e);
-    }
-  }
-
-  private static void writePrivate(Path file, String content) {
-    try {
-      Files.createFile(
-          file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      Files.writeString(file, content);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + file, e);
-    }
-  }
-
-  static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (var walk = Files.walk(dir)) {
-      walk.sorted(java.util.Comparator.reverseOrder()).forEach(SnapshotFlow::deleteQuietly);
-    } catch (IOException e) {
-      LOG.warn("cannot list {} for removal; stale-snapshot cleanup will retry", dir, e);
-    }
-  }
-
-  private static void deleteQuietly(Path p) {
-    try {
-      Files.deleteIfExists(p);
-    } catch (IOException e) {
-      LOG.warn("cannot remove {}; stale-snapshot cleanup will retry", p, e);
     }
   }
 

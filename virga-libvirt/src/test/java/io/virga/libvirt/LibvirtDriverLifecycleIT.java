@@ -1,11 +1,13 @@
 package io.virga.libvirt;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.virga.core.PowerState;
 import io.virga.core.TaskState;
 import io.virga.virt.HostResources;
 import io.virga.virt.InstanceSpec;
+import io.virga.virt.LifecycleEvent;
 import io.virga.virt.RebootType;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +17,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -41,6 +44,7 @@ class LibvirtDriverLifecycleIT {
   private LibvirtDriverFixture fx;
   private InstanceSpec spec;
   private final List<TaskState> taskStates = Collections.synchronizedList(new ArrayList<>());
+  private final List<LifecycleEvent.Transition> events = new CopyOnWriteArrayList<>();
 
   @BeforeAll
   void spawn() {
@@ -51,6 +55,12 @@ class LibvirtDriverLifecycleIT {
             LibvirtDriverFixture.flavor(128, 1, 64),
             fx.diskImage(Map.of()),
             Optional.empty());
+    fx.driver.registerLifecycleListener(
+        e -> {
+          if (e.uuid().equals(spec.uuid())) {
+            events.add(e.transition());
+          }
+        });
     fx.driver.spawn(spec, fx.images, taskStates::add);
   }
 
@@ -59,6 +69,12 @@ class LibvirtDriverLifecycleIT {
     if (fx != null) {
       fx.close();
     }
+  }
+
+  /** The lifecycle event libvirt sends for what we just did reaches the listener. */
+  private void awaitEvent(LifecycleEvent.Transition t) {
+    await().atMost(Duration.ofSeconds(20)).until(() -> events.contains(t));
+    events.clear();
   }
 
   private String libvirtXml() {
@@ -82,6 +98,7 @@ class LibvirtDriverLifecycleIT {
         .isEqualTo(PowerState.RUNNING);
     fx.awaitConsole(spec, "VIRGA-GUEST-UP uuid=" + spec.uuid() + " ", BOOT);
     assertThat(fx.driver.listInstanceUuids()).contains(spec.uuid());
+    awaitEvent(LifecycleEvent.Transition.STARTED);
   }
 
   @Test
@@ -150,6 +167,7 @@ class LibvirtDriverLifecycleIT {
   void pauseStopsTheTickCounterAndUnpauseContinuesIt() {
     fx.awaitConsole(spec, "TICK 2\\b", BOOT);
     fx.driver.pause(spec);
+    awaitEvent(LifecycleEvent.Transition.PAUSED);
     assertThat(fx.driver.getInfo(spec.uuid()).orElseThrow().powerState())
         .isEqualTo(PowerState.PAUSED);
     int atPause = fx.lastTick(spec);
@@ -157,6 +175,7 @@ class LibvirtDriverLifecycleIT {
     assertThat(fx.lastTick(spec)).as("ticks while paused").isLessThanOrEqualTo(atPause + 1);
     int paused = fx.lastTick(spec);
     fx.driver.unpause(spec);
+    awaitEvent(LifecycleEvent.Transition.RESUMED);
     fx.awaitConsole(spec, "TICK " + (paused + 1) + "\\b", Duration.ofSeconds(20));
     assertTicksNeverRestarted();
   }
@@ -166,6 +185,7 @@ class LibvirtDriverLifecycleIT {
   void suspendAndResumeKeepTheTickCounterGoing() {
     int before = fx.lastTick(spec);
     fx.driver.suspend(spec);
+    awaitEvent(LifecycleEvent.Transition.SUSPENDED);
     assertThat(fx.driver.getInfo(spec.uuid()).orElseThrow().powerState())
         .isEqualTo(PowerState.SHUTDOWN);
     try (Guest g = fx.driver.host().lookup(spec.uuid()).orElseThrow()) {
@@ -198,6 +218,7 @@ class LibvirtDriverLifecycleIT {
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertThat(fx.driver.getInfo(spec.uuid()).orElseThrow().powerState())
         .isEqualTo(PowerState.SHUTDOWN);
+    awaitEvent(LifecycleEvent.Transition.STOPPED);
     assertThat(fx.console(spec)).contains("VIRGA-ACPI-POWER poweroff").contains("VIRGA-POWEROFF");
     assertThat(ms).as("shutdown took %d ms", ms).isLessThan(30_000);
   }
@@ -240,6 +261,32 @@ class LibvirtDriverLifecycleIT {
 
   @Test
   @Order(12)
+  void snapshotThroughTheDriverUploadsTheRootDiskWhileTheGuestRuns() throws Exception {
+    Path out = fx.home.resolve("snapshot.out");
+    String[] format = new String[1];
+    List<TaskState> states = new ArrayList<>();
+    int tick = fx.lastTick(spec);
+    fx.driver.snapshot(
+        spec,
+        "snap-image",
+        (file, diskFormat) -> {
+          format[0] = diskFormat;
+          try {
+            Files.copy(file, out);
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        },
+        states::add);
+    assertThat(states).contains(TaskState.IMAGE_UPLOADING);
+    assertThat(new QemuImg().info(out, format[0], false).virtualSize()).isEqualTo(1L << 30);
+    assertThat(fx.driver.getInfo(spec.uuid()).orElseThrow().powerState())
+        .isEqualTo(PowerState.RUNNING);
+    fx.awaitConsole(spec, "TICK " + (tick + 2) + "\\b", Duration.ofSeconds(30));
+  }
+
+  @Test
+  @Order(13)
   void availableResourcesDescribeThisHost() {
     HostResources r = fx.driver.getAvailableResource();
     assertThat(r.hypervisorType()).isEqualTo("QEMU");
@@ -254,7 +301,7 @@ class LibvirtDriverLifecycleIT {
   }
 
   @Test
-  @Order(13)
+  @Order(14)
   void destroyRemovesTheDomainAndTheInstanceDirButNotTheBase() {
     fx.driver.destroy(spec, true);
     fx.assertNoDomain(spec);

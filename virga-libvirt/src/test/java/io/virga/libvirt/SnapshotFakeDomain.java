@@ -15,7 +15,7 @@ import java.util.Optional;
  * running domain and start resumes it. Its "mirror" copies the disk file into the delta, which is
  * what a shallow copy of a qcow2 overlay produces.
  */
-final class SnapshotFakeDomain implements SnapshotDomain {
+class SnapshotFakeDomain implements SnapshotDomain {
   final List<String> calls = new ArrayList<>();
   final Path disk;
   PowerState state;

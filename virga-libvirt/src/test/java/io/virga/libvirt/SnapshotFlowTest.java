@@ -139,12 +139,53 @@ class SnapshotFlowTest {
             list(snapshots).stream()
                 .filter(Files::isRegularFile)
                 .map(p -> p.getFileName().toString()))
-        .containsExactlyInAnyOrder(SnapshotFlow.SAVED_XML, SnapshotFlow.SAVED_XML + ".name");
+        .containsExactlyInAnyOrder(
+            SnapshotRecovery.SAVED_XML,
+            SnapshotRecovery.SAVED_XML + ".name",
+            SnapshotRecovery.SAVED_XML + ".disk");
     dom.failStep = "";
-    int removed = SnapshotFlow.cleanupStaleSnapshots(snapshots, (name, xml) -> dom.define(xml));
+    int removed = SnapshotRecovery.cleanupStaleSnapshots(snapshots, (name, xml) -> dom.define(xml));
     assertThat(removed).isEqualTo(1);
     assertThat(dom.persistent).isTrue();
     assertThat(list(snapshots)).isEmpty();
+  }
+
+  @Test
+  void instanceDeletedDuringTheCopyIsNotDefinedAgain() {
+    SnapshotFakeDomain dom =
+        new SnapshotFakeDomain(disk, "qcow2", PowerState.RUNNING) {
+          @Override
+          public Optional<BlockJob> blockJobInfo(String dev) {
+            if (calls.contains("blockRebase")) {
+              // delete: destroy (a transient domain vanishes with its job), then remove the files
+              job = Optional.empty();
+              SnapshotRecovery.deleteTree(disk.getParent());
+            }
+            return super.blockJobInfo(dev);
+          }
+
+          @Override
+          public void blockJobAbort(String dev) {
+            calls.add("blockJobAbort");
+            throw new SnapshotException("Domain not found");
+          }
+        };
+
+    assertThatThrownBy(
+            () ->
+                flow(defaults())
+                    .snapshot(dom, disk, Optional.empty(), recordingUpload(), states::add))
+        .hasMessageContaining("ended before its mirror was ready")
+        .satisfies(
+            e ->
+                assertThat(e.getSuppressed())
+                    .anySatisfy(
+                        s -> assertThat(s).hasMessageContaining("deleted during the snapshot")));
+
+    assertThat(dom.calls).doesNotContain("define");
+    assertThat(dom.persistent).isFalse();
+    assertThat(uploaded).isEmpty();
+    assertThat(list(snapshots)).as("nothing kept that would bring it back").isEmpty();
   }
 
   @Test
@@ -249,32 +290,44 @@ class SnapshotFlowTest {
 
   @Test
   void cleanupRestoresSavedDefinitionsAndRemovesStaleDirectories() throws IOException {
-    Path stale = Files.createDirectories(snapshots.resolve(SnapshotFlow.TEMP_PREFIX + "dead1"));
+    Path stale = Files.createDirectories(snapshots.resolve(SnapshotRecovery.TEMP_PREFIX + "dead1"));
     Files.writeString(stale.resolve("disk.delta"), "x");
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML), "<domain/>");
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML + ".name"), "instance-00000001\n");
-    Path plain = Files.createDirectories(snapshots.resolve(SnapshotFlow.TEMP_PREFIX + "dead2"));
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML), "<domain/>");
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML + ".name"), "instance-00000001\n");
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML + ".disk"), disk + "\n");
+    Path deleted =
+        Files.createDirectories(snapshots.resolve(SnapshotRecovery.TEMP_PREFIX + "dead3"));
+    Files.writeString(deleted.resolve(SnapshotRecovery.SAVED_XML), "<deleted/>");
+    Files.writeString(deleted.resolve(SnapshotRecovery.SAVED_XML + ".name"), "instance-00000002");
+    Files.writeString(
+        deleted.resolve(SnapshotRecovery.SAVED_XML + ".disk"),
+        home.resolve("gone/disk").toString());
+    Path plain = Files.createDirectories(snapshots.resolve(SnapshotRecovery.TEMP_PREFIX + "dead2"));
     Files.writeString(plain.resolve("snapshot.raw"), "x");
     Path foreign = Files.createDirectories(snapshots.resolve("not-ours"));
     List<String> restored = new ArrayList<>();
 
     int removed =
-        SnapshotFlow.cleanupStaleSnapshots(snapshots, (name, xml) -> restored.add(name + xml));
+        SnapshotRecovery.cleanupStaleSnapshots(snapshots, (name, xml) -> restored.add(name + xml));
 
-    assertThat(removed).isEqualTo(2);
-    assertThat(restored).containsExactly("instance-00000001<domain/>");
+    assertThat(removed).isEqualTo(3);
+    assertThat(restored)
+        .as("a deleted instance is not brought back")
+        .containsExactly("instance-00000001<domain/>");
     assertThat(stale).doesNotExist();
+    assertThat(deleted).doesNotExist();
     assertThat(plain).doesNotExist();
     assertThat(foreign).exists();
   }
 
   @Test
   void cleanupKeepsADirectoryWhoseDomainCouldNotBeRestored() throws IOException {
-    Path stale = Files.createDirectories(snapshots.resolve(SnapshotFlow.TEMP_PREFIX + "dead1"));
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML), "<domain/>");
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML + ".name"), "instance-00000001");
+    Path stale = Files.createDirectories(snapshots.resolve(SnapshotRecovery.TEMP_PREFIX + "dead1"));
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML), "<domain/>");
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML + ".name"), "instance-00000001");
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML + ".disk"), disk.toString());
 
-    assertThat(SnapshotFlow.cleanupStaleSnapshots(snapshots)).isZero();
-    assertThat(stale.resolve(SnapshotFlow.SAVED_XML)).exists();
+    assertThat(SnapshotRecovery.cleanupStaleSnapshots(snapshots)).isZero();
+    assertThat(stale.resolve(SnapshotRecovery.SAVED_XML)).exists();
   }
 }

@@ -2,6 +2,7 @@ package io.virga.libvirt;
 
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.UUID;
 import javax.xml.stream.XMLOutputFactory;
 import javax.xml.stream.XMLStreamException;
@@ -32,14 +33,22 @@ final class SnapshotTestDomain implements AutoCloseable {
 
   static SnapshotTestDomain define(Connect conn, String prefix, Path instanceDir)
       throws LibvirtException {
+    return define(conn, prefix, instanceDir, "qcow2", Optional.empty());
+  }
+
+  /** With the root disk in {@code diskFormat} and, when given, a config drive cdrom. */
+  static SnapshotTestDomain define(
+      Connect conn, String prefix, Path instanceDir, String diskFormat, Optional<Path> configDrive)
+      throws LibvirtException {
     String name = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
     Path disk = instanceDir.resolve("disk");
     Path console = instanceDir.resolve("console.log");
-    Domain d = conn.domainDefineXML(xml(name, disk, console));
+    Domain d = conn.domainDefineXML(xml(name, disk, diskFormat, configDrive, console));
     return new SnapshotTestDomain(conn, name, disk, console, d);
   }
 
-  static String xml(String name, Path disk, Path console) {
+  static String xml(
+      String name, Path disk, String diskFormat, Optional<Path> configDrive, Path console) {
     try {
       StringWriter out = new StringWriter();
       XMLStreamWriter w = XMLOutputFactory.newInstance().createXMLStreamWriter(out);
@@ -70,17 +79,34 @@ final class SnapshotTestDomain implements AutoCloseable {
       w.writeAttribute("device", "disk");
       w.writeEmptyElement("driver");
       w.writeAttribute("name", "qemu");
-      w.writeAttribute("type", "qcow2");
+      w.writeAttribute("type", diskFormat);
       w.writeEmptyElement("source");
       w.writeAttribute("file", disk.toString());
       w.writeEmptyElement("target");
       w.writeAttribute("dev", "vda");
       w.writeAttribute("bus", "virtio");
       w.writeEndElement();
+      if (configDrive.isPresent()) {
+        w.writeStartElement("disk");
+        w.writeAttribute("type", "file");
+        w.writeAttribute("device", "cdrom");
+        w.writeEmptyElement("driver");
+        w.writeAttribute("name", "qemu");
+        w.writeAttribute("type", "raw");
+        w.writeEmptyElement("source");
+        w.writeAttribute("file", configDrive.get().toString());
+        w.writeEmptyElement("target");
+        w.writeAttribute("dev", "hda");
+        w.writeAttribute("bus", "ide");
+        w.writeEmptyElement("readonly");
+        w.writeEndElement();
+      }
       w.writeStartElement("serial");
       w.writeAttribute("type", "file");
       w.writeEmptyElement("source");
       w.writeAttribute("path", console.toString());
+      // a restore from managed save starts a new qemu: keep the log instead of truncating it
+      w.writeAttribute("append", "on");
       w.writeEmptyElement("target");
       w.writeAttribute("port", "0");
       w.writeEndElement();

@@ -88,6 +88,14 @@ public interface ComputeDriver extends AutoCloseable {
     return List.of();
   }
 
+  /**
+   * Periodic image cache ageing (Nova's manage_image_cache): {@code imageIdsInUse} are the image,
+   * kernel and ramdisk ids of every instance the control plane places on this host; the driver
+   * keeps their cached bases (and whatever its instance directories still use) and removes unused
+   * bases older than its configured minimum ages. Drivers without a cache do nothing.
+   */
+  default void manageImageCache(java.util.Collection<String> imageIdsInUse) {}
+
   @Override
   void close();
 }

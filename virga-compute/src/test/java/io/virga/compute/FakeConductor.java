@@ -1,0 +1,223 @@
+package io.virga.compute;
+
+import io.virga.core.ConductorApi;
+import io.virga.core.DiskFormat;
+import io.virga.core.Flavor;
+import io.virga.core.HostReport;
+import io.virga.core.ImageMeta;
+import io.virga.core.Instance;
+import io.virga.core.InstanceUpdate;
+import io.virga.core.NotFoundException;
+import io.virga.core.PowerState;
+import io.virga.core.TaskState;
+import io.virga.core.VmState;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The control plane's side for agent tests: instance rows with CAS, faults, events, reports. */
+final class FakeConductor implements ConductorApi {
+  static final Flavor TINY = new Flavor("1", "m1.tiny", 128, 1, 1, 0, 0, Map.of());
+  static final ImageMeta IMAGE =
+      new ImageMeta("img-1", "tiny", DiskFormat.QCOW2, "bare", 10, 20, 0, 0, Map.of());
+
+  final Map<String, ImageMeta> images =
+      new java.util.concurrent.ConcurrentHashMap<>(Map.of(IMAGE.id(), IMAGE));
+  private final Map<String, Instance> rows = new HashMap<>();
+  private final Map<String, List<String>> taskHistory = new HashMap<>();
+  final List<String> faults = new CopyOnWriteArrayList<>();
+  final List<String> events = new CopyOnWriteArrayList<>();
+  final List<HostReport> reports = new CopyOnWriteArrayList<>();
+  final List<String> destroyed = new CopyOnWriteArrayList<>();
+  final AtomicInteger casLosses = new AtomicInteger();
+  private final AtomicLong ids = new AtomicLong();
+
+  static Instance newInstance(String uuid, String host, VmState vm, Optional<TaskState> task) {
+    return new Instance(
+        uuid,
+        "vm-" + uuid.substring(0, 4),
+        "vm-" + uuid.substring(0, 4),
+        "project",
+        "user",
+        TINY,
+        IMAGE.id(),
+        vm,
+        task,
+        vm == VmState.ACTIVE ? PowerState.RUNNING : PowerState.NOSTATE,
+        Optional.of(host),
+        "nova",
+        Map.of(),
+        Optional.of("IyEvYmluL3NoCmVjaG8gaGk="),
+        Optional.empty(),
+        Optional.empty(),
+        true,
+        0,
+        0,
+        Instant.now(),
+        Optional.empty(),
+        0);
+  }
+
+  synchronized Instance add(Instance i) {
+    Instance withId = copy(i, i.vmState(), i.taskState(), i.powerState(), i.launchedAt());
+    withId = withId(withId, ids.incrementAndGet());
+    rows.put(i.uuid(), withId);
+    history(i.uuid()).add(name(i.taskState()));
+    return withId;
+  }
+
+  synchronized Optional<Instance> row(String uuid) {
+    return Optional.ofNullable(rows.get(uuid));
+  }
+
+  synchronized List<String> taskHistory(String uuid) {
+    return List.copyOf(history(uuid));
+  }
+
+  private List<String> history(String uuid) {
+    return taskHistory.computeIfAbsent(uuid, k -> new ArrayList<>());
+  }
+
+  @Override
+  public synchronized Instance getInstance(String uuid) {
+    Instance i = rows.get(uuid);
+    if (i == null) {
+      throw new NotFoundException("Instance " + uuid + " could not be found.");
+    }
+    return i;
+  }
+
+  @Override
+  public synchronized List<Instance> instancesOnHost(String host) {
+    return rows.values().stream().filter(i -> i.host().equals(Optional.of(host))).toList();
+  }
+
+  @Override
+  public synchronized Optional<Instance> updateInstance(
+      String uuid, InstanceUpdate update, Optional<TaskState> expectedTaskState) {
+    Instance i = getInstance(uuid);
+    if (!i.taskState().equals(expectedTaskState)) {
+      casLosses.incrementAndGet();
+      return Optional.empty();
+    }
+    return Optional.of(apply(i, update));
+  }
+
+  @Override
+  public synchronized Instance forceUpdateInstance(String uuid, InstanceUpdate update) {
+    return apply(getInstance(uuid), update);
+  }
+
+  private Instance apply(Instance i, InstanceUpdate u) {
+    Optional<TaskState> task = u.taskState().orElse(i.taskState());
+    Instance n =
+        copy(
+            i,
+            u.vmState().orElse(i.vmState()),
+            task,
+            u.powerState().orElse(i.powerState()),
+            u.markLaunched() ? Optional.of(Instant.now()) : i.launchedAt());
+    rows.put(i.uuid(), n);
+    if (u.taskState().isPresent() && !u.taskState().get().equals(i.taskState())) {
+      history(i.uuid()).add(name(task));
+    }
+    return n;
+  }
+
+  private static String name(Optional<TaskState> t) {
+    return t.map(TaskState::value).orElse("none");
+  }
+
+  private static Instance copy(
+      Instance i, VmState vm, Optional<TaskState> task, PowerState p, Optional<Instant> launched) {
+    return rebuild(i, i.imageRef(), vm, task, p, launched, i.id());
+  }
+
+  private static Instance withId(Instance i, long id) {
+    return rebuild(i, i.imageRef(), i.vmState(), i.taskState(), i.powerState(), i.launchedAt(), id);
+  }
+
+  static Instance withImage(Instance i, String imageRef) {
+    return rebuild(i, imageRef, i.vmState(), i.taskState(), i.powerState(), i.launchedAt(), i.id());
+  }
+
+  private static Instance rebuild(
+      Instance i,
+      String imageRef,
+      VmState vm,
+      Optional<TaskState> task,
+      PowerState p,
+      Optional<Instant> launched,
+      long id) {
+    return new Instance(
+        i.uuid(),
+        i.displayName(),
+        i.hostname(),
+        i.projectId(),
+        i.userId(),
+        i.flavor(),
+        imageRef,
+        vm,
+        task,
+        p,
+        i.host(),
+        i.availabilityZone(),
+        i.metadata(),
+        i.userData(),
+        i.keyName(),
+        i.keyData(),
+        i.configDrive(),
+        i.launchIndex(),
+        i.progress(),
+        i.createdAt(),
+        launched,
+        id);
+  }
+
+  @Override
+  public synchronized void instanceDestroyed(String uuid) {
+    rows.remove(uuid);
+    destroyed.add(uuid);
+  }
+
+  @Override
+  public void recordFault(String uuid, int code, String message, Optional<String> details) {
+    faults.add(uuid + " " + code + " " + message);
+  }
+
+  @Override
+  public void actionEventStart(String uuid, String requestId, String event) {
+    events.add(uuid + " " + requestId + " start " + event);
+  }
+
+  @Override
+  public void actionEventFinish(
+      String uuid, String requestId, String event, Optional<String> error) {
+    events.add(
+        uuid + " " + requestId + " finish " + event + error.map(e -> " error: " + e).orElse(""));
+  }
+
+  @Override
+  public ImageMeta getImage(String imageId) {
+    ImageMeta image = images.get(imageId);
+    if (image == null) {
+      throw new NotFoundException("Image " + imageId + " could not be found.");
+    }
+    return image;
+  }
+
+  @Override
+  public void reportHost(HostReport report) {
+    reports.add(report);
+  }
+
+  HostReport lastReport() {
+    return reports.get(reports.size() - 1);
+  }
+}

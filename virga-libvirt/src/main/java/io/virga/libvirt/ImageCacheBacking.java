@@ -1,0 +1,67 @@
+package io.virga.libvirt;
+
+import io.virga.core.DiskFormat;
+import io.virga.core.ImageMeta;
+import io.virga.virt.ImageSource;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** {@link ImageCache#ensureBacking}: recreates the missing backing files of an instance's disks. */
+final class ImageCacheBacking {
+  private static final Logger LOG = LoggerFactory.getLogger(ImageCacheBacking.class);
+  private static final Pattern EPHEMERAL = Pattern.compile("ephemeral_(\\d+)_.*");
+  private static final Pattern SWAP = Pattern.compile("swap_(\\d+)");
+
+  private final ImageCache cache;
+
+  ImageCacheBacking(ImageCache cache) {
+    this.cache = cache;
+  }
+
+  void ensure(Path instanceDir, ImageMeta image, ImageSource source) {
+    for (Map.Entry<String, DiskFormat> e : DiskInfo.read(instanceDir).entrySet()) {
+      Path disk = instanceDir.resolve(e.getKey());
+      if (e.getValue() != DiskFormat.QCOW2 || !Files.exists(disk)) {
+        continue;
+      }
+      Optional<String> backing = cache.qemuImg().info(disk, "qcow2", true).backingFile();
+      if (backing.isEmpty() || Files.exists(Path.of(backing.get()))) {
+        continue;
+      }
+      Path missing = Path.of(backing.get()).toAbsolutePath().normalize();
+      LOG.info("recreating missing backing file {} of {}", missing, disk);
+      Path made = recreate(missing.getFileName().toString(), image, source, disk);
+      if (!made.equals(missing)) {
+        cache.qemuImg().rebase(disk, "qcow2", made, cache.baseInfo(made).format().qemuName(), true);
+      }
+    }
+  }
+
+  private Path recreate(String name, ImageMeta image, ImageSource source, Path disk) {
+    if (name.equals(ImageCache.baseName(image.id()))) {
+      return cache.fetchBase(image, source);
+    }
+    Matcher m = EPHEMERAL.matcher(name);
+    if (m.matches()) {
+      return cache.ephemeralBase(Integer.parseInt(m.group(1)));
+    }
+    m = SWAP.matcher(name);
+    if (m.matches()) {
+      return cache.swapBase(Integer.parseInt(m.group(1)));
+    }
+    throw new IllegalStateException(
+        "backing file "
+            + name
+            + " of "
+            + disk
+            + " is missing and is not a base of image "
+            + image.id()
+            + ", an ephemeral or a swap base; it cannot be recreated");
+  }
+}

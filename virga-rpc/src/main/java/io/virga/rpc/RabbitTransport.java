@@ -1,0 +1,254 @@
+package io.virga.rpc;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.BuiltinExchangeType;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.DefaultConsumer;
+import com.rabbitmq.client.Envelope;
+import io.virga.core.VirgaException;
+import java.io.IOException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * RPC over RabbitMQ for {@code virga api} + {@code virga agent} on several hosts. One durable topic
+ * exchange ({@code virga}); each topic is a durable queue of the same name bound with its name as
+ * routing key, declared by whoever first sends or listens, so casts wait for an agent that is down.
+ * Calls carry a correlation id and {@code reply_to} naming this transport's exclusive reply queue,
+ * and expire in the queue when their timeout passes. Messages are acknowledged on receipt (at most
+ * once, as oslo.messaging does): an agent that dies mid-action recovers by its start-up rules, not
+ * by redelivery.
+ */
+public final class RabbitTransport implements RpcTransport {
+  private static final Logger log = LoggerFactory.getLogger(RabbitTransport.class);
+  static final String EXCHANGE = "virga";
+
+  private final Connection connection;
+  private final Channel publish;
+  private final String replyQueue;
+  private final Map<String, CompletableFuture<byte[]>> waiting = new ConcurrentHashMap<>();
+  private final Set<String> declared = ConcurrentHashMap.newKeySet();
+  private final int threadsPerListener;
+
+  private RabbitTransport(Connection connection, int threadsPerListener) throws IOException {
+    this.connection = connection;
+    this.threadsPerListener = threadsPerListener;
+    this.publish = connection.createChannel();
+    publish.exchangeDeclare(EXCHANGE, BuiltinExchangeType.TOPIC, true);
+    Channel replies = connection.createChannel();
+    this.replyQueue = replies.queueDeclare().getQueue(); // server-named, exclusive, auto-delete
+    replies.basicConsume(
+        replyQueue,
+        true,
+        new DefaultConsumer(replies) {
+          @Override
+          public void handleDelivery(
+              String tag, Envelope env, AMQP.BasicProperties props, byte[] body) {
+            CompletableFuture<byte[]> f =
+                props.getCorrelationId() == null ? null : waiting.remove(props.getCorrelationId());
+            if (f != null) {
+              f.complete(body);
+            }
+          }
+        });
+  }
+
+  /**
+   * Connects to a broker, e.g. {@code amqp://guest:guest@127.0.0.1:5672/%2F}; listeners run on up
+   * to 64 platform threads each.
+   */
+  public static RabbitTransport connect(URI amqpUri) {
+    return connect(amqpUri, 64);
+  }
+
+  public static RabbitTransport connect(URI amqpUri, int threadsPerListener) {
+    ConnectionFactory f = new ConnectionFactory();
+    try {
+      f.setUri(amqpUri);
+      f.setAutomaticRecoveryEnabled(true);
+      f.setTopologyRecoveryEnabled(true);
+      return new RabbitTransport(f.newConnection("virga"), threadsPerListener);
+    } catch (IOException | TimeoutException | java.security.GeneralSecurityException e) {
+      throw new VirgaException(
+          "cannot connect to RabbitMQ at "
+              + amqpUri.getHost()
+              + ":"
+              + amqpUri.getPort()
+              + " ("
+              + e.getMessage()
+              + "); is the broker running and the transport_url right?",
+          e);
+    } catch (java.net.URISyntaxException e) {
+      throw new VirgaException("bad RabbitMQ URI: " + e.getMessage(), e);
+    }
+  }
+
+  private void declare(Channel ch, String topic) throws IOException {
+    ch.queueDeclare(topic, true, false, false, null);
+    ch.queueBind(topic, EXCHANGE, topic);
+  }
+
+  private void ensureTopic(String topic) throws IOException {
+    if (!declared.contains(topic)) {
+      synchronized (publish) {
+        declare(publish, topic);
+      }
+      declared.add(topic);
+    }
+  }
+
+  @Override
+  public void cast(String topic, byte[] message) {
+    try {
+      ensureTopic(topic);
+      AMQP.BasicProperties props =
+          new AMQP.BasicProperties.Builder()
+              .contentType("application/json")
+              .deliveryMode(2)
+              .build();
+      synchronized (publish) {
+        publish.basicPublish(EXCHANGE, topic, props, message);
+      }
+    } catch (IOException e) {
+      throw new VirgaException("rpc cast to " + topic + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public CompletableFuture<byte[]> call(String topic, byte[] message, Duration timeout) {
+    String id = UUID.randomUUID().toString();
+    CompletableFuture<byte[]> reply = new CompletableFuture<>();
+    waiting.put(id, reply);
+    try {
+      ensureTopic(topic);
+      AMQP.BasicProperties props =
+          new AMQP.BasicProperties.Builder()
+              .contentType("application/json")
+              .correlationId(id)
+              .replyTo(replyQueue)
+              .expiration(Long.toString(Math.max(1, timeout.toMillis())))
+              .build();
+      synchronized (publish) {
+        publish.basicPublish(EXCHANGE, topic, props, message);
+      }
+    } catch (IOException e) {
+      waiting.remove(id);
+      return CompletableFuture.failedFuture(
+          new VirgaException("rpc call to " + topic + " failed: " + e.getMessage(), e));
+    }
+    return reply
+        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .exceptionallyCompose(
+            e -> {
+              waiting.remove(id);
+              return CompletableFuture.failedFuture(
+                  e instanceof TimeoutException
+                      ? new RpcTimeoutException("no reply on topic " + topic + " within " + timeout)
+                      : e);
+            });
+  }
+
+  @Override
+  public Listener listen(String topic, Handler handler) {
+    try {
+      Channel ch = connection.createChannel();
+      declare(ch, topic);
+      declared.add(topic);
+      ch.basicQos(threadsPerListener);
+      ExecutorService pool = pool(topic);
+      String tag =
+          ch.basicConsume(
+              topic,
+              true,
+              new DefaultConsumer(ch) {
+                @Override
+                public void handleDelivery(
+                    String consumerTag, Envelope env, AMQP.BasicProperties props, byte[] body) {
+                  pool.execute(() -> handle(topic, handler, props, body));
+                }
+              });
+      return () -> {
+        try {
+          ch.basicCancel(tag);
+          ch.close();
+        } catch (IOException | TimeoutException | com.rabbitmq.client.AlreadyClosedException e) {
+          log.debug("closing the {} listener: {}", topic, e.toString());
+        }
+        pool.shutdown();
+      };
+    } catch (IOException e) {
+      throw new VirgaException("cannot listen on " + topic + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void handle(String topic, Handler handler, AMQP.BasicProperties props, byte[] body) {
+    byte[] out;
+    try {
+      out = handler.handle(body);
+    } catch (RuntimeException e) {
+      log.error("rpc {}: handler failed", topic, e);
+      out = RpcCodec.error(e);
+    }
+    if (props.getReplyTo() == null || props.getCorrelationId() == null) {
+      return; // a cast
+    }
+    AMQP.BasicProperties rp =
+        new AMQP.BasicProperties.Builder()
+            .contentType("application/json")
+            .correlationId(props.getCorrelationId())
+            .build();
+    try {
+      synchronized (publish) {
+        publish.basicPublish("", props.getReplyTo(), rp, out);
+      }
+    } catch (IOException e) {
+      log.warn("rpc {}: cannot send a reply: {}", topic, e.toString());
+    }
+  }
+
+  private ExecutorService pool(String topic) {
+    AtomicInteger n = new AtomicInteger();
+    ThreadPoolExecutor p =
+        new ThreadPoolExecutor(
+            threadsPerListener,
+            threadsPerListener,
+            30,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            r -> {
+              Thread t = new Thread(r, "rpc-" + topic + "-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    p.allowCoreThreadTimeOut(true);
+    return p;
+  }
+
+  @Override
+  public void close() {
+    waiting
+        .values()
+        .forEach(f -> f.completeExceptionally(new VirgaException("rpc transport closed")));
+    waiting.clear();
+    try {
+      connection.close();
+    } catch (IOException | com.rabbitmq.client.AlreadyClosedException e) {
+      log.debug("closing the RabbitMQ connection: {}", e.toString());
+    }
+  }
+}
