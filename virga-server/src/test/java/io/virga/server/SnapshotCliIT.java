@@ -314,6 +314,8 @@ class SnapshotCliIT {
     assertThat(virsh("domstate", domain)).isEqualTo("running");
     String all = ok("image", "list", "--long", "-f", "value", "-c", "Name", "-c", "Status").out();
     assertThat(all).contains("snap-live active").doesNotContain("snap-full");
+    // it was the store that refused: the upload failed writing and the entry was removed
+    assertThat(logText()).contains("failed; marked killed").contains("deleted snapshot image");
     try (Stream<Path> left = Files.list(home.resolve("instances").resolve("snapshots"))) {
       assertThat(left).as("temporary snapshot files").isEmpty();
     }
@@ -336,6 +338,17 @@ class SnapshotCliIT {
     String statuses = ok("image", "list", "-f", "value", "-c", "Status").out();
     assertThat(statuses).doesNotContain("queued").doesNotContain("saving");
     assertThat(logText()).doesNotContain("it-admin-pw");
+  }
+
+  @Test
+  @Order(7)
+  void reportTheServerSideTimings() {
+    // what the agent logged for each snapshot: the flow's steps and the upload, for the report
+    logText()
+        .lines()
+        .filter(l -> l.contains("snapshot of") || l.contains("snapshot image") || l.contains("snapshot into image"))
+        .forEach(System.out::println);
+    assertThat(logText()).contains("live snapshot of").contains("cold snapshot of");
   }
 
   // ---- helpers
