@@ -78,6 +78,10 @@ final class InstanceRecovery {
       return;
     }
     if (i.vmState() == VmState.DELETED) {
+      if (is(task, SNAPSHOT_TASKS)) {
+        // deleted by the API while this agent was down, in the middle of a snapshot
+        flows.abandonSnapshot(i, Optional.empty());
+      }
       flows.terminate(uuid, requestId);
       return;
     }
