@@ -86,6 +86,10 @@ class SnapshotCliIT {
                   .bind("v", start)
                   .execute());
     }
+    startUp();
+  }
+
+  void startUp() throws Exception {
     String java = ProcessHandle.current().info().command().orElse("java");
     Path jar =
         Path.of(System.getProperty("virga.repo", "..")).resolve("virga-server/target/virga.jar");
@@ -106,9 +110,10 @@ class SnapshotCliIT {
     env.put("VIRGA_DEMO_PASSWORD", "it-demo-pw");
     pb.redirectErrorStream(true);
     pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    int offset = logText().length();
     up = pb.start();
     Instant deadline = Instant.now().plusSeconds(180);
-    while (!logText().contains("Virga is up on http://127.0.0.1:" + port)) {
+    while (!logText().substring(offset).contains("Virga is up on http://127.0.0.1:" + port)) {
       if (!up.isAlive() || Instant.now().isAfter(deadline)) {
         throw new AssertionError("virga up did not come up:\n" + logText());
       }
@@ -328,6 +333,50 @@ class SnapshotCliIT {
 
   @Test
   @Order(6)
+  void anAgentKilledMidSnapshotLeavesAPersistentRunningDomainAndNoImageAtItsNextStart()
+      throws Exception {
+    String token = ok("token", "issue", "-f", "value", "-c", "id").out().strip();
+    java.net.http.HttpResponse<String> r =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(
+                            "http://127.0.0.1:"
+                                + port
+                                + "/compute/v2.1/servers/"
+                                + serverId
+                                + "/action"))
+                    .header("X-Auth-Token", token)
+                    .header("Content-Type", "application/json")
+                    .header("OpenStack-API-Version", "compute 2.45")
+                    .POST(
+                        java.net.http.HttpRequest.BodyPublishers.ofString(
+                            "{\"createImage\": {\"name\": \"snap-killed\"}}"))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+    // SIGKILL as soon as the snapshot is under way: no shutdown hook, nothing cleaned up
+    up.destroyForcibly();
+    assertThat(up.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+    String imageId = JSON.readTree(r.body()).path("image_id").asText();
+    startUp();
+    awaitStatus(serverId, "ACTIVE");
+    assertThat(virsh("domstate", domain)).isEqualTo("running");
+    assertThat(virsh("dominfo", domain)).containsPattern("Persistent:\\s+yes");
+    Result shown = cli("image", "show", imageId, "-f", "json");
+    String status = shown.rc() == 0 ? shown.json().path("status").asText() : "deleted";
+    System.out.printf("snapshot interrupted by SIGKILL: its image ended %s%n", status);
+    assertThat(status).isIn("deleted", "killed", "active");
+    assertThat(ok("image", "list", "-f", "value", "-c", "Status").out())
+        .doesNotContain("queued")
+        .doesNotContain("saving");
+    try (Stream<Path> left = Files.list(home.resolve("instances").resolve("snapshots"))) {
+      assertThat(left).as("temporary snapshot files").isEmpty();
+    }
+  }
+
+  @Test
+  @Order(7)
   void deletingTheServerLeavesNoSnapshotFiles() throws Exception {
     ok("server", "delete", "--wait", serverId);
     servers.remove(serverId);
@@ -341,12 +390,16 @@ class SnapshotCliIT {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void reportTheServerSideTimings() {
     // what the agent logged for each snapshot: the flow's steps and the upload, for the report
     logText()
         .lines()
-        .filter(l -> l.contains("snapshot of") || l.contains("snapshot image") || l.contains("snapshot into image"))
+        .filter(
+            l ->
+                l.contains("snapshot of")
+                    || l.contains("snapshot image")
+                    || l.contains("snapshot into image"))
         .forEach(System.out::println);
     assertThat(logText()).contains("live snapshot of").contains("cold snapshot of");
   }
