@@ -378,7 +378,9 @@ class SnapshotCliIT {
     System.out.printf(
         "virga up killed mid-snapshot: %d temporary directories left, domain %s%n",
         left.size(), transientDomain ? "transient (saved XML on disk)" : "persistent");
-    assertThat(firstSeen != null || transientDomain).as("the kill hit a snapshot in flight").isTrue();
+    assertThat(firstSeen != null || transientDomain)
+        .as("the kill hit a snapshot in flight")
+        .isTrue();
     java.net.http.HttpResponse<String> r = reply.get(60, TimeUnit.SECONDS);
     assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
     String imageId = JSON.readTree(r.body()).path("image_id").asText();
@@ -396,9 +398,7 @@ class SnapshotCliIT {
     assertThat(ok("image", "list", "-f", "value", "-c", "Status").out())
         .doesNotContain("queued")
         .doesNotContain("saving");
-    try (Stream<Path> left = Files.list(home.resolve("instances").resolve("snapshots"))) {
-      assertThat(left).as("temporary snapshot files").isEmpty();
-    }
+    assertThat(list(snapshots)).as("temporary snapshot files").isEmpty();
   }
 
   @Test
