@@ -521,7 +521,8 @@ class ComputeManagerTest extends AgentFixture {
             o.instanceWorkers(),
             o.stoppedEventDelay(),
             LONG,
-            o.myIp()));
+            o.myIp(),
+            LONG));
     await().atMost(Duration.ofSeconds(5)).until(() -> conductor.reports.size() >= 3);
     driver.hostUp(false);
     sleep(300); // a heartbeat already running may still land

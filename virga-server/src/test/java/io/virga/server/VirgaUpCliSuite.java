@@ -103,7 +103,7 @@ abstract class VirgaUpCliSuite {
     env.putAll(databaseEnv());
     pb.redirectErrorStream(true);
     pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    long offset = logText().length();
+    int offset = logText().length();
     up = pb.start();
     Instant deadline = Instant.now().plusSeconds(180);
     while (Instant.now().isBefore(deadline)) {

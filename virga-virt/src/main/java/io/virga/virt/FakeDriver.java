@@ -43,6 +43,8 @@ public final class FakeDriver implements ComputeDriver {
   private final Map<String, FakeGuest> guests = new ConcurrentHashMap<>();
   private final FakeBaseCache bases = new FakeBaseCache();
   private final Set<String> leftovers = ConcurrentHashMap.newKeySet();
+  private final List<Set<String>> imageCachePasses =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private final AtomicInteger spawns = new AtomicInteger();
   private final FakeFaults faults = new FakeFaults();
   private final ExecutorService events =
@@ -289,6 +291,17 @@ public final class FakeDriver implements ComputeDriver {
       }
     }
     return still;
+  }
+
+  /** Records each image-cache pass; the fake keeps no bases worth ageing. */
+  @Override
+  public void manageImageCache(java.util.Collection<String> imageIdsInUse) {
+    imageCachePasses.add(Set.copyOf(imageIdsInUse));
+  }
+
+  /** The image ids of every {@link #manageImageCache} pass so far, oldest first. */
+  public List<Set<String>> imageCachePasses() {
+    return List.copyOf(imageCachePasses);
   }
 
   @Override
