@@ -171,6 +171,61 @@ public final class IdentityService {
     return new Token(id, user, project, roles, methods, auditId, now, expires);
   }
 
+  /**
+   * A new token for the user of a valid token, scoped as asked (Keystone's "token" method); the new
+   * token expires no later than the old one, so re-scoping never extends a session.
+   */
+  public Token rescope(String tokenId, Optional<ProjectRef> scope) {
+    Token old =
+        validate(tokenId)
+            .orElseThrow(
+                () ->
+                    new UnauthorizedException(
+                        "The request you have made requires authentication."));
+    Optional<Project> project =
+        scope.isEmpty()
+            ? old.project()
+            : scope.get().id().isPresent()
+                ? repo.findProject(scope.get().id().get())
+                : scope
+                    .get()
+                    .name()
+                    .flatMap(
+                        n ->
+                            domainId(scope.get().domain())
+                                .flatMap(d -> repo.findProjectByName(d, n)));
+    if (scope.isPresent() && project.isEmpty()) {
+      throw new UnauthorizedException("The project you asked for does not exist or is not yours.");
+    }
+    List<String> methods = new java.util.ArrayList<>(old.methods());
+    if (!methods.contains("token")) {
+      methods.add("token");
+    }
+    Token fresh = issue(old.user(), project, methods);
+    if (fresh.expiresAt().isAfter(old.expiresAt())) {
+      repo.deleteToken(hash(fresh.id()));
+      repo.insertToken(
+          new IdentityRepository.Token(
+              hash(fresh.id()),
+              fresh.user().id(),
+              fresh.project().map(Project::id),
+              fresh.auditId(),
+              methods,
+              fresh.issuedAt().toEpochMilli(),
+              old.expiresAt().toEpochMilli()));
+      return new Token(
+          fresh.id(),
+          fresh.user(),
+          fresh.project(),
+          fresh.roles(),
+          methods,
+          fresh.auditId(),
+          fresh.issuedAt(),
+          old.expiresAt());
+    }
+    return fresh;
+  }
+
   /** The token if it exists, has not expired, and its user and project are still enabled. */
   public Optional<Token> validate(String tokenId) {
     if (tokenId == null || tokenId.isBlank() || tokenId.length() > 512) {
