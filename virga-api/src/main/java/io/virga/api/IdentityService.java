@@ -42,6 +42,7 @@ public final class IdentityService {
   private final Duration tokenLifetime;
   private final int bcryptCost;
   private final SecureRandom random = new SecureRandom();
+  private final String dummyHash;
 
   /** A valid token: who, scoped where, with which roles; {@code id} only right after issue. */
   public record Token(
@@ -78,6 +79,7 @@ public final class IdentityService {
     if (bcryptCost < 4 || bcryptCost > 31) {
       throw new InvalidInputException("password_hash_cost must be between 4 and 31");
     }
+    this.dummyHash = hashPassword(UUID.randomUUID().toString());
   }
 
   public IdentityRepository repository() {
@@ -103,11 +105,11 @@ public final class IdentityService {
             : userRef
                 .name()
                 .flatMap(n -> domainId(userRef.domain()).flatMap(d -> repo.findUserByName(d, n)));
-    if (user.isEmpty()
-        || !user.get().enabled()
-        || !BCrypt.verifyer()
-            .verify(password.toCharArray(), user.get().passwordHash().toCharArray())
-            .verified) {
+    // verify against a dummy hash for unknown users too: the answer time does not tell who exists
+    String hash = user.map(User::passwordHash).orElse(dummyHash);
+    boolean verified =
+        BCrypt.verifyer().verify(password.toCharArray(), hash.toCharArray()).verified;
+    if (user.isEmpty() || !user.get().enabled() || !verified) {
       LOG.info("authentication failed for user {}", userRef.id().or(userRef::name).orElse("?"));
       throw new UnauthorizedException("The request you have made requires authentication.");
     }
