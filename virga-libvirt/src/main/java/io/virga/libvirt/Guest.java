@@ -46,6 +46,22 @@ public final class Guest implements AutoCloseable {
     return host.onPlatform(step, call);
   }
 
+  /** A libvirt call on this domain that returns nothing. */
+  @FunctionalInterface
+  private interface DomainAction {
+    void apply(Domain d) throws org.libvirt.LibvirtException;
+  }
+
+  private void act(String step, DomainAction action) {
+    Domain d = handle();
+    host.onPlatform(
+        step,
+        () -> {
+          action.apply(d);
+          return null;
+        });
+  }
+
   public String uuid() {
     Domain d = handle();
     return run("read domain uuid", d::getUUIDString);
@@ -91,25 +107,13 @@ public final class Guest implements AutoCloseable {
 
   /** ACPI power button. */
   public void shutdown() {
-    Domain d = handle();
-    run(
-        "send ACPI shutdown",
-        () -> {
-          d.shutdown();
-          return null;
-        });
+    act("send ACPI shutdown", Domain::shutdown);
   }
 
   /** Hard power off; a domain that is already off is not an error. */
   public void destroy() {
-    Domain d = handle();
     try {
-      run(
-          "destroy domain",
-          () -> {
-            d.destroy();
-            return null;
-          });
+      act("destroy domain", Domain::destroy);
     } catch (LibvirtException e) {
       if (!e.isOperationInvalid() || isActive()) {
         throw e;
@@ -119,23 +123,11 @@ public final class Guest implements AutoCloseable {
 
   /** Pause the vCPUs. */
   public void pause() {
-    Domain d = handle();
-    run(
-        "suspend vcpus",
-        () -> {
-          d.suspend();
-          return null;
-        });
+    act("suspend vcpus", Domain::suspend);
   }
 
   public void resume() {
-    Domain d = handle();
-    run(
-        "resume vcpus",
-        () -> {
-          d.resume();
-          return null;
-        });
+    act("resume vcpus", Domain::resume);
   }
 
   public void managedSave() {
@@ -150,17 +142,14 @@ public final class Guest implements AutoCloseable {
 
   /** Undefine, removing any managed-save image and snapshot/checkpoint metadata with it. */
   public void undefine() {
-    Domain d = handle();
-    run(
+    act(
         "undefine domain",
-        () -> {
-          d.undefine(
-              UNDEFINE_MANAGED_SAVE
-                  | UNDEFINE_SNAPSHOTS_METADATA
-                  | UNDEFINE_CHECKPOINTS_METADATA
-                  | UNDEFINE_NVRAM);
-          return null;
-        });
+        d ->
+            d.undefine(
+                UNDEFINE_MANAGED_SAVE
+                    | UNDEFINE_SNAPSHOTS_METADATA
+                    | UNDEFINE_CHECKPOINTS_METADATA
+                    | UNDEFINE_NVRAM));
   }
 
   /** The domain XML libvirt holds ({@code flags}: 0 live, 2 inactive). */

@@ -45,11 +45,11 @@ public final class HostSetup {
   static final List<String> TEST_PACKAGES =
       List.of("python3-openstackclient", "postgresql", "rabbitmq-server");
 
-  /**
-   * How long the KVM probe waits for the tiny guest's boot line (it takes well under 2 s, more on a
-   * loaded host)
-   */
+  /** How long the KVM probe waits for the boot line (a KVM boot takes ~1 s, more under load). */
   static final Duration KVM_PROBE_TIMEOUT = Duration.ofSeconds(20);
+
+  /** How long the TCG check waits: a TCG boot takes ~3 s on an idle host, 40 s on a loaded one. */
+  static final Duration TCG_PROBE_TIMEOUT = Duration.ofSeconds(120);
 
   /**
    * @param forTests also install what the test suites need
@@ -293,10 +293,22 @@ public final class HostSetup {
       return configured.get();
     }
     KvmProbe.Outcome probe = KvmProbe.probe("qemu:///system", guest, KVM_PROBE_TIMEOUT);
-    String virtType = probe.kvmWorks() ? "kvm" : "qemu";
+    String virtType = probe.booted() ? "kvm" : "qemu";
+    if (!probe.booted()) {
+      // before settling on TCG, make sure this host can run guests at all
+      KvmProbe.Outcome tcg = KvmProbe.boot("qemu:///system", "qemu", guest, TCG_PROBE_TIMEOUT);
+      if (!tcg.booted()) {
+        throw new HostSetupException(
+            "libvirtd cannot run guests here, not even under TCG: "
+                + tcg.detail()
+                + " (KVM: "
+                + probe.detail()
+                + "). See /var/log/libvirt/qemu/ and libvirtd's log.");
+      }
+    }
     boolean written = config.persist("virt_type", virtType);
     String why =
-        probe.kvmWorks()
+        probe.booted()
             ? "KVM guests boot here: using KVM"
             : "KVM guests do not boot here (" + probe.detail() + "): using TCG";
     step(

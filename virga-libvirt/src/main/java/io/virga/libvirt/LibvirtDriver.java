@@ -9,6 +9,7 @@ import io.virga.virt.InstanceInfo;
 import io.virga.virt.InstanceSpec;
 import io.virga.virt.LifecycleEvent;
 import io.virga.virt.RebootType;
+import io.virga.virt.SnapshotUpload;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
@@ -17,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -27,11 +29,15 @@ import java.util.function.Consumer;
  * Destroy}, {@link LibvirtHostResources}.
  */
 public final class LibvirtDriver implements ComputeDriver {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(LibvirtDriver.class);
   private final LibvirtDriverContext ctx;
   private final Spawn spawn;
   private final Power power;
   private final Destroy destroy;
   private final LibvirtHostResources resources;
+  private final SnapshotFlow snapshots;
+  private final ImageCacheManager cacheManager;
   private volatile String hostname;
 
   /** The driver as configured: options from {@code config}, images from its base cache. */
@@ -44,16 +50,38 @@ public final class LibvirtDriver implements ComputeDriver {
         opts,
         new LibvirtHost(opts.connectionUri()),
         ImageBackend.forType(opts.imagesType(), qemuImg, cache),
-        new ConfigDriveBuilder(opts.isoTool()));
+        new ConfigDriveBuilder(opts.isoTool()),
+        SnapshotFlow.fromConfig(config, opts.instancesPath(), qemuImg),
+        ImageCacheManager.fromConfig(config, cache));
   }
 
+  /** A driver with default snapshot and cache-ageing options. */
   public LibvirtDriver(
       LibvirtOptions opts, LibvirtHost host, ImageBackend backend, ConfigDriveBuilder configDrive) {
+    this(
+        opts,
+        host,
+        backend,
+        configDrive,
+        SnapshotFlow.fromConfig(
+            Config.of(java.util.Map.of()), opts.instancesPath(), backend.cache().qemuImg()),
+        ImageCacheManager.fromConfig(Config.of(java.util.Map.of()), backend.cache()));
+  }
+
+  LibvirtDriver(
+      LibvirtOptions opts,
+      LibvirtHost host,
+      ImageBackend backend,
+      ConfigDriveBuilder configDrive,
+      SnapshotFlow snapshots,
+      ImageCacheManager cacheManager) {
     this.ctx = new LibvirtDriverContext(host, opts, backend, configDrive);
     this.spawn = new Spawn(ctx);
     this.power = new Power(ctx, spawn);
     this.destroy = new Destroy(ctx);
     this.resources = new LibvirtHostResources(ctx);
+    this.snapshots = snapshots;
+    this.cacheManager = cacheManager;
   }
 
   public LibvirtOptions options() {
@@ -64,9 +92,14 @@ public final class LibvirtDriver implements ComputeDriver {
     return ctx.host;
   }
 
+  /** Connects, and restores any domain a snapshot interrupted by a crash left transient. */
   @Override
   public void init() {
     ctx.host.call("connect", c -> c.getURI());
+    int recovered = snapshots.recoverStaleSnapshots(ctx.host);
+    if (recovered > 0) {
+      LOG.info("cleaned up {} snapshot(s) interrupted before this start", recovered);
+    }
   }
 
   @Override
@@ -183,6 +216,22 @@ public final class LibvirtDriver implements ComputeDriver {
   @Override
   public void registerLifecycleListener(Consumer<LifecycleEvent> listener) {
     ctx.host.setLifecycleListener(listener);
+  }
+
+  /** DESIGN §3.5, in {@link SnapshotFlow} (h6-snapshot's flow). */
+  @Override
+  public void snapshot(
+      InstanceSpec spec, String imageId, SnapshotUpload upload, Consumer<TaskState> taskState) {
+    snapshots.snapshot(ctx.host, spec.uuid(), ctx.opts.instanceDir(spec.uuid()), upload, taskState);
+  }
+
+  /** Image cache ageing with {@link ImageCacheManager} (h2-images' pass). */
+  @Override
+  public void manageImageCache(Collection<String> imageIdsInUse) {
+    var r = cacheManager.runWithImages(imageIdsInUse);
+    if (!r.removed().isEmpty()) {
+      LOG.info("image cache: removed {} unused base(s): {}", r.removed().size(), r.removed());
+    }
   }
 
   @Override

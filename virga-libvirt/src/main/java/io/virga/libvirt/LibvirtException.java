@@ -45,6 +45,15 @@ public class LibvirtException extends VirgaException {
     return "VIR_ERR_OPERATION_INVALID".equals(codeName);
   }
 
+  /**
+   * No such domain is a 404; an operation invalid in the domain's state (pause of a stopped guest)
+   * a 409, as the control plane's state table would have answered.
+   */
+  @Override
+  public int httpStatus() {
+    return isNoDomain() ? 404 : isOperationInvalid() ? 409 : 500;
+  }
+
   /** The libvirt exception at the root of {@code t}, if one is. */
   public static Optional<LibvirtException> find(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {

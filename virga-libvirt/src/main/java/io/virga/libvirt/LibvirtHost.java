@@ -282,22 +282,17 @@ public final class LibvirtHost implements AutoCloseable {
 
   /** The domain with this uuid, or empty when libvirt does not know it. */
   public Optional<Guest> lookup(String uuid) {
-    try {
-      return Optional.of(
-          new Guest(this, call("look up domain " + uuid, c -> c.domainLookupByUUIDString(uuid))));
-    } catch (LibvirtException e) {
-      if (e.isNoDomain()) {
-        return Optional.empty();
-      }
-      throw e;
-    }
+    return find("look up domain " + uuid, c -> c.domainLookupByUUIDString(uuid));
   }
 
   /** The domain with this name, or empty. */
   public Optional<Guest> lookupByName(String name) {
+    return find("look up domain " + name, c -> c.domainLookupByName(name));
+  }
+
+  private Optional<Guest> find(String step, ConnCall<Domain> lookup) {
     try {
-      return Optional.of(
-          new Guest(this, call("look up domain " + name, c -> c.domainLookupByName(name))));
+      return Optional.of(new Guest(this, call(step, lookup)));
     } catch (LibvirtException e) {
       if (e.isNoDomain()) {
         return Optional.empty();

@@ -119,4 +119,29 @@ class LibvirtDriverFailureIT {
       assertNothingLeft(fx, spec);
     }
   }
+
+  @Test
+  void imageDownloadBreakingOffHalfway() throws Exception {
+    try (var fx = new LibvirtDriverFixture()) {
+      var image = fx.diskImage(Map.of());
+      io.virga.virt.ImageSource broken =
+          (m, target) -> {
+            try {
+              Files.write(target, new byte[65536]);
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+            throw new io.virga.core.VirgaException("image service went away");
+          };
+      InstanceSpec spec =
+          fx.spec("half", LibvirtDriverFixture.flavor(128, 0, 0), image, Optional.empty());
+      assertThatThrownBy(() -> fx.driver.spawn(spec, broken, t -> {}))
+          .isInstanceOf(SpawnException.class)
+          .hasMessageContaining("createImage")
+          .hasMessageContaining("image service went away");
+      assertNothingLeft(fx, spec);
+      assertThat(fx.driver.options().baseDir().resolve(ImageCache.baseName(image.id())))
+          .doesNotExist();
+    }
+  }
 }

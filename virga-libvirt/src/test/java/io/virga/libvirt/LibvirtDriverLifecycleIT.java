@@ -261,6 +261,32 @@ class LibvirtDriverLifecycleIT {
 
   @Test
   @Order(12)
+  void snapshotThroughTheDriverUploadsTheRootDiskWhileTheGuestRuns() throws Exception {
+    Path out = fx.home.resolve("snapshot.out");
+    String[] format = new String[1];
+    List<TaskState> states = new ArrayList<>();
+    int tick = fx.lastTick(spec);
+    fx.driver.snapshot(
+        spec,
+        "snap-image",
+        (file, diskFormat) -> {
+          format[0] = diskFormat;
+          try {
+            Files.copy(file, out);
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        },
+        states::add);
+    assertThat(states).contains(TaskState.IMAGE_UPLOADING);
+    assertThat(new QemuImg().info(out, format[0], false).virtualSize()).isEqualTo(1L << 30);
+    assertThat(fx.driver.getInfo(spec.uuid()).orElseThrow().powerState())
+        .isEqualTo(PowerState.RUNNING);
+    fx.awaitConsole(spec, "TICK " + (tick + 2) + "\\b", Duration.ofSeconds(30));
+  }
+
+  @Test
+  @Order(13)
   void availableResourcesDescribeThisHost() {
     HostResources r = fx.driver.getAvailableResource();
     assertThat(r.hypervisorType()).isEqualTo("QEMU");
@@ -275,7 +301,7 @@ class LibvirtDriverLifecycleIT {
   }
 
   @Test
-  @Order(13)
+  @Order(14)
   void destroyRemovesTheDomainAndTheInstanceDirButNotTheBase() {
     fx.driver.destroy(spec, true);
     fx.assertNoDomain(spec);

@@ -252,13 +252,14 @@ class SnapshotIT {
     // what an agent killed between undefine and define leaves: a transient domain with a copy job
     // still mirroring into the delta, and the saved definition in the snapshots directory
     dom.domain.create();
-    Path stale = Files.createDirectories(snapshots.resolve(SnapshotFlow.TEMP_PREFIX + "killed"));
+    Path stale =
+        Files.createDirectories(snapshots.resolve(SnapshotRecovery.TEMP_PREFIX + "killed"));
     Path delta = stale.resolve("disk.delta");
     var d = dom.lookup();
     LibvirtSnapshotDomain sd = new LibvirtSnapshotDomain(host, d);
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML), sd.persistentXml());
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML + ".name"), dom.name);
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML + ".disk"), dom.disk.toString());
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML), sd.persistentXml());
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML + ".name"), dom.name);
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML + ".disk"), dom.disk.toString());
     new QemuImg().createOverlay(delta, home.resolve("base.raw"), "raw", 16L << 20);
     sd.undefineKeepRunning();
     sd.blockCopyShallowReuseExternal("vda", delta.toString());
