@@ -6,6 +6,7 @@ import io.virga.api.ComputeImages;
 import io.virga.api.ComputeRoutes;
 import io.virga.api.Conductor;
 import io.virga.api.IdentityService;
+import io.virga.api.SnapshotImages;
 import io.virga.compute.ComputeManager;
 import io.virga.compute.ComputeOptions;
 import io.virga.compute.ImageSourceFactory;
@@ -158,7 +159,10 @@ public final class AllInOne implements AutoCloseable {
     return o;
   }
 
-  /** The agent copies image bytes straight from the store (same machine, same process). */
+  /**
+   * The agent copies image bytes straight from the store and streams snapshots into it (same
+   * machine, same process).
+   */
   static ImageSourceFactory inProcessImages(ImageService images) {
     ImageSource source =
         (image, target) -> {
@@ -168,7 +172,7 @@ public final class AllInOne implements AutoCloseable {
             throw new UncheckedIOException("cannot copy image " + image.id() + " to " + target, e);
           }
         };
-    return instance -> source;
+    return new InProcessSnapshotUpload(source, new SnapshotImages(images));
   }
 
   public Database database() {
