@@ -101,11 +101,18 @@ class ImageServiceTest {
   }
 
   @Test
-  void leftoverPartialUploadsAreRemovedOnStart() throws Exception {
+  void uploadsCutShortByACrashAreUndoneOnStart() throws Exception {
     Path part = home.resolve("images").resolve(".abc.123.part");
     Files.write(part, new byte[10]);
-    new ImageService(db, Config.of(Map.of("home", home.toString())));
+    ImageRecord r = images.create(demo, ImageSpec.of("interrupted", "raw", "bare"));
+    db.useTransaction(
+        h ->
+            h.createUpdate("UPDATE images SET status = 'saving' WHERE id = :id")
+                .bind("id", r.id())
+                .execute());
+    ImageService restarted = new ImageService(db, Config.of(Map.of("home", home.toString())));
     assertThat(part).doesNotExist();
+    assertThat(restarted.show(demo, r.id()).status()).isEqualTo("queued");
   }
 
   @Test
