@@ -152,7 +152,25 @@ final class InstanceFlows {
   }
 
   private void cleanShutdown(Instance i, InstanceSpec s) {
-    driver.powerOff(s, options.shutdownTimeout(), options.shutdownRetryInterval());
+    driver.powerOff(s, shutdownTimeout(s), options.shutdownRetryInterval());
+  }
+
+  /** Nova's rule: the image property {@code os_shutdown_timeout} overrides shutdown_timeout. */
+  Duration shutdownTimeout(InstanceSpec s) {
+    return s.image()
+        .property("os_shutdown_timeout")
+        .flatMap(InstanceFlows::seconds)
+        .orElse(options.shutdownTimeout());
+  }
+
+  private static Optional<Duration> seconds(String v) {
+    try {
+      long n = Long.parseLong(v.strip());
+      return n >= 0 ? Optional.of(Duration.ofSeconds(n)) : Optional.empty();
+    } catch (NumberFormatException e) {
+      log.warn("ignoring image property os_shutdown_timeout={}: not a number of seconds", v);
+      return Optional.empty();
+    }
   }
 
   void start(String uuid, String requestId) {
@@ -191,9 +209,7 @@ final class InstanceFlows {
         STOP,
         (inst, s) ->
             driver.powerOff(
-                s,
-                force ? Duration.ZERO : options.shutdownTimeout(),
-                options.shutdownRetryInterval()));
+                s, force ? Duration.ZERO : shutdownTimeout(s), options.shutdownRetryInterval()));
   }
 
   /** The instance is in {@code a.task()}; do the driver call and end the task. */
@@ -293,6 +309,8 @@ final class InstanceFlows {
     tasks.eventStart(uuid, requestId, event);
     try {
       driver.destroy(specs.build(i), true);
+      // a driver may leave files it could not remove without failing; the periodic task retries
+      pendingDeletes.add(uuid);
       tasks.eventFinish(uuid, requestId, event, Optional.empty());
       conductor.instanceDestroyed(uuid);
       log.info("instance destroyed");

@@ -5,6 +5,7 @@ import io.virga.core.Instance;
 import io.virga.core.InstanceUpdate;
 import io.virga.core.NotFoundException;
 import io.virga.core.PowerState;
+import io.virga.virt.ComputeDriver;
 import io.virga.virt.LifecycleEvent;
 import java.time.Duration;
 import java.util.List;
@@ -27,6 +28,7 @@ import org.slf4j.LoggerFactory;
 final class PowerSync {
   private static final Logger log = LoggerFactory.getLogger(PowerSync.class);
   private final String host;
+  private final ComputeDriver driver;
   private final ConductorApi conductor;
   private final InstanceFlows flows;
   private final TaskStates tasks;
@@ -43,12 +45,14 @@ final class PowerSync {
 
   PowerSync(
       String host,
+      ComputeDriver driver,
       TaskStates tasks,
       InstanceFlows flows,
       Submitter submitter,
       ScheduledExecutorService scheduler,
       Duration stoppedDelay) {
     this.host = host;
+    this.driver = driver;
     this.conductor = tasks.conductor();
     this.tasks = tasks;
     this.flows = flows;
@@ -105,6 +109,28 @@ final class PowerSync {
     }
     for (Instance i : mine) {
       submitter.submit(i.uuid(), "periodic power sync", () -> sync(i.uuid(), Optional.empty()));
+    }
+    warnAboutUnknownDomains(mine);
+  }
+
+  /**
+   * Domains the hypervisor runs for instances this host does not own (deleted, or never known):
+   * reported, never destroyed by guesswork (Nova's running_deleted_instance_action=log).
+   */
+  private void warnAboutUnknownDomains(List<Instance> mine) {
+    try {
+      java.util.Set<String> known =
+          mine.stream().map(Instance::uuid).collect(java.util.stream.Collectors.toSet());
+      for (String uuid : driver.listInstanceUuids()) {
+        if (!known.contains(uuid)) {
+          log.warn(
+              "the hypervisor has a domain for instance {}, which this host does not own; "
+                  + "remove it by hand if the instance was deleted",
+              uuid);
+        }
+      }
+    } catch (RuntimeException e) {
+      log.warn("cannot list the hypervisor's domains: {}", e.toString());
     }
   }
 

@@ -140,6 +140,24 @@ public final class AllInOne implements AutoCloseable {
     LOG.info("virga is up: API {} , compute host {}", api.url(), agent.host());
   }
 
+  /**
+   * The agent's report is also its heartbeat: unless configured, report often enough (a sixth of
+   * {@code service_down_time}, Nova's report_interval 10 s against 60 s) that a healthy host is
+   * never seen as down between two reports.
+   */
+  static ComputeOptions agentOptions(Config config) {
+    ComputeOptions o = ComputeOptions.fromConfig(config);
+    if (config.get("update_resources_interval").isEmpty()) {
+      long down = config.longValue("service_down_time", 60);
+      o =
+          o.withIntervals(
+              java.time.Duration.ofSeconds(Math.max(1, down / 6)),
+              o.syncPowerStateInterval(),
+              o.instanceDeleteInterval());
+    }
+    return o;
+  }
+
   /** The agent copies image bytes straight from the store (same machine, same process). */
   static ImageSourceFactory inProcessImages(ImageService images) {
     ImageSource source =
