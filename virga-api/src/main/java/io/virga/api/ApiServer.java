@@ -253,7 +253,8 @@ public final class ApiServer implements AutoCloseable {
     MDC.put("user_id", auth.userId());
     auth.projectId().ifPresent(p -> MDC.put("project_id", p));
     HandlerType m = ctx.method();
-    if (auth.projectId().isPresent() && m != HandlerType.GET && m != HandlerType.HEAD) {
+    boolean identityRoute = ctx.path().startsWith("/identity/"); // e.g. revoking one's own token
+    if (!identityRoute && m != HandlerType.GET && m != HandlerType.HEAD) {
       Policy.requireWriteAccess(auth, m.name(), ctx.path());
     }
   }
@@ -272,8 +273,14 @@ public final class ApiServer implements AutoCloseable {
         .tag("status", Integer.toString(ctx.statusCode()))
         .register(reg)
         .record((long) (ms * 1_000_000L), TimeUnit.NANOSECONDS);
+    String query = ctx.queryString();
     ACCESS.info(
-        "{} {} {} {}ms", ctx.method(), ctx.path(), ctx.statusCode(), String.format("%.1f", ms));
+        "{} {}{} {} {}ms",
+        ctx.method(),
+        ctx.path(),
+        query == null ? "" : "?" + query,
+        ctx.statusCode(),
+        String.format("%.1f", ms));
     MDC.remove("request_id");
     MDC.remove("user_id");
     MDC.remove("project_id");

@@ -9,6 +9,7 @@ import io.javalin.router.JavalinDefaultRouting;
 import io.virga.core.ConflictException;
 import io.virga.core.InvalidInputException;
 import io.virga.core.NotFoundException;
+import io.virga.core.NotImplementedException;
 import io.virga.db.ComputeNodeRecord;
 import io.virga.db.ComputeServiceRecord;
 import io.virga.db.HostRepository;
@@ -34,6 +35,8 @@ final class HypervisorRoutes {
     r.get(ROOT + "/os-hypervisors/detail", authed(c -> hypervisors(c, true)));
     r.get(ROOT + "/os-hypervisors/statistics", authed(this::statistics));
     r.get(ROOT + "/os-hypervisors/{id}", authed(this::hypervisor));
+    r.get(ROOT + "/os-hypervisors/{id}/uptime", authed(this::uptime));
+    r.get(ROOT + "/os-aggregates", authed(this::aggregates));
     r.get(ROOT + "/os-hypervisors/{pattern}/search", authed(c -> search(c, false)));
     r.get(ROOT + "/os-hypervisors/{pattern}/servers", authed(c -> search(c, true)));
     r.get(ROOT + "/os-services", authed(this::services));
@@ -183,6 +186,18 @@ final class HypervisorRoutes {
       m.put("servers", servers(n.host()));
     }
     c.ctx().json(Map.of("hypervisor", m));
+  }
+
+  private void uptime(ComputeRoutes.Call c) {
+    Policy.requireAdmin(c.auth(), "os_compute_api:os-hypervisors:uptime");
+    node(c, c.path("id"));
+    throw new NotImplementedException("Virga's compute agents do not report the host's uptime.");
+  }
+
+  /** Virga has no host aggregates; the list is empty (clients such as hypervisor show ask). */
+  private void aggregates(ComputeRoutes.Call c) {
+    Policy.requireAdmin(c.auth(), "os_compute_api:os-aggregates:index");
+    c.ctx().json(Map.of("aggregates", List.of()));
   }
 
   private void search(ComputeRoutes.Call c, boolean withServers) {

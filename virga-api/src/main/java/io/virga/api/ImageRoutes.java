@@ -27,7 +27,6 @@ import java.util.Optional;
 
 /** Image v2 (Glance subset) at {@code /image}: clients discover {@code /image} and append /v2. */
 final class ImageRoutes implements ApiServer.RouteGroup {
-  private static final int DEFAULT_LIMIT = 25;
   private static final List<String> FILTERS =
       List.of("name", "status", "visibility", "owner", "disk_format", "container_format", "id");
 
@@ -146,7 +145,7 @@ final class ImageRoutes implements ApiServer.RouteGroup {
         filters.put(f, v);
       }
     }
-    int limit = DEFAULT_LIMIT;
+    int limit = images.listLimitDefault();
     String limitParam = ctx.queryParam("limit");
     if (limitParam != null) {
       try {

@@ -9,7 +9,6 @@ import io.javalin.router.JavalinDefaultRouting;
 import io.virga.core.InstanceAction;
 import io.virga.core.InvalidInputException;
 import io.virga.core.NotFoundException;
-import io.virga.core.NotImplementedException;
 import io.virga.db.ComputeServiceRecord;
 import io.virga.db.InstanceActionRecord;
 import io.virga.db.InstanceFilter;
@@ -279,11 +278,7 @@ final class ServerRoutes {
       case "resume" -> power(c, uuid, InstanceAction.RESUME);
       case "reboot" -> power(c, uuid, rebootType(arg));
       case "os-getConsoleOutput" -> console(c, uuid, arg);
-      case "createImage" -> {
-        ops.visible(c.auth(), uuid);
-        throw new NotImplementedException(
-            "createImage (snapshots) is not implemented in this build yet");
-      }
+      case "createImage" -> new ServerSnapshotAction(deps, ops).handle(c, uuid, arg);
       default -> {
         ops.visible(c.auth(), uuid);
         throw new InvalidInputException("There is no such action: " + name);

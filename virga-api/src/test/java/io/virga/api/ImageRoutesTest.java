@@ -359,4 +359,40 @@ class ImageRoutesTest {
       assertThat(in.readAllBytes()).isEqualTo(data);
     }
   }
+
+  @Test
+  void rawChunkedUploadWithConnectionCloseOverASocket() throws Exception {
+    String id =
+        create(
+            demo, "{\"name\": \"sock\", \"disk_format\": \"raw\", \"container_format\": \"bare\"}");
+    byte[] chunk = new byte[10000];
+    java.util.Arrays.fill(chunk, (byte) 7);
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
+      var out = s.getOutputStream();
+      String head =
+          "PUT /image/v2/images/"
+              + id
+              + "/file HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: "
+              + demo
+              + "\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+      out.write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      for (int i = 0; i < 3; i++) {
+        out.write(
+            (Integer.toHexString(chunk.length) + "\r\n")
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        out.write(chunk);
+        out.write("\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      }
+      out.write("0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      out.flush();
+      String response =
+          new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+      assertThat(response)
+          .startsWith("HTTP/1.1 204")
+          .containsIgnoringCase("X-Openstack-Request-Id: req-");
+    }
+    JsonNode image = client.get("/image/v2/images/" + id, demo).json();
+    assertThat(image.get("size").asLong()).isEqualTo(30000);
+    assertThat(image.get("status").asText()).isEqualTo("active");
+  }
 }

@@ -33,7 +33,8 @@ class OpenstackCliImageIT {
 
   @BeforeEach
   void setUp() throws IOException {
-    Config config = Config.of(Map.of("home", home.toString(), "port", "0"));
+    Config config =
+        Config.of(Map.of("home", home.toString(), "port", "0", "image_list_limit_default", "2"));
     db = Database.open(config);
     server = ApiServer.builder(config, db).images(new ImageService(db, config)).start();
     server.identity().bootstrap("admin-pw", "demo-pw");
@@ -84,8 +85,9 @@ class OpenstackCliImageIT {
     Path out = work.resolve("out.txt");
     Path err = work.resolve("err.txt");
     pb.redirectOutput(out.toFile()).redirectError(err.toFile());
+    pb.redirectInput(new java.io.File("/dev/null")); // a pipe would be read as image data
     Process p = pb.start();
-    if (!p.waitFor(180, TimeUnit.SECONDS)) {
+    if (!p.waitFor(120, TimeUnit.SECONDS)) {
       p.destroyForcibly();
       throw new AssertionError("timed out: " + cmd);
     }
@@ -195,5 +197,121 @@ class OpenstackCliImageIT {
             new String(
                 (r.out() + r.err()).getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8))
         .containsIgnoringCase("400");
+  }
+
+  @Test
+  void listingFiltersPagingTagsAndPublicImages() throws Exception {
+    Path raw = work.resolve("disk.raw");
+    Files.write(raw, new byte[64 * 1024]);
+    JsonNode pub =
+        json(
+            openstack(
+                "virga",
+                "image",
+                "create",
+                "--file",
+                raw.toString(),
+                "--disk-format",
+                "raw",
+                "--container-format",
+                "bare",
+                "--public",
+                "--min-disk",
+                "1",
+                "-f",
+                "json",
+                "shared-base"));
+    assertThat(pub.get("visibility").asText()).isEqualTo("public");
+    for (int i = 0; i < 3; i++) {
+      assertThat(
+              openstack(
+                      "virga",
+                      "image",
+                      "create",
+                      "--disk-format",
+                      "qcow2",
+                      "--container-format",
+                      "bare",
+                      "queued-" + i)
+                  .exit())
+          .isZero();
+    }
+    // the demo project sees the public image, can boot-list it, cannot change it
+    JsonNode demoList = json(openstack("virga-demo", "image", "list", "--public", "-f", "json"));
+    assertThat(demoList.findValuesAsText("Name")).containsExactly("shared-base");
+    assertThat(openstack("virga-demo", "image", "set", "--name", "mine", "shared-base").exit())
+        .isNotZero();
+    assertThat(
+            openstack(
+                    "virga-demo",
+                    "image",
+                    "create",
+                    "--public",
+                    "--disk-format",
+                    "raw",
+                    "--container-format",
+                    "bare",
+                    "nope")
+                .exit())
+        .isNotZero();
+
+    // --limit asks the server for one page (newest first); --sort sorts it client-side
+    JsonNode sorted =
+        json(
+            openstack(
+                "virga", "image", "list", "--sort", "name:asc", "--limit", "2", "-f", "json"));
+    assertThat(sorted.findValuesAsText("Name")).containsExactly("queued-1", "queued-2");
+    // the server's page size is 2 here: the client must follow our "next" links to see all four
+    JsonNode all = json(openstack("virga", "image", "list", "--long", "-f", "json"));
+    assertThat(all.findValuesAsText("Name"))
+        .containsExactlyInAnyOrder("shared-base", "queued-0", "queued-1", "queued-2");
+    // without --file and without a terminal the CLI uploads its empty stdin: 0-byte active images
+    JsonNode active = json(openstack("virga", "image", "list", "--status", "active", "-f", "json"));
+    assertThat(active).hasSize(4);
+    JsonNode empty = json(openstack("virga", "image", "show", "-f", "json", "queued-0"));
+    assertThat(empty.get("size").asLong()).isZero();
+
+    assertThat(
+            openstack(
+                    "virga",
+                    "image",
+                    "set",
+                    "--tag",
+                    "base",
+                    "--property",
+                    "a=1",
+                    "--property",
+                    "b=2",
+                    "shared-base")
+                .exit())
+        .isZero();
+    assertThat(openstack("virga", "image", "unset", "--property", "a", "shared-base").exit())
+        .isZero();
+    JsonNode shown = json(openstack("virga", "image", "show", "-f", "json", "shared-base"));
+    assertThat(shown.toString()).contains("base").contains("\"b\"").doesNotContain("\"a\"");
+    JsonNode tagged = json(openstack("virga", "image", "list", "--tag", "base", "-f", "json"));
+    assertThat(tagged.findValuesAsText("Name")).containsExactly("shared-base");
+
+    assertThat(openstack("virga", "image", "set", "--protected", "shared-base").exit()).isZero();
+    assertThat(openstack("virga", "image", "delete", "shared-base").exit()).isNotZero();
+    assertThat(openstack("virga", "image", "set", "--unprotected", "shared-base").exit()).isZero();
+    assertThat(openstack("virga", "image", "delete", "shared-base").exit()).isZero();
+  }
+
+  @Test
+  void identityCommandsThroughTheCli() throws Exception {
+    assertThat(json(openstack("virga", "project", "list", "-f", "json")).findValuesAsText("Name"))
+        .containsExactlyInAnyOrder("admin", "demo");
+    assertThat(json(openstack("virga", "user", "list", "-f", "json")).findValuesAsText("Name"))
+        .containsExactlyInAnyOrder("admin", "demo");
+    assertThat(json(openstack("virga", "role", "list", "-f", "json")).findValuesAsText("Name"))
+        .contains("admin", "member", "reader");
+    assertThat(json(openstack("virga", "catalog", "list", "-f", "json")).findValuesAsText("Type"))
+        .containsExactlyInAnyOrder("identity", "compute", "image");
+    assertThat(json(openstack("virga", "endpoint", "list", "-f", "json"))).hasSize(9);
+    // a non-admin gets 403 on /v3/projects; the CLI falls back to /v3/users/{id}/projects
+    assertThat(
+            json(openstack("virga-demo", "project", "list", "-f", "json")).findValuesAsText("Name"))
+        .containsExactly("demo");
   }
 }

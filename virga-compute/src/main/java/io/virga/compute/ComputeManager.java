@@ -36,7 +36,8 @@ import org.slf4j.MDC;
  *
  * <p>Periodic tasks: resource report ({@code update_resources_interval}, and after each change),
  * heartbeat ({@code report_interval}), power-state sync ({@code sync_power_state_interval}, and on
- * lifecycle events), cleanup of files failed deletes left ({@code instance_delete_interval}).
+ * lifecycle events), cleanup of files failed deletes left ({@code instance_delete_interval}),
+ * base-image cache ageing ({@code image_cache_manager_interval}).
  */
 public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ComputeManager.class);
@@ -80,6 +81,7 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     this.powerSync =
         new PowerSync(
             host,
+            driver,
             tasks,
             flows,
             (uuid, what, task) -> submit(uuid, what, task),
@@ -111,6 +113,7 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     every(options.reportInterval(), tracker::heartbeat);
     every(options.syncPowerStateInterval(), powerSync::syncAll);
     every(options.instanceDeleteInterval(), pendingDeletes::run);
+    every(options.imageCacheManagerInterval(), new ImageCacheTask(driver, conductor, host));
   }
 
   private void every(Duration interval, Runnable task) {

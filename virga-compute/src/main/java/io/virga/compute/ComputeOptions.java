@@ -27,6 +27,9 @@ import java.time.Duration;
  * @param instanceDeleteInterval how often files left by failed deletes are cleaned ({@code
  *     instance_delete_interval}, 300 s)
  * @param myIp the host address reported for this compute node ({@code my_ip}, 127.0.0.1)
+ * @param imageCacheManagerInterval how often the driver's base-image cache is aged: bases of this
+ *     host's instances (image, kernel, ramdisk) are kept, others removed once old enough ({@code
+ *     image_cache_manager_interval}, 2400 s as in Nova)
  */
 public record ComputeOptions(
     Duration updateResourcesInterval,
@@ -37,7 +40,8 @@ public record ComputeOptions(
     int instanceWorkers,
     Duration stoppedEventDelay,
     Duration instanceDeleteInterval,
-    String myIp) {
+    String myIp,
+    Duration imageCacheManagerInterval) {
 
   public ComputeOptions {
     if (instanceWorkers < 1) {
@@ -59,7 +63,8 @@ public record ComputeOptions(
         c.integer("instance_worker_threads", 16),
         c.seconds("lifecycle_event_delay", 15),
         c.seconds("instance_delete_interval", 300),
-        c.string("my_ip", "127.0.0.1"));
+        c.string("my_ip", "127.0.0.1"),
+        c.seconds("image_cache_manager_interval", 2400));
   }
 
   public ComputeOptions withStoppedEventDelay(Duration d) {
@@ -72,7 +77,8 @@ public record ComputeOptions(
         instanceWorkers,
         d,
         instanceDeleteInterval,
-        myIp);
+        myIp,
+        imageCacheManagerInterval);
   }
 
   public ComputeOptions withInstanceWorkers(int n) {
@@ -85,7 +91,8 @@ public record ComputeOptions(
         n,
         stoppedEventDelay,
         instanceDeleteInterval,
-        myIp);
+        myIp,
+        imageCacheManagerInterval);
   }
 
   public ComputeOptions withIntervals(
@@ -99,7 +106,22 @@ public record ComputeOptions(
         instanceWorkers,
         stoppedEventDelay,
         instanceDelete,
-        myIp);
+        myIp,
+        imageCacheManagerInterval);
+  }
+
+  public ComputeOptions withImageCacheInterval(Duration interval) {
+    return new ComputeOptions(
+        updateResourcesInterval,
+        reportInterval,
+        syncPowerStateInterval,
+        shutdownTimeout,
+        shutdownRetryInterval,
+        instanceWorkers,
+        stoppedEventDelay,
+        instanceDeleteInterval,
+        myIp,
+        interval);
   }
 
   public ComputeOptions withShutdown(Duration timeout, Duration retryInterval) {
@@ -112,6 +134,7 @@ public record ComputeOptions(
         instanceWorkers,
         stoppedEventDelay,
         instanceDeleteInterval,
-        myIp);
+        myIp,
+        imageCacheManagerInterval);
   }
 }

@@ -152,7 +152,25 @@ final class InstanceFlows {
   }
 
   private void cleanShutdown(Instance i, InstanceSpec s) {
-    driver.powerOff(s, options.shutdownTimeout(), options.shutdownRetryInterval());
+    driver.powerOff(s, shutdownTimeout(s), options.shutdownRetryInterval());
+  }
+
+  /** Nova's rule: the image property {@code os_shutdown_timeout} overrides shutdown_timeout. */
+  Duration shutdownTimeout(InstanceSpec s) {
+    return s.image()
+        .property("os_shutdown_timeout")
+        .flatMap(InstanceFlows::seconds)
+        .orElse(options.shutdownTimeout());
+  }
+
+  private static Optional<Duration> seconds(String v) {
+    try {
+      long n = Long.parseLong(v.strip());
+      return n >= 0 ? Optional.of(Duration.ofSeconds(n)) : Optional.empty();
+    } catch (NumberFormatException e) {
+      log.warn("ignoring image property os_shutdown_timeout={}: not a number of seconds", v);
+      return Optional.empty();
+    }
   }
 
   void start(String uuid, String requestId) {
@@ -191,9 +209,7 @@ final class InstanceFlows {
         STOP,
         (inst, s) ->
             driver.powerOff(
-                s,
-                force ? Duration.ZERO : options.shutdownTimeout(),
-                options.shutdownRetryInterval()));
+                s, force ? Duration.ZERO : shutdownTimeout(s), options.shutdownRetryInterval()));
   }
 
   /** The instance is in {@code a.task()}; do the driver call and end the task. */
@@ -293,6 +309,8 @@ final class InstanceFlows {
     tasks.eventStart(uuid, requestId, event);
     try {
       driver.destroy(specs.build(i), true);
+      // a driver may leave files it could not remove without failing; the periodic task retries
+      pendingDeletes.add(uuid);
       tasks.eventFinish(uuid, requestId, event, Optional.empty());
       conductor.instanceDestroyed(uuid);
       log.info("instance destroyed");
@@ -315,6 +333,22 @@ final class InstanceFlows {
     }
   }
 
+  /**
+   * The domain and files of an instance the control plane deleted while this host was away (a local
+   * delete): removed without touching the row, which is already deleted.
+   */
+  void reapDeleted(Instance deleted) {
+    try {
+      driver.destroy(specs.build(deleted), true);
+      pendingDeletes.add(deleted.uuid());
+      log.info("reaped the domain of deleted instance");
+    } catch (RuntimeException e) {
+      log.error("cannot reap the domain of deleted instance: {}", e.getMessage(), e);
+    } finally {
+      tracker.changed();
+    }
+  }
+
   // ---- snapshot ----
 
   /** image_snapshot_pending → image_snapshot → image_pending_upload → image_uploading → none. */
@@ -324,6 +358,7 @@ final class InstanceFlows {
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.SNAPSHOT, TaskState.IMAGE_SNAPSHOT_PENDING, accepted);
     if (begun.isEmpty()) {
+      abandonSnapshot(i, Optional.of(imageId));
       return;
     }
     String event = "compute_snapshot_instance";
@@ -348,12 +383,23 @@ final class InstanceFlows {
       tasks.eventFinish(uuid, requestId, event, Optional.empty());
     } catch (UnexpectedTaskStateException e) {
       log.warn("snapshot lost its task state: {}", e.getMessage());
+      abandonSnapshot(i, Optional.of(imageId));
       tasks.eventFinish(uuid, requestId, event, Optional.of(e));
     } catch (RuntimeException e) {
-      // Nova: the task is cleared and the instance keeps its state; the image is the API's to kill
+      // Nova: the task is cleared and the instance keeps its state; the image entry goes
       log.error("snapshot failed: {}", e.getMessage(), e);
+      abandonSnapshot(i, Optional.of(imageId));
       tasks.tryCas(uuid, Optional.of(current.get()), InstanceUpdate.none().clearTask());
       tasks.eventFinish(uuid, requestId, event, Optional.of(e));
+    }
+  }
+
+  /** The image entry of a snapshot that did not finish is removed (never left queued/saving). */
+  void abandonSnapshot(Instance i, Optional<String> imageId) {
+    try {
+      images.abandonSnapshot(i, imageId);
+    } catch (RuntimeException e) {
+      log.error("cannot clean up the snapshot image {}: {}", imageId.orElse("(any)"), e.toString());
     }
   }
 

@@ -38,7 +38,6 @@ final class PendingDeletes {
       for (String uuid : todo) {
         if (!still.contains(uuid)) {
           uuids.remove(uuid);
-          log.info("files of deleted instance {} removed", uuid);
         }
       }
       if (!still.isEmpty()) {

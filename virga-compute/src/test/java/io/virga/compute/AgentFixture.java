@@ -34,6 +34,7 @@ abstract class AgentFixture {
   ComputeOptions options() {
     return ComputeOptions.defaults()
         .withIntervals(LONG, LONG, LONG)
+        .withImageCacheInterval(LONG)
         .withStoppedEventDelay(Duration.ofMillis(300))
         .withShutdown(Duration.ofSeconds(2), Duration.ofMillis(100));
   }

@@ -299,6 +299,53 @@ class ComputeManagerTest extends AgentFixture {
   }
 
   @Test
+  void theImagesShutdownTimeoutOverridesTheConfiguredOne() {
+    String uuid = booted();
+    var spec = FakeDriverSpecs.of(row(uuid));
+    java.util.Map<String, String> props = java.util.Map.of("os_shutdown_timeout", "7");
+    var image = FakeConductor.IMAGE;
+    var withProp =
+        new io.virga.core.ImageMeta(
+            image.id(),
+            image.name(),
+            image.diskFormat(),
+            image.containerFormat(),
+            image.size(),
+            image.virtualSize(),
+            image.minDiskGb(),
+            image.minRamMb(),
+            props);
+    var spec7 =
+        new io.virga.virt.InstanceSpec(
+            spec.uuid(),
+            spec.domainName(),
+            spec.displayName(),
+            spec.hostname(),
+            spec.projectId(),
+            spec.userId(),
+            spec.flavor(),
+            withProp,
+            spec.metadata(),
+            spec.userData(),
+            spec.publicKeys(),
+            spec.configDrive(),
+            spec.availabilityZone(),
+            spec.launchIndex(),
+            spec.createdAt());
+    InstanceFlows flows =
+        new InstanceFlows(
+            driver,
+            new TaskStates(conductor),
+            new SpecBuilder(conductor),
+            i -> IMAGES,
+            options(),
+            manager.tracker(),
+            manager.pendingDeletes());
+    assertThat(flows.shutdownTimeout(spec7)).isEqualTo(Duration.ofSeconds(7));
+    assertThat(flows.shutdownTimeout(spec)).isEqualTo(Duration.ofSeconds(2));
+  }
+
+  @Test
   void aFailedStopClearsTheTaskKeepsTheStateAndRecordsAFault() {
     String uuid = booted();
     driver.faults().failNext(Op.POWER_OFF, () -> new VirgaException("power off: libvirt said no"));
@@ -351,6 +398,23 @@ class ComputeManagerTest extends AgentFixture {
   }
 
   @Test
+  void driverCallsRunWithTheInstanceAndRequestInTheLoggingContext() {
+    String uuid = booted();
+    java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    driver
+        .faults()
+        .hook(Op.PAUSE, u -> seen.add(MDC.get("instance_uuid") + " " + MDC.get(Rpc.REQUEST_ID)));
+    MDC.put(Rpc.REQUEST_ID, "req-mdc");
+    try {
+      manager.pauseInstance(uuid);
+    } finally {
+      MDC.remove(Rpc.REQUEST_ID);
+    }
+    idle();
+    assertThat(seen).containsExactly(uuid + " req-mdc");
+  }
+
+  @Test
   void consoleOutputKeepsTheLastLines() {
     String uuid = booted();
     manager.rebootInstance(uuid, true);
@@ -385,7 +449,7 @@ class ComputeManagerTest extends AgentFixture {
     manager.start();
     manager.snapshotInstance(uuid, "snap-1");
     idle();
-    assertThat(uploads).containsExactly("snap-1 qcow2");
+    assertThat(uploads).containsExactly("snap-1 raw");
     assertThat(conductor.taskHistory(uuid))
         .endsWith(
             "image_snapshot_pending",
@@ -408,6 +472,17 @@ class ComputeManagerTest extends AgentFixture {
     assertThat(driver.leftovers()).containsExactly(uuid);
     await().atMost(Duration.ofSeconds(5)).until(() -> driver.leftovers().isEmpty());
     await().until(() -> manager.pendingDeletes().pending().isEmpty());
+  }
+
+  @Test
+  void everyDeleteIsPassedToTheLeftoverCleanupOnce() {
+    String uuid = booted();
+    manager.terminateInstance(uuid);
+    idle();
+    // a driver that leaves files without failing the delete still gets them cleaned
+    assertThat(manager.pendingDeletes().pending()).containsExactly(uuid);
+    manager.pendingDeletes().run();
+    assertThat(manager.pendingDeletes().pending()).isEmpty();
   }
 
   @Test
@@ -446,7 +521,8 @@ class ComputeManagerTest extends AgentFixture {
             o.instanceWorkers(),
             o.stoppedEventDelay(),
             LONG,
-            o.myIp()));
+            o.myIp(),
+            LONG));
     await().atMost(Duration.ofSeconds(5)).until(() -> conductor.reports.size() >= 3);
     driver.hostUp(false);
     sleep(300); // a heartbeat already running may still land

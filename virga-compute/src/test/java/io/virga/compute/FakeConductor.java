@@ -27,6 +27,8 @@ final class FakeConductor implements ConductorApi {
   static final ImageMeta IMAGE =
       new ImageMeta("img-1", "tiny", DiskFormat.QCOW2, "bare", 10, 20, 0, 0, Map.of());
 
+  final Map<String, ImageMeta> images =
+      new java.util.concurrent.ConcurrentHashMap<>(Map.of(IMAGE.id(), IMAGE));
   private final Map<String, Instance> rows = new HashMap<>();
   private final Map<String, List<String>> taskHistory = new HashMap<>();
   final List<String> faults = new CopyOnWriteArrayList<>();
@@ -93,7 +95,10 @@ final class FakeConductor implements ConductorApi {
 
   @Override
   public synchronized List<Instance> instancesOnHost(String host) {
-    return rows.values().stream().filter(i -> i.host().equals(Optional.of(host))).toList();
+    // like the database: rows marked deleted (a local delete) are no longer this host's
+    return rows.values().stream()
+        .filter(i -> i.host().equals(Optional.of(host)) && i.vmState() != VmState.DELETED)
+        .toList();
   }
 
   @Override
@@ -203,10 +208,11 @@ final class FakeConductor implements ConductorApi {
 
   @Override
   public ImageMeta getImage(String imageId) {
-    if (!imageId.equals(IMAGE.id())) {
+    ImageMeta image = images.get(imageId);
+    if (image == null) {
       throw new NotFoundException("Image " + imageId + " could not be found.");
     }
-    return IMAGE;
+    return image;
   }
 
   @Override

@@ -8,8 +8,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The identity repository's behaviour, run against SQLite (unit) and PostgreSQL (IT). */
-abstract class IdentityRepositoryContract {
-  abstract Database db();
+abstract class IdentityRepositoryContract extends DatabaseContract {
 
   @Test
   void projectsUsersRolesAndAssignmentsRoundTrip() {

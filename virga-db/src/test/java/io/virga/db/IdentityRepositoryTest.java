@@ -6,32 +6,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.virga.core.Config;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.Test;
 
 class IdentityRepositoryTest extends IdentityRepositoryContract {
-  @TempDir Path home;
-  private Database db;
-
-  @BeforeEach
-  void open() {
-    db = Database.open(Config.of(Map.of("home", home.toString())));
-  }
-
-  @AfterEach
-  void close() {
-    db.close();
-  }
-
   @Override
-  Database db() {
-    return db;
+  Config config(Path home) {
+    return Config.of(Map.of("home", home.toString()));
   }
 
-  @org.junit.jupiter.api.Test
+  @Test
   void foreignKeysAreEnforced() {
-    IdentityRepository repo = new IdentityRepository(db);
+    IdentityRepository repo = new IdentityRepository(db());
     assertThatThrownBy(() -> repo.assignRole("nouser", "noproject", "norole"))
         .isInstanceOf(RuntimeException.class);
     assertThat(repo.listRoles()).isEmpty();

@@ -9,8 +9,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The image repository's behaviour, run against SQLite (unit) and PostgreSQL (IT). */
-abstract class ImageRepositoryContract {
-  abstract Database db();
+abstract class ImageRepositoryContract extends DatabaseContract {
 
   static ImageRecord image(String id, String name, String visibility, String owner, long created) {
     return new ImageRecord(

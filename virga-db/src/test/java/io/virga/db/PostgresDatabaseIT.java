@@ -2,14 +2,13 @@ package io.virga.db;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.virga.core.Config;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The same migrations and repository tests as the SQLite unit tests, on a real PostgreSQL. */
 class PostgresDatabaseIT {
@@ -45,45 +44,19 @@ class PostgresDatabaseIT {
     }
   }
 
-  @org.junit.jupiter.api.Nested
+  @Nested
   class Identity extends IdentityRepositoryContract {
-    @TempDir Path home;
-    Database db;
-
-    @BeforeEach
-    void open() {
-      db = Database.open(pg.freshConfig(home, Map.of()));
-    }
-
-    @AfterEach
-    void close() {
-      db.close();
-    }
-
     @Override
-    Database db() {
-      return db;
+    Config config(Path home) {
+      return pg.freshConfig(home, Map.of());
     }
   }
 
-  @org.junit.jupiter.api.Nested
+  @Nested
   class Images extends ImageRepositoryContract {
-    @TempDir Path home;
-    Database db;
-
-    @BeforeEach
-    void open() {
-      db = Database.open(pg.freshConfig(home, Map.of()));
-    }
-
-    @AfterEach
-    void close() {
-      db.close();
-    }
-
     @Override
-    Database db() {
-      return db;
+    Config config(Path home) {
+      return pg.freshConfig(home, Map.of());
     }
   }
 }

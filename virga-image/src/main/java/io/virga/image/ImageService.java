@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * #upload} (or {@link #kill}) for snapshots; {@code virga up} uses {@link #importFile}.
  *
  * <p>Configuration: {@code images_dir} ($VIRGA_HOME/images), {@code image_size_cap} (bytes, default
- * 1099511627776 = 1 TiB, Glance's default), {@code image_list_limit_max} (1000).
+ * 1099511627776 = 1 TiB, Glance's default), {@code image_list_limit_max} (1000), {@code
+ * image_list_limit_default} (25).
  */
 public final class ImageService {
   private static final Logger LOG = LoggerFactory.getLogger(ImageService.class);
@@ -55,6 +56,7 @@ public final class ImageService {
   private final ImageStore store;
   private final long sizeCap;
   private final int listLimitMax;
+  private final int listLimitDefault;
 
   /** Who asks: the token's project and whether it is admin. */
   public record Caller(String projectId, boolean admin) {
@@ -72,8 +74,16 @@ public final class ImageService {
                 .get("images_dir")
                 .map(Path::of)
                 .orElseGet(() -> config.home().resolve("images")));
+    // An upload cut short by a crash left its image in saving (and a .part file the store has
+    // just removed): nothing is receiving it now, so it can take a new upload.
+    int stuck = repo.moveAll("saving", "queued", Database.now());
+    if (stuck > 0) {
+      LOG.warn(
+          "{} image(s) were saving when Virga stopped; back to queued for a new upload", stuck);
+    }
     this.sizeCap = config.longValue("image_size_cap", 1L << 40);
     this.listLimitMax = config.integer("image_list_limit_max", 1000);
+    this.listLimitDefault = Math.min(config.integer("image_list_limit_default", 25), listLimitMax);
   }
 
   // ---- metadata
@@ -198,6 +208,11 @@ public final class ImageService {
     return listLimitMax;
   }
 
+  /** The page size when a list names no limit (Glance's limit_param_default, 25). */
+  public int listLimitDefault() {
+    return listLimitDefault;
+  }
+
   /** Applies a JSON patch (see {@link ImagePatch}) as the caller. */
   public ImageRecord update(Caller caller, String id, List<JsonNode> operations) {
     ImageRecord current = requireOwner(caller, show(caller, id));
@@ -254,7 +269,10 @@ public final class ImageService {
     Path part = store.newPart(id);
     try {
       Received received = receive(data, part);
-      FormatInspector.Inspection inspection = received.inspector.verify(declared, id);
+      // Zero bytes carry no format to misread: accept them as Glance does (the CLI uploads its
+      // empty stdin when `image create` runs without --file and without a terminal).
+      long virtualSize =
+          received.size == 0 ? 0 : received.inspector.verify(declared, id).virtualSize();
       try {
         store.commit(part, id);
       } catch (IOException e) {
@@ -263,7 +281,7 @@ public final class ImageService {
       if (!repo.activate(
           id,
           received.size,
-          inspection.virtualSize(),
+          virtualSize,
           received.md5,
           "sha512",
           received.sha512,
@@ -275,7 +293,7 @@ public final class ImageService {
           "image {} active: {} bytes, virtual size {}, {}",
           id,
           received.size,
-          inspection.virtualSize(),
+          virtualSize,
           declared.glanceName());
       return repo.find(id).orElseThrow(() -> notFound(id));
     } catch (StoreWriteException e) {

@@ -45,11 +45,11 @@ public final class HostSetup {
   static final List<String> TEST_PACKAGES =
       List.of("python3-openstackclient", "postgresql", "rabbitmq-server");
 
-  /**
-   * How long the KVM probe waits for the tiny guest's boot line (it takes well under 2 s, more on a
-   * loaded host)
-   */
+  /** How long the KVM probe waits for the boot line (a KVM boot takes ~1 s, more under load). */
   static final Duration KVM_PROBE_TIMEOUT = Duration.ofSeconds(20);
+
+  /** How long the TCG check waits: a TCG boot takes ~3 s on an idle host, 40 s on a loaded one. */
+  static final Duration TCG_PROBE_TIMEOUT = Duration.ofSeconds(120);
 
   /**
    * @param forTests also install what the test suites need
@@ -231,14 +231,20 @@ public final class HostSetup {
     List<String> cmd = new ArrayList<>(List.of("dpkg-query", "-W", "-f=${Package} ${Status}\\n"));
     cmd.addAll(wanted);
     HostSetupExec.Result r = HostSetupExec.run(cmd); // exits 1 when some are unknown: fine
+    Set<String> installed = installedPackages(r.stdout());
+    return wanted.stream().filter(p -> !installed.contains(p)).toList();
+  }
+
+  /** The names dpkg-query lines ("name status words") report as installed; ":arch" dropped. */
+  static Set<String> installedPackages(String dpkgQueryOutput) {
     Set<String> installed = new HashSet<>();
-    for (String line : r.stdout().split("\n")) {
+    for (String line : dpkgQueryOutput.split("\n")) {
       String[] f = line.strip().split(" ");
       if (f.length >= 4 && f[f.length - 1].equals("installed")) {
         installed.add(f[0].replaceFirst(":.*", ""));
       }
     }
-    return wanted.stream().filter(p -> !installed.contains(p)).toList();
+    return installed;
   }
 
   private void startVirtlogd() {
@@ -293,10 +299,22 @@ public final class HostSetup {
       return configured.get();
     }
     KvmProbe.Outcome probe = KvmProbe.probe("qemu:///system", guest, KVM_PROBE_TIMEOUT);
-    String virtType = probe.kvmWorks() ? "kvm" : "qemu";
+    String virtType = probe.booted() ? "kvm" : "qemu";
+    if (!probe.booted()) {
+      // before settling on TCG, make sure this host can run guests at all
+      KvmProbe.Outcome tcg = KvmProbe.boot("qemu:///system", "qemu", guest, TCG_PROBE_TIMEOUT);
+      if (!tcg.booted()) {
+        throw new HostSetupException(
+            "libvirtd cannot run guests here, not even under TCG: "
+                + tcg.detail()
+                + " (KVM: "
+                + probe.detail()
+                + "). See /var/log/libvirt/qemu/ and libvirtd's log.");
+      }
+    }
     boolean written = config.persist("virt_type", virtType);
     String why =
-        probe.kvmWorks()
+        probe.booted()
             ? "KVM guests boot here: using KVM"
             : "KVM guests do not boot here (" + probe.detail() + "): using TCG";
     step(

@@ -23,8 +23,8 @@ import org.libvirt.LibvirtException;
  * TinyGuest#BOOT_LINE}; without it, the host must use TCG ({@code virt_type=qemu}).
  */
 public final class KvmProbe {
-  /** What the probe saw: whether a KVM guest booted, and why not if it did not. */
-  public record Outcome(boolean kvmWorks, String detail) {}
+  /** What the probe saw: whether the guest booted (its boot line appeared), and why not. */
+  public record Outcome(boolean booted, String detail) {}
 
   private KvmProbe() {}
 
@@ -33,6 +33,14 @@ public final class KvmProbe {
     if (!Files.exists(Path.of("/dev/kvm"))) {
       return new Outcome(false, "/dev/kvm does not exist");
     }
+    return boot(uri, "kvm", guest, timeout);
+  }
+
+  /**
+   * Boots the tiny guest as a transient domain of the given type ({@code kvm} or {@code qemu}) by
+   * direct kernel boot and reports whether its boot line appeared within {@code timeout}.
+   */
+  static Outcome boot(String uri, String type, TinyGuest.Artifacts guest, Duration timeout) {
     Path dir;
     try {
       dir = Files.createTempDirectory("virga-kvm-probe");
@@ -40,18 +48,18 @@ public final class KvmProbe {
       throw new UncheckedIOException(e);
     }
     Path console = dir.resolve("console.log");
-    String name = "virga-kvm-probe-" + UUID.randomUUID().toString().substring(0, 8);
+    String name = "virga-" + type + "-probe-" + UUID.randomUUID().toString().substring(0, 8);
     Connect conn = null;
     Domain dom = null;
     try {
       conn = new Connect(uri);
       dom =
           conn.domainCreateXML(
-              domainXml("kvm", name, guest, Optional.empty(), Optional.empty(), console), 0);
+              domainXml(type, name, guest, Optional.empty(), Optional.empty(), console), 0);
       long deadline = System.nanoTime() + timeout.toNanos();
       while (System.nanoTime() < deadline) {
         if (consoleHas(console, TinyGuest.BOOT_LINE)) {
-          return new Outcome(true, "a KVM guest booted");
+          return new Outcome(true, "a " + type + " guest booted");
         }
         Thread.sleep(100);
       }
@@ -59,7 +67,7 @@ public final class KvmProbe {
           false,
           "a KVM guest started but printed no boot line within " + timeout.toSeconds() + " s");
     } catch (LibvirtException e) {
-      return new Outcome(false, "libvirt refused a KVM guest: " + e.getMessage());
+      return new Outcome(false, "libvirt refused a " + type + " guest: " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return new Outcome(false, "interrupted");

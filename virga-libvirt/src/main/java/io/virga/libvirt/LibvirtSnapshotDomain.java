@@ -154,9 +154,10 @@ final class LibvirtSnapshotDomain implements SnapshotDomain {
   }
 
   /**
-   * The {@code restoreDefinition} for {@link SnapshotFlow#cleanupStaleSnapshots(java.nio.file.Path,
-   * BiConsumer)}: a domain a dead agent left transient (or that vanished while transient) is
-   * defined again from its saved XML, after ending any block-copy job still running on it.
+   * The {@code restoreDefinition} for {@link
+   * SnapshotRecovery#cleanupStaleSnapshots(java.nio.file.Path, BiConsumer)}: a domain a dead agent
+   * left transient (or that vanished while transient) is defined again from its saved XML, after
+   * ending any block-copy job still running on it.
    */
   static BiConsumer<String, String> restoreTransient(LibvirtHost host) {
     return (name, xml) -> {

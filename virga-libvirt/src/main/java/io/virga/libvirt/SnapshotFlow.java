@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.BiConsumer;
@@ -28,8 +27,6 @@ import org.slf4j.LoggerFactory;
  */
 final class SnapshotFlow {
   private static final Logger LOG = LoggerFactory.getLogger(SnapshotFlow.class);
-  static final String TEMP_PREFIX = "snap-";
-  static final String SAVED_XML = "domain.xml";
   private static final Duration POLL = Duration.ofMillis(20);
 
   private final SnapshotOptions options;
@@ -54,11 +51,12 @@ final class SnapshotFlow {
   }
 
   /**
-   * Agent-start recovery for this host's snapshots directory: {@link #cleanupStaleSnapshots(Path,
-   * BiConsumer)} with libvirt restoring any domain a dead snapshot left transient.
+   * Agent-start recovery for this host's snapshots directory: {@link
+   * SnapshotRecovery#cleanupStaleSnapshots(Path, BiConsumer)} with libvirt restoring any domain a
+   * dead snapshot left transient.
    */
   int recoverStaleSnapshots(LibvirtHost host) {
-    return cleanupStaleSnapshots(
+    return SnapshotRecovery.cleanupStaleSnapshots(
         options.snapshotsDirectory(), LibvirtSnapshotDomain.restoreTransient(host));
   }
 
@@ -129,7 +127,7 @@ final class SnapshotFlow {
       taskState.accept(TaskState.IMAGE_UPLOADING);
       upload.upload(out, format);
     } finally {
-      deleteTree(tmp);
+      SnapshotRecovery.deleteTree(tmp);
     }
   }
 
@@ -152,9 +150,7 @@ final class SnapshotFlow {
     String xml = persistent ? domain.persistentXml() : null;
     if (persistent) {
       // kept until the define below succeeds, so an agent killed in between can restore it
-      writePrivate(tmp.resolve(SAVED_XML), xml);
-      writePrivate(tmp.resolve(SAVED_XML + ".name"), domain.name());
-      writePrivate(tmp.resolve(SAVED_XML + ".disk"), root.path().toString());
+      SnapshotRecovery.saveDefinition(tmp, domain.name(), root.path(), xml);
     }
     RuntimeException failure = null;
     try {
@@ -189,7 +185,7 @@ final class SnapshotFlow {
     steps.mark("abort+define");
     qemuImg.convert(delta, "qcow2", out, fmt, options.compression() && fmt.equals("qcow2"));
     steps.mark("convert");
-    deleteQuietly(delta);
+    SnapshotRecovery.deleteQuietly(delta);
   }
 
   /**
@@ -230,62 +226,6 @@ final class SnapshotFlow {
     if (failure != null) {
       throw failure;
     }
-  }
-
-  /**
-   * Agent-start recovery: removes every temporary snapshot directory a dead agent left behind. When
-   * one still holds the persistent XML of a domain the live path had made transient, {@code
-   * restoreDefinition} is given (domain name, saved XML) first — unless the instance's root disk is
-   * gone, which means it was deleted — and the directory is kept for the next start if that fails.
-   * Call before the agent accepts work: any snapshot in progress is stale.
-   *
-   * @return the number of directories removed
-   */
-  static int cleanupStaleSnapshots(
-      Path snapshotsDir, BiConsumer<String, String> restoreDefinition) {
-    if (!Files.isDirectory(snapshotsDir)) {
-      return 0;
-    }
-    int removed = 0;
-    try (var entries = Files.newDirectoryStream(snapshotsDir, TEMP_PREFIX + "*")) {
-      for (Path entry : entries) {
-        Path xml = entry.resolve(SAVED_XML);
-        Path name = entry.resolve(SAVED_XML + ".name");
-        Path disk = entry.resolve(SAVED_XML + ".disk");
-        if (Files.isRegularFile(xml)
-            && Files.isRegularFile(name)
-            && Files.isRegularFile(disk)
-            && Files.exists(Path.of(Files.readString(disk).strip()))) {
-          try {
-            restoreDefinition.accept(Files.readString(name).strip(), Files.readString(xml));
-          } catch (IOException | RuntimeException e) {
-            LOG.error(
-                "stale snapshot {}: cannot restore the saved definition of its domain; kept for"
-                    + " the next agent start",
-                entry,
-                e);
-            continue;
-          }
-        }
-        deleteTree(entry);
-        removed++;
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot list " + snapshotsDir, e);
-    }
-    if (removed > 0) {
-      LOG.info("removed {} stale snapshot directories from {}", removed, snapshotsDir);
-    }
-    return removed;
-  }
-
-  /** {@link #cleanupStaleSnapshots(Path, BiConsumer)} without a libvirt connection (tests). */
-  static int cleanupStaleSnapshots(Path snapshotsDir) {
-    return cleanupStaleSnapshots(
-        snapshotsDir,
-        (name, xml) -> {
-          throw new SnapshotException("no libvirt connection to restore domain " + name);
-        });
   }
 
   /** The delta has the root disk's backing file (with its recorded format) and virtual size. */
@@ -373,24 +313,10 @@ final class SnapshotFlow {
               + " restarts and restores it from the snapshots directory",
           domain.name(),
           e);
-      keepForRecovery(tmp);
+      SnapshotRecovery.keepDefinition(tmp, options.snapshotsDirectory());
       return chain(failure, e);
     } finally {
-      for (String suffix : new String[] {"", ".name", ".disk"}) {
-        deleteQuietly(tmp.resolve(SAVED_XML + suffix));
-      }
-    }
-  }
-
-  /** Moves the saved definition out of {@code tmp} (about to be removed) for the next start. */
-  private void keepForRecovery(Path tmp) {
-    try {
-      Path keep = Files.createTempDirectory(options.snapshotsDirectory(), TEMP_PREFIX + "restore-");
-      Files.move(tmp.resolve(SAVED_XML), keep.resolve(SAVED_XML));
-      Files.move(tmp.resolve(SAVED_XML + ".name"), keep.resolve(SAVED_XML + ".name"));
-      Files.move(tmp.resolve(SAVED_XML + ".disk"), keep.resolve(SAVED_XML + ".disk"));
-    } catch (IOException e) {
-      LOG.error("cannot keep the saved definition from {} for recovery", tmp, e);
+      SnapshotRecovery.discardDefinition(tmp);
     }
   }
 
@@ -423,39 +349,10 @@ final class SnapshotFlow {
   private Path createTempDir() {
     try {
       Files.createDirectories(options.snapshotsDirectory());
-      return Files.createTempDirectory(options.snapshotsDirectory(), TEMP_PREFIX);
+      return Files.createTempDirectory(options.snapshotsDirectory(), SnapshotRecovery.TEMP_PREFIX);
     } catch (IOException e) {
       throw new UncheckedIOException(
           "cannot create a temporary directory in " + options.snapshotsDirectory(), e);
-    }
-  }
-
-  private static void writePrivate(Path file, String content) {
-    try {
-      Files.createFile(
-          file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      Files.writeString(file, content);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + file, e);
-    }
-  }
-
-  static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (var walk = Files.walk(dir)) {
-      walk.sorted(java.util.Comparator.reverseOrder()).forEach(SnapshotFlow::deleteQuietly);
-    } catch (IOException e) {
-      LOG.warn("cannot list {} for removal; stale-snapshot cleanup will retry", dir, e);
-    }
-  }
-
-  private static void deleteQuietly(Path p) {
-    try {
-      Files.deleteIfExists(p);
-    } catch (IOException e) {
-      LOG.warn("cannot remove {}; stale-snapshot cleanup will retry", p, e);
     }
   }
 

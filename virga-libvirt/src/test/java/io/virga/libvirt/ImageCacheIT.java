@@ -98,12 +98,7 @@ class ImageCacheIT {
                 "fetch", instances.toString(), "img-x", src.toString(), counter.toString(), "2000")
             .start();
     try {
-      // Wait until the child is inside its fetch (it holds the lock from before this point).
-      long deadline = System.nanoTime() + 30_000_000_000L;
-      while (!Files.exists(counter) && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
-      assertThat(counter).exists();
+      awaitChildInsideFetch(counter);
       var source = new ImageCacheFixtures.FileSource().with("img-x", src);
       Path base =
           new ImageCache(instances, qemuImg, true)
@@ -130,11 +125,7 @@ class ImageCacheIT {
                 "fetch", instances.toString(), "img-k", src.toString(), counter.toString(), "60000")
             .start();
     try {
-      long deadline = System.nanoTime() + 30_000_000_000L;
-      while (!Files.exists(counter) && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
-      assertThat(counter).exists();
+      awaitChildInsideFetch(counter);
       // Leave what a crash leaves: a half-written .part while the lock is held.
       Files.write(cache.baseDir().resolve(ImageCache.baseName("img-k") + ".part"), new byte[999]);
     } finally {
@@ -243,5 +234,14 @@ class ImageCacheIT {
         .hasMessageContaining("Flavor disk is 1073741824 bytes, image is 2147483648 bytes");
     ImageCacheFixtures.assertNoPart(cache.baseDir());
     assertThat(cache.basePath("img-big")).doesNotExist();
+  }
+
+  /** The child's source writes the counter first, so the child holds the lock from then on. */
+  static void awaitChildInsideFetch(Path counter) throws InterruptedException {
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (!Files.exists(counter) && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertThat(counter).exists();
   }
 }

@@ -140,11 +140,11 @@ class SnapshotFlowTest {
                 .filter(Files::isRegularFile)
                 .map(p -> p.getFileName().toString()))
         .containsExactlyInAnyOrder(
-            SnapshotFlow.SAVED_XML,
-            SnapshotFlow.SAVED_XML + ".name",
-            SnapshotFlow.SAVED_XML + ".disk");
+            SnapshotRecovery.SAVED_XML,
+            SnapshotRecovery.SAVED_XML + ".name",
+            SnapshotRecovery.SAVED_XML + ".disk");
     dom.failStep = "";
-    int removed = SnapshotFlow.cleanupStaleSnapshots(snapshots, (name, xml) -> dom.define(xml));
+    int removed = SnapshotRecovery.cleanupStaleSnapshots(snapshots, (name, xml) -> dom.define(xml));
     assertThat(removed).isEqualTo(1);
     assertThat(dom.persistent).isTrue();
     assertThat(list(snapshots)).isEmpty();
@@ -159,7 +159,7 @@ class SnapshotFlowTest {
             if (calls.contains("blockRebase")) {
               // delete: destroy (a transient domain vanishes with its job), then remove the files
               job = Optional.empty();
-              SnapshotFlow.deleteTree(disk.getParent());
+              SnapshotRecovery.deleteTree(disk.getParent());
             }
             return super.blockJobInfo(dev);
           }
@@ -290,23 +290,25 @@ class SnapshotFlowTest {
 
   @Test
   void cleanupRestoresSavedDefinitionsAndRemovesStaleDirectories() throws IOException {
-    Path stale = Files.createDirectories(snapshots.resolve(SnapshotFlow.TEMP_PREFIX + "dead1"));
+    Path stale = Files.createDirectories(snapshots.resolve(SnapshotRecovery.TEMP_PREFIX + "dead1"));
     Files.writeString(stale.resolve("disk.delta"), "x");
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML), "<domain/>");
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML + ".name"), "instance-00000001\n");
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML + ".disk"), disk + "\n");
-    Path deleted = Files.createDirectories(snapshots.resolve(SnapshotFlow.TEMP_PREFIX + "dead3"));
-    Files.writeString(deleted.resolve(SnapshotFlow.SAVED_XML), "<deleted/>");
-    Files.writeString(deleted.resolve(SnapshotFlow.SAVED_XML + ".name"), "instance-00000002");
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML), "<domain/>");
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML + ".name"), "instance-00000001\n");
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML + ".disk"), disk + "\n");
+    Path deleted =
+        Files.createDirectories(snapshots.resolve(SnapshotRecovery.TEMP_PREFIX + "dead3"));
+    Files.writeString(deleted.resolve(SnapshotRecovery.SAVED_XML), "<deleted/>");
+    Files.writeString(deleted.resolve(SnapshotRecovery.SAVED_XML + ".name"), "instance-00000002");
     Files.writeString(
-        deleted.resolve(SnapshotFlow.SAVED_XML + ".disk"), home.resolve("gone/disk").toString());
-    Path plain = Files.createDirectories(snapshots.resolve(SnapshotFlow.TEMP_PREFIX + "dead2"));
+        deleted.resolve(SnapshotRecovery.SAVED_XML + ".disk"),
+        home.resolve("gone/disk").toString());
+    Path plain = Files.createDirectories(snapshots.resolve(SnapshotRecovery.TEMP_PREFIX + "dead2"));
     Files.writeString(plain.resolve("snapshot.raw"), "x");
     Path foreign = Files.createDirectories(snapshots.resolve("not-ours"));
     List<String> restored = new ArrayList<>();
 
     int removed =
-        SnapshotFlow.cleanupStaleSnapshots(snapshots, (name, xml) -> restored.add(name + xml));
+        SnapshotRecovery.cleanupStaleSnapshots(snapshots, (name, xml) -> restored.add(name + xml));
 
     assertThat(removed).isEqualTo(3);
     assertThat(restored)
@@ -320,12 +322,12 @@ class SnapshotFlowTest {
 
   @Test
   void cleanupKeepsADirectoryWhoseDomainCouldNotBeRestored() throws IOException {
-    Path stale = Files.createDirectories(snapshots.resolve(SnapshotFlow.TEMP_PREFIX + "dead1"));
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML), "<domain/>");
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML + ".name"), "instance-00000001");
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML + ".disk"), disk.toString());
+    Path stale = Files.createDirectories(snapshots.resolve(SnapshotRecovery.TEMP_PREFIX + "dead1"));
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML), "<domain/>");
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML + ".name"), "instance-00000001");
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML + ".disk"), disk.toString());
 
-    assertThat(SnapshotFlow.cleanupStaleSnapshots(snapshots)).isZero();
-    assertThat(stale.resolve(SnapshotFlow.SAVED_XML)).exists();
+    assertThat(SnapshotRecovery.cleanupStaleSnapshots(snapshots)).isZero();
+    assertThat(stale.resolve(SnapshotRecovery.SAVED_XML)).exists();
   }
 }

@@ -252,13 +252,14 @@ class SnapshotIT {
     // what an agent killed between undefine and define leaves: a transient domain with a copy job
     // still mirroring into the delta, and the saved definition in the snapshots directory
     dom.domain.create();
-    Path stale = Files.createDirectories(snapshots.resolve(SnapshotFlow.TEMP_PREFIX + "killed"));
+    Path stale =
+        Files.createDirectories(snapshots.resolve(SnapshotRecovery.TEMP_PREFIX + "killed"));
     Path delta = stale.resolve("disk.delta");
     var d = dom.lookup();
     LibvirtSnapshotDomain sd = new LibvirtSnapshotDomain(host, d);
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML), sd.persistentXml());
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML + ".name"), dom.name);
-    Files.writeString(stale.resolve(SnapshotFlow.SAVED_XML + ".disk"), dom.disk.toString());
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML), sd.persistentXml());
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML + ".name"), dom.name);
+    Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML + ".disk"), dom.disk.toString());
     new QemuImg().createOverlay(delta, home.resolve("base.raw"), "raw", 16L << 20);
     sd.undefineKeepRunning();
     sd.blockCopyShallowReuseExternal("vda", delta.toString());
@@ -278,5 +279,20 @@ class SnapshotIT {
       after.free();
     }
     assertThat(list(snapshots)).isEmpty();
+  }
+
+  @Test
+  void liveSnapshotOfATransientDomainLeavesItTransient() throws Exception {
+    // a domain created without a definition (never undefined, never defined by the flow)
+    String xml = dom.domain.getXMLDesc(0); // keeps the uuid the snapshot looks the domain up by
+    dom.domain.undefine();
+    conn.domainCreateXML(xml, 0).free();
+    assertThat(persistent()).isFalse();
+
+    snapshot(SnapshotOptions.defaults(instances), keep());
+
+    assertThat(state()).isEqualTo(PowerState.RUNNING);
+    assertThat(persistent()).isFalse();
+    assertSnapshotHoldsTheDisk("qcow2");
   }
 }

@@ -34,11 +34,7 @@ class TinyGuestBootIT {
 
   @BeforeAll
   static void setUpHost() {
-    host =
-        HostSetup.run(
-            HostSetup.Options.defaults(true),
-            Config.load(),
-            line -> System.out.println("host-setup: " + line));
+    host = HostSetup.run(HostSetup.Options.defaults(true), Config.load(), System.out::println);
     assertThat(host.virtType()).isIn("kvm", "qemu");
   }
 

@@ -84,7 +84,11 @@ public final class Rpc {
 
   /** The agent's conductor: {@link ConductorApi} on topic {@link #CONDUCTOR}, all calls. */
   public static ConductorApi conductor(RpcTransport transport) {
-    return callingClient(ConductorApi.class, transport, CONDUCTOR, DEFAULT_TIMEOUT);
+    return conductor(transport, DEFAULT_TIMEOUT);
+  }
+
+  public static ConductorApi conductor(RpcTransport transport, Duration callTimeout) {
+    return callingClient(ConductorApi.class, transport, CONDUCTOR, callTimeout);
   }
 
   /** The API side's handle on one host's agent: void methods cast. */

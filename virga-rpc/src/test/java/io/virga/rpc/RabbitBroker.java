@@ -15,7 +15,7 @@ import java.util.stream.Stream;
  * A throw-away rabbitmq-server (Debian package) for one test class: its own node name, ports,
  * Mnesia directory and cookie under a temp dir; stopped and removed by {@link #close}.
  */
-final class RabbitBroker implements AutoCloseable {
+public final class RabbitBroker implements AutoCloseable {
   private static final Path SERVER = Path.of("/usr/lib/rabbitmq/bin/rabbitmq-server");
   private final Path dir;
   private final Process process;
@@ -27,7 +27,7 @@ final class RabbitBroker implements AutoCloseable {
     this.port = port;
   }
 
-  static RabbitBroker start(Duration startTimeout) throws IOException, InterruptedException {
+  public static RabbitBroker start(Duration startTimeout) throws IOException, InterruptedException {
     if (!Files.isExecutable(SERVER)) {
       throw new IllegalStateException(
           SERVER + " is missing: apt-get install rabbitmq-server (the IT needs a real broker)");
@@ -67,7 +67,7 @@ final class RabbitBroker implements AutoCloseable {
     throw new IllegalStateException("rabbitmq-server did not start within " + startTimeout);
   }
 
-  URI uri() {
+  public URI uri() {
     return URI.create("amqp://guest:guest@127.0.0.1:" + port + "/%2F");
   }
 

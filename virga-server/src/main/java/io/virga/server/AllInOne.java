@@ -6,6 +6,7 @@ import io.virga.api.ComputeImages;
 import io.virga.api.ComputeRoutes;
 import io.virga.api.Conductor;
 import io.virga.api.IdentityService;
+import io.virga.api.SnapshotImages;
 import io.virga.compute.ComputeManager;
 import io.virga.compute.ComputeOptions;
 import io.virga.compute.ImageSourceFactory;
@@ -140,7 +141,28 @@ public final class AllInOne implements AutoCloseable {
     LOG.info("virga is up: API {} , compute host {}", api.url(), agent.host());
   }
 
-  /** The agent copies image bytes straight from the store (same machine, same process). */
+  /**
+   * The agent's report is also its heartbeat: unless configured, report often enough (a sixth of
+   * {@code service_down_time}, Nova's report_interval 10 s against 60 s) that a healthy host is
+   * never seen as down between two reports.
+   */
+  static ComputeOptions agentOptions(Config config) {
+    ComputeOptions o = ComputeOptions.fromConfig(config);
+    if (config.get("update_resources_interval").isEmpty()) {
+      long down = config.longValue("service_down_time", 60);
+      o =
+          o.withIntervals(
+              java.time.Duration.ofSeconds(Math.max(1, down / 6)),
+              o.syncPowerStateInterval(),
+              o.instanceDeleteInterval());
+    }
+    return o;
+  }
+
+  /**
+   * The agent copies image bytes straight from the store and streams snapshots into it (same
+   * machine, same process).
+   */
   static ImageSourceFactory inProcessImages(ImageService images) {
     ImageSource source =
         (image, target) -> {
@@ -150,7 +172,7 @@ public final class AllInOne implements AutoCloseable {
             throw new UncheckedIOException("cannot copy image " + image.id() + " to " + target, e);
           }
         };
-    return instance -> source;
+    return new InProcessSnapshotUpload(source, new SnapshotImages(images));
   }
 
   public Database database() {

@@ -8,14 +8,11 @@ import io.virga.core.VirgaException;
 import io.virga.virt.FakeFaults.Op;
 import io.virga.virt.LifecycleEvent.Transition;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -25,7 +22,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 /**
  * An in-memory {@link ComputeDriver} for control-plane tests and scale benchmarks. It honours the
@@ -45,9 +41,10 @@ public final class FakeDriver implements ComputeDriver {
   private final int memoryMb;
   private final int localGb;
   private final Map<String, FakeGuest> guests = new ConcurrentHashMap<>();
-  private final Map<String, Object> imageLocks = new ConcurrentHashMap<>();
-  private final Map<String, AtomicInteger> imageFetches = new ConcurrentHashMap<>();
+  private final FakeBaseCache bases = new FakeBaseCache();
   private final Set<String> leftovers = ConcurrentHashMap.newKeySet();
+  private final List<Set<String>> imageCachePasses =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private final AtomicInteger spawns = new AtomicInteger();
   private final FakeFaults faults = new FakeFaults();
   private final ExecutorService events =
@@ -58,7 +55,6 @@ public final class FakeDriver implements ComputeDriver {
             return t;
           });
   private volatile Consumer<LifecycleEvent> listener = e -> {};
-  private volatile Path baseDir;
   private volatile boolean hostUp = true;
 
   /** A host with 16 vCPUs, 32 GiB of memory and 500 GB of disk. */
@@ -104,7 +100,7 @@ public final class FakeDriver implements ComputeDriver {
     }
     taskState.accept(TaskState.NETWORKING);
     taskState.accept(TaskState.BLOCK_DEVICE_MAPPING);
-    fetchImage(spec, images);
+    bases.ensure(spec.image(), images, () -> faults.apply(Op.FETCH_IMAGE, spec.uuid()));
     taskState.accept(TaskState.SPAWNING);
     faults.apply(Op.SPAWN, spec.uuid());
     FakeGuest guest = new FakeGuest(spec);
@@ -114,48 +110,6 @@ public final class FakeDriver implements ComputeDriver {
     spawns.incrementAndGet();
     guest.boot();
     emit(spec.uuid(), Transition.STARTED);
-  }
-
-  /** One fetch per image no matter how many spawns wait for it (the real base cache's rule). */
-  private void fetchImage(InstanceSpec spec, ImageSource images) {
-    String id = spec.image().id();
-    synchronized (imageLocks.computeIfAbsent(id, k -> new Object())) {
-      Path base = baseDir().resolve(Integer.toHexString(id.hashCode()) + "-" + safe(id));
-      if (Files.exists(base)) {
-        return;
-      }
-      Path part = base.resolveSibling(base.getFileName() + ".part");
-      try {
-        faults.apply(Op.FETCH_IMAGE, spec.uuid());
-        imageFetches.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
-        images.fetch(spec.image(), part);
-        Files.move(part, base, StandardCopyOption.ATOMIC_MOVE);
-      } catch (IOException e) {
-        throw new VirgaException("spawn: fetching image " + id + " failed: " + e.getMessage(), e);
-      } catch (RuntimeException e) {
-        try {
-          Files.deleteIfExists(part);
-        } catch (IOException suppressed) {
-          e.addSuppressed(suppressed);
-        }
-        throw e;
-      }
-    }
-  }
-
-  private static String safe(String id) {
-    return id.replaceAll("[^A-Za-z0-9._-]", "_");
-  }
-
-  private synchronized Path baseDir() {
-    if (baseDir == null) {
-      try {
-        baseDir = Files.createTempDirectory("virga-fake-base-");
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-    return baseDir;
   }
 
   @Override
@@ -306,18 +260,19 @@ public final class FakeDriver implements ComputeDriver {
     faults.apply(Op.SNAPSHOT, spec.uuid());
     guest(spec.uuid(), "snapshot");
     taskState.accept(TaskState.IMAGE_PENDING_UPLOAD);
-    Path file = baseDir().resolve("snapshot-" + safe(imageId));
+    Path file = bases.scratch("snapshot-" + imageId);
     try {
       Files.writeString(file, "fake snapshot of " + spec.uuid() + "\n");
       taskState.accept(TaskState.IMAGE_UPLOADING);
-      upload.upload(file, "qcow2");
+      // plain bytes: what the image service's inspector accepts only as raw
+      upload.upload(file, "raw");
     } catch (IOException e) {
       throw new VirgaException("snapshot: writing " + file + " failed", e);
     } finally {
       try {
         Files.deleteIfExists(file);
       } catch (IOException e) {
-        // a temp file inside our own base dir; close() removes it
+        // a scratch file inside the base cache's temp dir; close() removes it
       }
     }
   }
@@ -339,17 +294,21 @@ public final class FakeDriver implements ComputeDriver {
     return still;
   }
 
+  /** Records each image-cache pass; the fake keeps no bases worth ageing. */
+  @Override
+  public void manageImageCache(java.util.Collection<String> imageIdsInUse) {
+    imageCachePasses.add(Set.copyOf(imageIdsInUse));
+  }
+
+  /** The image ids of every {@link #manageImageCache} pass so far, oldest first. */
+  public List<Set<String>> imageCachePasses() {
+    return List.copyOf(imageCachePasses);
+  }
+
   @Override
   public void close() {
     events.shutdownNow();
-    Path dir = baseDir;
-    if (dir != null) {
-      try (Stream<Path> files = Files.walk(dir)) {
-        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      } catch (IOException e) {
-        // temp files only
-      }
-    }
+    bases.close();
   }
 
   // ---- test and benchmark helpers: what a real hypervisor or guest would do on its own ----
@@ -402,8 +361,7 @@ public final class FakeDriver implements ComputeDriver {
 
   /** How many times the image was fetched from its source. */
   public int imageFetchCount(String imageId) {
-    AtomicInteger n = imageFetches.get(imageId);
-    return n == null ? 0 : n.get();
+    return bases.fetchCount(imageId);
   }
 
   /** Successful spawns since this driver was created. */

@@ -1,0 +1,29 @@
+package io.virga.db;
+
+import io.virga.core.Config;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A fresh database per test; subclasses say which engine ({@link #config}). */
+abstract class DatabaseContract {
+  @TempDir Path home;
+  private Database db;
+
+  abstract Config config(Path home);
+
+  @BeforeEach
+  void openDatabase() {
+    db = Database.open(config(home));
+  }
+
+  @AfterEach
+  void closeDatabase() {
+    db.close();
+  }
+
+  Database db() {
+    return db;
+  }
+}

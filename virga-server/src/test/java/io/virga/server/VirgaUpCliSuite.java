@@ -1,0 +1,419 @@
+package io.virga.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.virga.core.Config;
+import io.virga.db.Database;
+import io.virga.libvirt.TinyGuest;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The stock {@code openstack} CLI (Debian's python3-openstackclient) against {@code virga up}
+ * started from the built jar, with the real libvirt driver. The steps run in order and share one
+ * server; subclasses choose the database.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+abstract class VirgaUpCliSuite {
+  static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern SERVER_ERROR = Pattern.compile(" 5(?!01)\\d\\d [0-9.]+ms");
+
+  Path home;
+  Path clouds;
+  Path log;
+  int port;
+  Process up;
+  String serverId;
+  String domain;
+  String host;
+
+  /** Extra configuration (environment variables) for the database; empty for SQLite. */
+  abstract Map<String, String> databaseEnv();
+
+  /** The same database as a Config, so the test can prepare it before virga up starts. */
+  abstract Config databaseConfig(Path home);
+
+  @BeforeAll
+  void startVirga() throws Exception {
+    home = Files.createTempDirectory("virga-up-it-");
+    clouds = home.resolve("clouds.yaml");
+    log = home.resolve("up.log");
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    // libvirtd is shared: start this run's domain names (instance-%08x) at a random id
+    try (Database db = Database.open(databaseConfig(home))) {
+      long start = 0x10000000L + ThreadLocalRandom.current().nextLong(0x6fffffffL);
+      db.useTransaction(
+          h ->
+              h.createUpdate(
+                      "UPDATE compute_id_counters SET next_value = :v WHERE name = 'instances'")
+                  .bind("v", start)
+                  .execute());
+    }
+    startUp();
+  }
+
+  void startUp() throws Exception {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Path jar =
+        Path.of(System.getProperty("virga.repo", "..")).resolve("virga-server/target/virga.jar");
+    assertThat(jar).exists();
+    ProcessBuilder pb =
+        new ProcessBuilder(
+            java,
+            "-jar",
+            jar.toString(),
+            "up",
+            "--port",
+            Integer.toString(port),
+            "--clouds-yaml",
+            clouds.toString());
+    Map<String, String> env = pb.environment();
+    env.put("VIRGA_HOME", home.toString());
+    env.put("VIRGA_ADMIN_PASSWORD", "it-admin-pw");
+    env.put("VIRGA_DEMO_PASSWORD", "it-demo-pw");
+    env.putAll(databaseEnv());
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    int offset = logText().length();
+    up = pb.start();
+    Instant deadline = Instant.now().plusSeconds(180);
+    while (Instant.now().isBefore(deadline)) {
+      if (!up.isAlive()) {
+        throw new AssertionError("virga up exited with " + up.exitValue() + ":\n" + logText());
+      }
+      if (logText().substring(offset).contains("Virga is up on http://127.0.0.1:" + port)) {
+        return;
+      }
+      Thread.sleep(200);
+    }
+    throw new AssertionError("virga up did not come up within 180 s:\n" + logText());
+  }
+
+  void stopUp() throws InterruptedException {
+    up.destroy(); // SIGTERM, as Ctrl-C or an init system would
+    assertThat(up.waitFor(60, TimeUnit.SECONDS)).as("virga up stops on SIGTERM").isTrue();
+  }
+
+  String logText() {
+    try {
+      return Files.exists(log) ? Files.readString(log) : "";
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @AfterAll
+  void stopVirga() throws Exception {
+    try {
+      if (up != null && up.isAlive()) {
+        if (serverId != null) {
+          cli("virga", "server", "delete", "--wait", serverId);
+        }
+        stopUp();
+      }
+    } finally {
+      if (domain != null) {
+        run(List.of("virsh", "destroy", domain));
+        run(List.of("virsh", "undefine", "--managed-save", domain));
+      }
+      try (Stream<Path> walk = Files.walk(home)) {
+        walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  record Result(int rc, String out, String err) {
+    JsonNode json() {
+      try {
+        return JSON.readTree(out);
+      } catch (IOException e) {
+        throw new AssertionError("not JSON (rc " + rc + "): " + out + err, e);
+      }
+    }
+  }
+
+  Result run(List<String> cmd) {
+    return run(cmd, Map.of());
+  }
+
+  Result run(List<String> cmd, Map<String, String> env) {
+    try {
+      ProcessBuilder pb = new ProcessBuilder(cmd);
+      pb.environment().putAll(env);
+      Path out = Files.createTempFile(home, "out", ".txt");
+      Path err = Files.createTempFile(home, "err", ".txt");
+      pb.redirectOutput(out.toFile());
+      pb.redirectError(err.toFile());
+      Process p = pb.start();
+      if (!p.waitFor(300, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new AssertionError("timed out: " + cmd);
+      }
+      Result r = new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+      Files.delete(out);
+      Files.delete(err);
+      return r;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** {@code openstack --os-cloud <cloud> args…} against this run's clouds.yaml. */
+  Result cli(String cloud, String... args) {
+    List<String> cmd = new ArrayList<>(List.of("openstack", "--os-cloud", cloud));
+    cmd.addAll(List.of(args));
+    return run(cmd, Map.of("OS_CLIENT_CONFIG_FILE", clouds.toString()));
+  }
+
+  Result ok(String cloud, String... args) {
+    Result r = cli(cloud, args);
+    assertThat(r.rc()).as("openstack %s: %s", String.join(" ", args), r.err()).isZero();
+    return r;
+  }
+
+  JsonNode show() {
+    return ok("virga", "server", "show", serverId, "-f", "json").json();
+  }
+
+  /** Polls server show until the status is reached with no task (the CLI's own view). */
+  void awaitStatus(String status) throws InterruptedException {
+    Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
+    JsonNode s = null;
+    while (Instant.now().isBefore(deadline)) {
+      s = show();
+      if (s.path("status").asText().equals(status) && s.path("OS-EXT-STS:task_state").isNull()) {
+        return;
+      }
+      if (s.path("status").asText().equals("ERROR")) {
+        break;
+      }
+      Thread.sleep(500);
+    }
+    throw new AssertionError("server did not reach " + status + ": " + s);
+  }
+
+  @Test
+  @Order(1)
+  void imageCreateListShowSave() throws Exception {
+    Path disk = TinyGuest.ensureBuilt(TinyGuest.defaultCacheDir()).disk();
+    JsonNode img =
+        ok(
+                "virga",
+                "image",
+                "create",
+                "--disk-format",
+                "qcow2",
+                "--container-format",
+                "bare",
+                "--file",
+                disk.toString(),
+                "--private",
+                "it-image",
+                "-f",
+                "json")
+            .json();
+    assertThat(img.path("name").asText()).isEqualTo("it-image");
+    assertThat(ok("virga", "image", "list", "-f", "value", "-c", "Name").out())
+        .contains("it-image");
+    JsonNode shown = ok("virga", "image", "show", "it-image", "-f", "json").json();
+    assertThat(shown.path("status").asText()).isEqualTo("active");
+    byte[] bytes = Files.readAllBytes(disk);
+    String md5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(bytes));
+    assertThat(shown.path("checksum").asText()).isEqualTo(md5);
+    Path saved = home.resolve("saved.qcow2");
+    ok("virga", "image", "save", "--file", saved.toString(), "it-image");
+    assertThat(Files.readAllBytes(saved)).isEqualTo(bytes);
+    // the demo user cannot see the admin's private image
+    assertThat(cli("virga-demo", "image", "show", "it-image").rc()).isNotZero();
+  }
+
+  @Test
+  @Order(2)
+  void flavorList() {
+    String flavors = ok("virga", "flavor", "list", "-f", "value", "-c", "Name").out();
+    assertThat(flavors).contains("v1.tiny", "m1.tiny", "m1.small");
+  }
+
+  @Test
+  @Order(3)
+  void serverCreateWaitsForActive() {
+    JsonNode s =
+        ok(
+                "virga",
+                "--os-compute-api-version",
+                "2.37",
+                "server",
+                "create",
+                "--image",
+                "it-image",
+                "--flavor",
+                "v1.tiny",
+                "--nic",
+                "none",
+                "--wait",
+                "it-vm",
+                "-f",
+                "json")
+            .json();
+    serverId = s.path("id").asText();
+    assertThat(s.path("status").asText()).isEqualTo("ACTIVE");
+    domain = s.path("OS-EXT-SRV-ATTR:instance_name").asText();
+    host = s.path("OS-EXT-SRV-ATTR:host").asText();
+    assertThat(domain).matches("instance-[0-9a-f]{8}");
+    assertThat(ok("virga", "server", "list", "-f", "value", "-c", "Name").out()).contains("it-vm");
+    assertThat(show().path("status").asText()).isEqualTo("ACTIVE");
+    String services = ok("virga", "compute", "service", "list", "-f", "value", "-c", "Host").out();
+    assertThat(services.lines()).contains(host);
+  }
+
+  @Test
+  @Order(4)
+  void consoleLogShowsTheBootLine() throws InterruptedException {
+    Instant deadline = Instant.now().plusSeconds(90);
+    String out = "";
+    while (Instant.now().isBefore(deadline)) {
+      out = ok("virga", "console", "log", "show", serverId).out();
+      if (out.contains("VIRGA-GUEST-UP")) {
+        return;
+      }
+      Thread.sleep(1000);
+    }
+    throw new AssertionError("no VIRGA-GUEST-UP in the console log:\n" + out);
+  }
+
+  @Test
+  @Order(5)
+  void theDemoUserCannotSeeOrTouchTheAdminsServer() {
+    Result show = cli("virga-demo", "server", "show", serverId);
+    assertThat(show.rc()).isNotZero();
+    assertThat(show.err()).contains("No server with a name or ID");
+    Result stop = cli("virga-demo", "server", "stop", serverId);
+    assertThat(stop.rc()).isNotZero();
+    assertThat(show().path("status").asText()).isEqualTo("ACTIVE");
+  }
+
+  @Test
+  @Order(6)
+  void anActionInTheWrongStateIs409() {
+    Result r = cli("virga", "server", "unpause", serverId);
+    assertThat(r.rc()).isNotZero();
+    assertThat(r.err()).contains("409").contains("Cannot 'unpause'");
+  }
+
+  @Test
+  @Order(7)
+  void powerActionsReachTheirStates() throws InterruptedException {
+    String[][] steps = {
+      {"stop", "SHUTOFF"},
+      {"start", "ACTIVE"},
+      {"reboot", "ACTIVE"},
+      {"reboot --hard", "ACTIVE"},
+      {"pause", "PAUSED"},
+      {"unpause", "ACTIVE"},
+      {"suspend", "SUSPENDED"},
+      {"resume", "ACTIVE"},
+    };
+    for (String[] step : steps) {
+      List<String> args = new ArrayList<>(List.of("server"));
+      args.addAll(List.of(step[0].split(" ")));
+      args.add(serverId);
+      ok("virga", args.toArray(String[]::new));
+      awaitStatus(step[1]);
+      assertThat(virsh("domstate", domain)).as(step[0]).isNotEmpty();
+    }
+    assertThat(virsh("domstate", domain)).contains("running");
+  }
+
+  String virsh(String... args) {
+    List<String> cmd = new ArrayList<>(List.of("virsh"));
+    cmd.addAll(List.of(args));
+    Result r = run(cmd);
+    return r.rc() == 0 ? r.out().strip() : "";
+  }
+
+  @Test
+  @Order(8)
+  void hypervisorListAndShow() {
+    JsonNode list = ok("virga", "hypervisor", "list", "-f", "json").json();
+    assertThat(list.size()).isGreaterThanOrEqualTo(1);
+    String name = list.get(0).path("Hypervisor Hostname").asText();
+    JsonNode h = ok("virga", "hypervisor", "show", name, "-f", "json").json();
+    assertThat(h.path("hypervisor_hostname").asText()).isEqualTo(name);
+    assertThat(h.path("vcpus").asInt()).isPositive();
+    assertThat(h.path("running_vms").asInt()).isGreaterThanOrEqualTo(1);
+  }
+
+  @Test
+  @Order(9)
+  void aRestartKeepsTheServerAndItsState() throws Exception {
+    ok("virga", "server", "stop", serverId);
+    awaitStatus("SHUTOFF");
+    stopUp();
+    startUp();
+    assertThat(ok("virga", "server", "list", "-f", "value", "-c", "ID").out()).contains(serverId);
+    assertThat(show().path("status").asText()).isEqualTo("SHUTOFF");
+    ok("virga", "server", "start", serverId);
+    awaitStatus("ACTIVE");
+  }
+
+  @Test
+  @Order(10)
+  void deleteLeavesNoDomainAndNoFiles() {
+    ok("virga", "server", "delete", "--wait", serverId);
+    assertThat(cli("virga", "server", "show", serverId).rc()).isNotZero();
+    assertThat(run(List.of("virsh", "dominfo", domain)).rc())
+        .as("domain %s is gone", domain)
+        .isNotZero();
+    assertThat(home.resolve("instances").resolve(serverId)).doesNotExist();
+    assertThat(home.resolve("instances").resolve(serverId + "_del")).doesNotExist();
+    serverId = null;
+  }
+
+  @Test
+  @Order(11)
+  void theServerLogShowsNo500() {
+    List<String> bad = logText().lines().filter(l -> SERVER_ERROR.matcher(l).find()).toList();
+    assertThat(bad).isEmpty();
+    assertThat(logText()).doesNotContain("it-admin-pw").doesNotContain("it-demo-pw");
+  }
+
+  static Map<String, String> env(Map<String, String> m) {
+    return new HashMap<>(m);
+  }
+
+  static String utf8(byte[] b) {
+    return new String(b, StandardCharsets.UTF_8);
+  }
+}
