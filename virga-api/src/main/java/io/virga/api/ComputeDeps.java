@@ -20,11 +20,16 @@ public record ComputeDeps(
     Scheduler scheduler,
     SchedulerOptions options,
     ComputeAgents agents,
-    ComputeImages images) {
+    ComputeImages images,
+    ComputeSnapshots snapshots) {
 
   /** Repositories over one database, the scheduler from the configuration. */
   public static ComputeDeps create(
-      Config config, Jdbi jdbi, ComputeAgents agents, ComputeImages images) {
+      Config config,
+      Jdbi jdbi,
+      ComputeAgents agents,
+      ComputeImages images,
+      ComputeSnapshots snapshots) {
     SchedulerOptions options = SchedulerOptions.from(config);
     HostRepository hosts = new HostRepository(jdbi, options.defaultAvailabilityZone());
     return new ComputeDeps(
@@ -37,6 +42,7 @@ public record ComputeDeps(
         new Scheduler(hosts, options),
         options,
         agents,
-        images);
+        images,
+        snapshots);
   }
 }

@@ -365,6 +365,22 @@ abstract class VirgaUpCliSuite {
 
   @Test
   @Order(8)
+  void serverImageCreateSnapshotsIntoAnActiveImage() throws InterruptedException {
+    JsonNode img =
+        ok(
+                "virga", "server", "image", "create", "--name", "it-snap", "--wait", serverId, "-f",
+                "json")
+            .json();
+    String id = img.path("id").asText();
+    JsonNode shown = ok("virga", "image", "show", id, "-f", "json").json();
+    assertThat(shown.path("status").asText()).isEqualTo("active");
+    assertThat(shown.path("disk_format").asText()).isNotEmpty();
+    awaitStatus("ACTIVE");
+    ok("virga", "image", "delete", id);
+  }
+
+  @Test
+  @Order(9)
   void hypervisorListAndShow() {
     JsonNode list = ok("virga", "hypervisor", "list", "-f", "json").json();
     assertThat(list.size()).isGreaterThanOrEqualTo(1);
@@ -376,7 +392,7 @@ abstract class VirgaUpCliSuite {
   }
 
   @Test
-  @Order(9)
+  @Order(10)
   void aRestartKeepsTheServerAndItsState() throws Exception {
     ok("virga", "server", "stop", serverId);
     awaitStatus("SHUTOFF");
@@ -389,7 +405,7 @@ abstract class VirgaUpCliSuite {
   }
 
   @Test
-  @Order(10)
+  @Order(11)
   void deleteLeavesNoDomainAndNoFiles() {
     ok("virga", "server", "delete", "--wait", serverId);
     assertThat(cli("virga", "server", "show", serverId).rc()).isNotZero();
@@ -402,7 +418,7 @@ abstract class VirgaUpCliSuite {
   }
 
   @Test
-  @Order(11)
+  @Order(12)
   void theServerLogShowsNo500() {
     List<String> bad = logText().lines().filter(l -> SERVER_ERROR.matcher(l).find()).toList();
     assertThat(bad).isEmpty();
