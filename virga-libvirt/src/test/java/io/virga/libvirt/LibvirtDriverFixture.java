@@ -70,12 +70,7 @@ final class LibvirtDriverFixture implements AutoCloseable {
         id, "tiny-" + id, DiskFormat.QCOW2, "bare", size(guest.disk()), 0, 0, 0, properties);
   }
 
-  /**
-   * An image that boots the tiny guest's kernel + initramfs directly. {@code no_timer_check}: on a
-   * host this loaded (2 shared cores, dozens of TCG vCPUs), the kernel's IO-APIC timer check
-   * sometimes misses its window and panics ("IO-APIC + timer doesn't work!"); cloud images boot
-   * with it for that reason.
-   */
+  /** An image that boots the tiny guest's kernel + initramfs directly, with its command line. */
   ImageMeta kernelBootImage() {
     String kernelId = UUID.randomUUID().toString();
     String ramdiskId = UUID.randomUUID().toString();
@@ -85,7 +80,7 @@ final class LibvirtDriverFixture implements AutoCloseable {
         Map.of(
             "kernel_id", kernelId,
             "ramdisk_id", ramdiskId,
-            "os_command_line", TinyGuest.KERNEL_CMDLINE + " no_timer_check"));
+            "os_command_line", TinyGuest.KERNEL_CMDLINE));
   }
 
   private static long size(Path p) {
