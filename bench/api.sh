@@ -14,5 +14,5 @@ for m in virga-server virga-api virga-compute virga-image virga-db virga-rpc vir
   cp="$cp:$m/target/classes"
 done
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED \
-  -Dlogback.configurationFile=bench/logback-bench.xml \
+  -Dlogback.configurationFile=${VIRGA_BENCH_LOGBACK:-bench/logback-bench.xml} \
   -cp "$cp:$(cat "$cp_file")" io.virga.server.ApiBench "$@"

@@ -26,6 +26,14 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
     this.servers = new ServerOperations(deps);
   }
 
+  /**
+   * Puts instances a previous run accepted but never scheduled into ERROR; call once at start,
+   * before serving. Returns how many there were.
+   */
+  public int recoverUnscheduled() {
+    return servers.recoverUnscheduled();
+  }
+
   /** A compute request: negotiated version and caller. */
   record Call(Context ctx, Microversion version, AuthContext auth) {
     String requestId() {

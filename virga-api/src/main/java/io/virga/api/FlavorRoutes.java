@@ -73,25 +73,7 @@ final class FlavorRoutes {
         all.add(f);
       }
     }
-    String marker = ctx.queryParam("marker");
-    if (marker != null) {
-      int i = -1;
-      for (int k = 0; k < all.size(); k++) {
-        if (all.get(k).flavor().id().equals(marker)) {
-          i = k;
-        }
-      }
-      if (i < 0) {
-        throw new InvalidInputException("marker [" + marker + "] not found");
-      }
-      all = all.subList(i + 1, all.size());
-    }
-    if (ctx.queryParam("limit") != null) {
-      int limit = ServerRoutes.limit(ctx.queryParam("limit"));
-      if (all.size() > limit) {
-        all = all.subList(0, limit);
-      }
-    }
+    all = ComputePaging.page(ctx, all, f -> m -> f.flavor().id().equals(m));
     List<Map<String, Object>> out = new ArrayList<>();
     for (FlavorRecord f : all) {
       out.add(detail ? view(c, f) : basic(c, f));

@@ -123,24 +123,9 @@ final class HypervisorRoutes {
             && c.ctx().queryParam("with_servers") != null;
     List<ComputeNodeRecord> nodes = deps.hosts().nodes();
     if (c.version().atLeast(2, 33)) {
-      String marker = c.ctx().queryParam("marker");
-      if (marker != null) {
-        int i = -1;
-        for (int k = 0; k < nodes.size(); k++) {
-          ComputeNodeRecord n = nodes.get(k);
-          if (marker.equals(n.uuid()) || marker.equals(Long.toString(n.id()))) {
-            i = k;
-          }
-        }
-        if (i < 0) {
-          throw new InvalidInputException("marker [" + marker + "] not found");
-        }
-        nodes = nodes.subList(i + 1, nodes.size());
-      }
-      if (c.ctx().queryParam("limit") != null) {
-        int limit = ServerRoutes.limit(c.ctx().queryParam("limit"));
-        nodes = nodes.subList(0, Math.min(limit, nodes.size()));
-      }
+      nodes =
+          ComputePaging.page(
+              c.ctx(), nodes, n -> m -> m.equals(n.uuid()) || m.equals(Long.toString(n.id())));
     }
     List<Map<String, Object>> out = new ArrayList<>();
     for (ComputeNodeRecord n : nodes) {

@@ -69,23 +69,7 @@ final class KeyPairRoutes {
     String user = user(c, Optional.ofNullable(c.ctx().queryParam("user_id")));
     List<KeyPairRecord> all = deps.keyPairs().list(user);
     if (c.version().atLeast(2, 35)) {
-      String marker = c.ctx().queryParam("marker");
-      if (marker != null) {
-        int i = -1;
-        for (int k = 0; k < all.size(); k++) {
-          if (all.get(k).name().equals(marker)) {
-            i = k;
-          }
-        }
-        if (i < 0) {
-          throw new InvalidInputException("marker [" + marker + "] not found");
-        }
-        all = all.subList(i + 1, all.size());
-      }
-      if (c.ctx().queryParam("limit") != null) {
-        int limit = ServerRoutes.limit(c.ctx().queryParam("limit"));
-        all = all.subList(0, Math.min(limit, all.size()));
-      }
+      all = ComputePaging.page(c.ctx(), all, k -> m -> k.name().equals(m));
     }
     List<Map<String, Object>> out = new ArrayList<>();
     for (KeyPairRecord k : all) {

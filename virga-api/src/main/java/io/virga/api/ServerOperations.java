@@ -274,6 +274,43 @@ final class ServerOperations implements AutoCloseable {
             r.uuid(), requestId, "conductor_schedule_and_build_instances", Optional.of(message));
   }
 
+  /**
+   * At start: instances a previous run accepted but never assigned to a host (it stopped between
+   * the create reply and the scheduler's claim) will never be built; they go to ERROR with a fault
+   * saying so, as an agent's recovery does for builds it lost. Instances with a host are their
+   * agent's to recover.
+   */
+  int recoverUnscheduled() {
+    int n = 0;
+    for (InstanceRecord r :
+        deps.instances()
+            .list(
+                new io.virga.db.InstanceFilter(
+                    Optional.empty(),
+                    Optional.empty(),
+                    Optional.of(java.util.Set.of(VmState.BUILDING)),
+                    Optional.empty(),
+                    false))) {
+      if (r.host().isEmpty() && r.taskState().orElse(null) == TaskState.SCHEDULING) {
+        String message =
+            "Build of instance "
+                + r.uuid()
+                + " was interrupted: the control plane stopped before it was scheduled";
+        deps.instances().recordFault(r.uuid(), 500, message, Optional.empty(), Optional.empty());
+        if (deps.instances()
+            .compareAndSwap(
+                r.uuid(),
+                InstanceUpdate.none().vm(VmState.ERROR).clearTask(),
+                List.of(Optional.of(TaskState.SCHEDULING)))
+            .isPresent()) {
+          LOG.warn("instance {}: {}", r.uuid(), message);
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
   /** An instance the caller may see: its own project's, or any for an admin; else 404. */
   InstanceRecord visible(AuthContext caller, String uuid) {
     InstanceRecord r = deps.instances().get(uuid);

@@ -77,7 +77,8 @@ final class ServerRoutes {
     Optional<String> flavor =
         Optional.ofNullable(ctx.queryParam("flavor")).map(ServerCreateRequest::lastSegment);
     Optional<Pattern> name = Optional.ofNullable(ctx.queryParam("name")).map(ServerRoutes::regex);
-    Optional<Integer> limit = Optional.ofNullable(ctx.queryParam("limit")).map(ServerRoutes::limit);
+    Optional<Integer> limit =
+        Optional.ofNullable(ctx.queryParam("limit")).map(ComputePaging::limit);
     Optional<String> marker = Optional.ofNullable(ctx.queryParam("marker"));
     List<InstanceRecord> all =
         deps.instances().list(new InstanceFilter(project, host, Optional.empty(), image, deleted));
@@ -162,18 +163,6 @@ final class ServerRoutes {
       return Pattern.compile(s);
     } catch (PatternSyntaxException e) {
       throw new InvalidInputException("Invalid regular expression in name filter: " + s);
-    }
-  }
-
-  static int limit(String s) {
-    try {
-      int v = Integer.parseInt(s);
-      if (v < 0) {
-        throw new NumberFormatException();
-      }
-      return Math.min(v, 1000);
-    } catch (NumberFormatException e) {
-      throw new InvalidInputException("limit must be a non-negative integer, not '" + s + "'");
     }
   }
 

@@ -333,6 +333,22 @@ final class InstanceFlows {
     }
   }
 
+  /**
+   * The domain and files of an instance the control plane deleted while this host was away (a local
+   * delete): removed without touching the row, which is already deleted.
+   */
+  void reapDeleted(Instance deleted) {
+    try {
+      driver.destroy(specs.build(deleted), true);
+      pendingDeletes.add(deleted.uuid());
+      log.info("reaped the domain of deleted instance");
+    } catch (RuntimeException e) {
+      log.error("cannot reap the domain of deleted instance: {}", e.getMessage(), e);
+    } finally {
+      tracker.changed();
+    }
+  }
+
   // ---- snapshot ----
 
   /** image_snapshot_pending → image_snapshot → image_pending_upload → image_uploading → none. */

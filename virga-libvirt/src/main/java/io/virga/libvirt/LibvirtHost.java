@@ -17,8 +17,10 @@ import java.util.function.Consumer;
 import org.libvirt.Connect;
 import org.libvirt.Domain;
 import org.libvirt.Library;
+import org.libvirt.event.ConnectionCloseListener;
 import org.libvirt.event.DomainEvent;
 import org.libvirt.event.DomainEventType;
+import org.libvirt.event.LifecycleListener;
 import org.libvirt.event.StoppedDetail;
 import org.libvirt.event.SuspendedDetail;
 import org.libvirt.jna.Libvirt;
@@ -41,6 +43,18 @@ public final class LibvirtHost implements AutoCloseable {
 
   private static final Object LOOP_LOCK = new Object();
   private static boolean loopStarted;
+
+  /**
+   * Every connection this process closed. libvirt may still call a closed connection's callbacks
+   * from the event loop (virConnectClose only drops a reference); if the Connect and the JNA
+   * callbacks it holds were collected, that call would jump into freed memory and crash the JVM.
+   */
+  private static final List<Connect> RETIRED =
+      java.util.Collections.synchronizedList(new ArrayList<>());
+
+  private final LifecycleListener lifecycleListener = this::onLifecycle;
+  private final ConnectionCloseListener closeListener =
+      (closedConn, reason) -> connectionLost(reason.name());
 
   private final String uri;
   private final ReentrantLock lock = new ReentrantLock();
@@ -174,8 +188,8 @@ public final class LibvirtHost implements AutoCloseable {
       try {
         Connect c = new Connect(uri, false);
         c.setKeepAlive(5, 3);
-        c.registerCloseListener((closedConn, reason) -> connectionLost(reason.name()));
-        c.addLifecycleListener(this::onLifecycle);
+        c.registerCloseListener(closeListener);
+        c.addLifecycleListener(lifecycleListener);
         conn = c;
         up = true;
         LOG.info("connected to libvirt at {}", uri);
@@ -201,11 +215,7 @@ public final class LibvirtHost implements AutoCloseable {
             Connect old = conn;
             conn = null;
             if (old != null) {
-              try {
-                old.close();
-              } catch (org.libvirt.LibvirtException e) {
-                LOG.debug("closing lost connection: {}", e.getMessage());
-              }
+              retire(old);
             }
           } finally {
             lock.unlock();
@@ -231,8 +241,32 @@ public final class LibvirtHost implements AutoCloseable {
         TimeUnit.SECONDS);
   }
 
+  /** Stops a connection's callbacks, closes it, and keeps it reachable (see {@link #RETIRED}). */
+  private void retire(Connect c) {
+    RETIRED.add(c);
+    try {
+      c.removeLifecycleListener(lifecycleListener);
+    } catch (org.libvirt.LibvirtException | RuntimeException e) {
+      LOG.debug("deregistering lifecycle events: {}", e.toString());
+    }
+    try {
+      c.unregisterCloseListener();
+    } catch (org.libvirt.LibvirtException | RuntimeException e) {
+      LOG.debug("deregistering the close callback: {}", e.toString());
+    }
+    try {
+      c.close();
+    } catch (org.libvirt.LibvirtException | RuntimeException e) {
+      LOG.debug("closing libvirt connection: {}", e.toString());
+    }
+  }
+
   /** Lifecycle callback, on the event loop thread: read what we need, free, hand off. */
   private int onLifecycle(Domain d, DomainEvent event) {
+    if (closed) {
+      Guest.freeQuietly(d);
+      return 0;
+    }
     String uuid;
     try {
       uuid = d.getUUIDString();
@@ -326,12 +360,7 @@ public final class LibvirtHost implements AutoCloseable {
     lock.lock();
     try {
       if (conn != null) {
-        try {
-          conn.unregisterCloseListener();
-          conn.close();
-        } catch (org.libvirt.LibvirtException e) {
-          LOG.debug("closing libvirt connection: {}", e.getMessage());
-        }
+        retire(conn);
         conn = null;
       }
     } finally {

@@ -42,9 +42,9 @@ import java.nio.file.Path;
  *
  * <p>The ACPI power button (libvirt {@code shutdown}, needs {@code <features><acpi/></features>})
  * prints {@code VIRGA-ACPI-POWER poweroff}, then {@code VIRGA-POWEROFF}, and powers off; after
- * {@code virga-ignore-acpi} it prints {@code VIRGA-ACPI-POWER ignored} and keeps running. libvirt's
- * default {@code reboot} works through the same button (libvirt resets the guest once it powers
- * off).
+ * {@code virga-ignore-acpi} it prints {@code VIRGA-ACPI-POWER ignored} and keeps running. Without
+ * {@code <acpi/>} there is no button: {@code VIRGA-ACPI-POWER no-button} at boot. libvirt's default
+ * {@code reboot} works through the same button (libvirt resets the guest once it powers off).
  *
  * <h2>Commands for user_data (all in busybox's PATH)</h2>
  *
@@ -73,8 +73,12 @@ import java.nio.file.Path;
  * a serial console, {@code <acpi/>}; 128 MiB of memory is plenty. Boots under TCG in a few seconds.
  */
 public final class TinyGuest {
-  /** The kernel command line: the console on ttyS0, kernel chatter kept off it. */
-  public static final String KERNEL_CMDLINE = "console=ttyS0 quiet panic=-1";
+  /**
+   * The kernel command line: the console on ttyS0, kernel chatter kept off it; {@code
+   * no_timer_check} because on a loaded host the IO-APIC timer check of a TCG guest can miss its
+   * window and panic, as cloud images also guard against.
+   */
+  public static final String KERNEL_CMDLINE = "console=ttyS0 quiet panic=-1 no_timer_check";
 
   /** Byte offset of the marker sector on the root disk. */
   public static final long MARKER_OFFSET = 2048L * 512;

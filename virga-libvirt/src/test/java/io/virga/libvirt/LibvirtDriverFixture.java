@@ -70,12 +70,7 @@ final class LibvirtDriverFixture implements AutoCloseable {
         id, "tiny-" + id, DiskFormat.QCOW2, "bare", size(guest.disk()), 0, 0, 0, properties);
   }
 
-  /**
-   * An image that boots the tiny guest's kernel + initramfs directly. {@code no_timer_check}: on a
-   * host this loaded (2 shared cores, dozens of TCG vCPUs), the kernel's IO-APIC timer check
-   * sometimes misses its window and panics ("IO-APIC + timer doesn't work!"); cloud images boot
-   * with it for that reason.
-   */
+  /** An image that boots the tiny guest's kernel + initramfs directly, with its command line. */
   ImageMeta kernelBootImage() {
     String kernelId = UUID.randomUUID().toString();
     String ramdiskId = UUID.randomUUID().toString();
@@ -85,7 +80,7 @@ final class LibvirtDriverFixture implements AutoCloseable {
         Map.of(
             "kernel_id", kernelId,
             "ramdisk_id", ramdiskId,
-            "os_command_line", TinyGuest.KERNEL_CMDLINE + " no_timer_check"));
+            "os_command_line", TinyGuest.KERNEL_CMDLINE));
   }
 
   private static long size(Path p) {
@@ -142,6 +137,26 @@ final class LibvirtDriverFixture implements AutoCloseable {
             Instant.now());
     spawned.add(s);
     return s;
+  }
+
+  /** The same instance with the user's config drive request changed. */
+  static InstanceSpec withConfigDrive(InstanceSpec s, boolean configDrive) {
+    return new InstanceSpec(
+        s.uuid(),
+        s.domainName(),
+        s.displayName(),
+        s.hostname(),
+        s.projectId(),
+        s.userId(),
+        s.flavor(),
+        s.image(),
+        s.metadata(),
+        s.userData(),
+        s.publicKeys(),
+        configDrive,
+        s.availabilityZone(),
+        s.launchIndex(),
+        s.createdAt());
   }
 
   InstanceSpec spawn(InstanceSpec spec) {

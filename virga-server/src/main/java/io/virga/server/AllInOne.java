@@ -118,6 +118,7 @@ public final class AllInOne implements AutoCloseable {
     stack.add(Rpc.serve(transport, Rpc.CONDUCTOR, ConductorApi.class, conductor));
     ComputeRoutes routes = new ComputeRoutes(compute);
     stack.add(routes);
+    routes.recoverUnscheduled();
     api =
         ApiServer.builder(config, database)
             .identity(identity)

@@ -204,8 +204,8 @@ final class UpCommand implements Callable<Integer> {
         System.out.println("virga answers on " + url + " with HTTP " + r.statusCode());
         return 1;
       } catch (IOException e) {
-        System.out.println(
-            "virga is not up: nothing answers on " + url + " (" + e.getMessage() + ")");
+        String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        System.out.println("virga is not up: nothing answers on " + url + " (" + why + ")");
         return 3;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();

@@ -10,6 +10,7 @@ import io.virga.libvirt.TinyGuest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -365,6 +366,22 @@ abstract class VirgaUpCliSuite {
 
   @Test
   @Order(8)
+  void serverImageCreateSnapshotsIntoAnActiveImage() throws InterruptedException {
+    JsonNode img =
+        ok(
+                "virga", "server", "image", "create", "--name", "it-snap", "--wait", serverId, "-f",
+                "json")
+            .json();
+    String id = img.path("id").asText();
+    JsonNode shown = ok("virga", "image", "show", id, "-f", "json").json();
+    assertThat(shown.path("status").asText()).isEqualTo("active");
+    assertThat(shown.path("disk_format").asText()).isNotEmpty();
+    awaitStatus("ACTIVE");
+    ok("virga", "image", "delete", id);
+  }
+
+  @Test
+  @Order(9)
   void hypervisorListAndShow() {
     JsonNode list = ok("virga", "hypervisor", "list", "-f", "json").json();
     assertThat(list.size()).isGreaterThanOrEqualTo(1);
@@ -376,7 +393,7 @@ abstract class VirgaUpCliSuite {
   }
 
   @Test
-  @Order(9)
+  @Order(10)
   void aRestartKeepsTheServerAndItsState() throws Exception {
     ok("virga", "server", "stop", serverId);
     awaitStatus("SHUTOFF");
@@ -389,7 +406,7 @@ abstract class VirgaUpCliSuite {
   }
 
   @Test
-  @Order(10)
+  @Order(11)
   void deleteLeavesNoDomainAndNoFiles() {
     ok("virga", "server", "delete", "--wait", serverId);
     assertThat(cli("virga", "server", "show", serverId).rc()).isNotZero();
@@ -402,7 +419,87 @@ abstract class VirgaUpCliSuite {
   }
 
   @Test
-  @Order(11)
+  @Order(12)
+  void anAgentKilledDuringASpawnLeavesTheServerInErrorAfterRestart() throws Exception {
+    String token = apiToken();
+    HttpResponse<String> created =
+        api(
+            "POST",
+            "/compute/v2.1/servers",
+            token,
+            "{\"server\": {\"name\": \"it-crash\", \"imageRef\": \"%s\", \"flavorRef\": \"v1.tiny\","
+                    .formatted(imageId())
+                + " \"networks\": \"none\"}}");
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(202);
+    String id = JSON.readTree(created.body()).path("server").path("id").asText();
+    serverId = id;
+    String seen = "";
+    Instant deadline = Instant.now().plusSeconds(60);
+    while (Instant.now().isBefore(deadline)) {
+      JsonNode s =
+          JSON.readTree(api("GET", "/compute/v2.1/servers/" + id, token, null).body())
+              .path("server");
+      seen = s.path("status").asText() + "/" + s.path("OS-EXT-STS:task_state").asText();
+      domain = s.path("OS-EXT-SRV-ATTR:instance_name").asText();
+      if (seen.equals("BUILD/spawning")) {
+        break;
+      }
+      assertThat(s.path("status").asText()).as("still building").isEqualTo("BUILD");
+      Thread.sleep(10);
+    }
+    assertThat(seen).isEqualTo("BUILD/spawning");
+    up.destroyForcibly(); // SIGKILL mid-spawn: nothing gets to clean up
+    up.waitFor(30, TimeUnit.SECONDS);
+    startUp();
+    awaitStatus("ERROR");
+    ok("virga", "server", "delete", "--wait", id);
+    assertThat(run(List.of("virsh", "dominfo", domain)).rc())
+        .as("domain %s is gone", domain)
+        .isNotZero();
+    serverId = null;
+    domain = null;
+  }
+
+  String imageId() {
+    return ok("virga", "image", "show", "it-image", "-f", "value", "-c", "id").out().strip();
+  }
+
+  private final java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+
+  HttpResponse<String> api(String method, String path, String token, String body) throws Exception {
+    java.net.http.HttpRequest.Builder b =
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path))
+            .method(
+                method,
+                body == null
+                    ? java.net.http.HttpRequest.BodyPublishers.noBody()
+                    : java.net.http.HttpRequest.BodyPublishers.ofString(body))
+            .header("OpenStack-API-Version", "compute 2.37");
+    if (token != null) {
+      b.header("X-Auth-Token", token);
+    }
+    if (body != null) {
+      b.header("Content-Type", "application/json");
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  String apiToken() throws Exception {
+    HttpResponse<String> r =
+        api(
+            "POST",
+            "/identity/v3/auth/tokens",
+            null,
+            """
+            {"auth": {"identity": {"methods": ["password"], "password": {"user":
+              {"name": "admin", "domain": {"name": "Default"}, "password": "it-admin-pw"}}},
+             "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
+            """);
+    return r.headers().firstValue("X-Subject-Token").orElseThrow();
+  }
+
+  @Test
+  @Order(13)
   void theServerLogShowsNo500() {
     List<String> bad = logText().lines().filter(l -> SERVER_ERROR.matcher(l).find()).toList();
     assertThat(bad).isEmpty();

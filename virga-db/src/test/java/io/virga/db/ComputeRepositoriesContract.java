@@ -1,0 +1,167 @@
+package io.virga.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.virga.core.ConflictException;
+import io.virga.core.Flavor;
+import io.virga.core.HostReport;
+import io.virga.core.InstanceUpdate;
+import io.virga.core.TaskState;
+import io.virga.core.VmState;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.jdbi.v3.core.Jdbi;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The compute repositories' behaviour, run against SQLite (unit) and PostgreSQL (IT). */
+abstract class ComputeRepositoriesContract extends DatabaseContract {
+  Jdbi jdbi;
+  InstanceRepository instances;
+  HostRepository hosts;
+  Flavor small = new Flavor("1", "small", 512, 1, 1, 0, 0, Map.of("quota:cpu_shares", "10"));
+
+  @BeforeEach
+  void setUp() {
+    jdbi = db().jdbi();
+    instances = new InstanceRepository(jdbi);
+    hosts = new HostRepository(jdbi, "nova");
+  }
+
+  NewInstance newInstance(String project) {
+    return new NewInstance(
+        UUID.randomUUID().toString(),
+        "vm",
+        Optional.empty(),
+        "vm",
+        project,
+        "u1",
+        small,
+        "img",
+        Optional.empty(),
+        Map.of("a", "b"),
+        List.of("t1"),
+        Optional.empty(),
+        Optional.empty(),
+        Optional.empty(),
+        false,
+        0,
+        "r-1");
+  }
+
+  @Test
+  void instanceIdsAreDistinctAndRowsRoundTrip() {
+    InstanceRecord a = instances.create(newInstance("p1"));
+    InstanceRecord b = instances.create(newInstance("p1"));
+    assertThat(a.id()).isNotEqualTo(b.id());
+    assertThat(a.domainName()).matches("instance-[0-9a-f]{8}");
+    assertThat(a.vmState()).isEqualTo(VmState.BUILDING);
+    assertThat(a.taskState()).contains(TaskState.SCHEDULING);
+    assertThat(a.flavor()).isEqualTo(small);
+    assertThat(a.metadata()).containsEntry("a", "b");
+    assertThat(instances.list(InstanceFilter.project("p1"))).hasSize(2);
+    assertThat(instances.list(InstanceFilter.project("p2"))).isEmpty();
+  }
+
+  @Test
+  void compareAndSwapLetsOnlyTheExpectedTaskStateWin() {
+    InstanceRecord a = instances.create(newInstance("p1"));
+    Optional<InstanceRecord> lost =
+        instances.compareAndSwap(
+            a.uuid(), InstanceUpdate.none().clearTask(), List.of(Optional.empty()));
+    assertThat(lost).isEmpty();
+    Optional<InstanceRecord> won =
+        instances.compareAndSwap(
+            a.uuid(),
+            InstanceUpdate.none().task(TaskState.SPAWNING),
+            List.of(Optional.of(TaskState.SCHEDULING)));
+    assertThat(won)
+        .get()
+        .extracting(InstanceRecord::taskState)
+        .isEqualTo(Optional.of(TaskState.SPAWNING));
+    Optional<InstanceRecord> done =
+        instances.compareAndSwap(
+            a.uuid(),
+            InstanceUpdate.none().vm(VmState.ACTIVE).clearTask().launched(),
+            List.of(Optional.of(TaskState.SPAWNING)));
+    assertThat(done.get().taskState()).isEmpty();
+    assertThat(done.get().vmState()).isEqualTo(VmState.ACTIVE);
+    assertThat(done.get().launchedAt()).isPresent();
+    instances.markDeleted(a.uuid());
+    assertThat(instances.find(a.uuid()).get().vmState()).isEqualTo(VmState.DELETED);
+    assertThat(instances.list(InstanceFilter.all())).isEmpty();
+  }
+
+  @Test
+  void concurrentClaimsNeverOversubscribeANode() throws Exception {
+    hosts.report(
+        new HostReport(
+            "h1", "h1", "QEMU", 8002000, "127.0.0.1", 4, 0, 2048, 0, 100, 0, 100, 0, "{}"));
+    ComputeNodeRecord node = hosts.nodes().get(0);
+    List<InstanceRecord> many = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      many.add(instances.create(newInstance("p1")));
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(10);
+    List<Future<Optional<String>>> results = new ArrayList<>();
+    for (InstanceRecord r : many) {
+      Callable<Optional<String>> c =
+          () ->
+              hosts.claim(
+                  r.uuid(),
+                  node,
+                  "nova",
+                  u -> u.ramMb() + 512 > 2048 ? Optional.of("not enough RAM") : Optional.empty());
+      results.add(pool.submit(c));
+    }
+    int claimed = 0;
+    for (Future<Optional<String>> f : results) {
+      if (f.get().isEmpty()) {
+        claimed++;
+      }
+    }
+    pool.shutdown();
+    assertThat(claimed).isEqualTo(4);
+    assertThat(hosts.usage("h1").ramMb()).isEqualTo(2048);
+    assertThat(instances.onHost("h1")).hasSize(4);
+  }
+
+  @Test
+  void flavorsKeepExtraSpecsAndRefuseDuplicates() {
+    FlavorRepository flavors = new FlavorRepository(jdbi);
+    flavors.create(small, 1.0, true, Optional.empty());
+    assertThatThrownBy(() -> flavors.create(small, 1.0, true, Optional.empty()))
+        .isInstanceOf(ConflictException.class);
+    flavors.putExtraSpecs("1", Map.of("hw:cpu_policy", "shared"));
+    assertThat(flavors.get("1", Optional.of("p")).flavor().extraSpecs())
+        .containsOnlyKeys("quota:cpu_shares", "hw:cpu_policy");
+    Flavor priv = new Flavor("2", "private", 256, 1, 1, 0, 0, Map.of());
+    flavors.create(priv, 1.0, false, Optional.empty());
+    assertThat(flavors.list(Optional.of("p"), Optional.empty())).hasSize(1);
+    flavors.addProject("2", "p");
+    assertThat(flavors.list(Optional.of("p"), Optional.empty())).hasSize(2);
+  }
+
+  @Test
+  void actionsCollectEventsByRequestId() {
+    InstanceActionRepository actions = new InstanceActionRepository(jdbi);
+    actions.start("i1", "req-1", "create", "p", "u");
+    actions.eventStart("i1", "req-1", "compute__do_build_and_run_instance", "h1");
+    actions.eventFinish("i1", "req-1", "compute__do_build_and_run_instance", Optional.of("boom"));
+    InstanceActionRecord a = actions.get("i1", "req-1").orElseThrow();
+    assertThat(a.events()).hasSize(1);
+    assertThat(a.events().get(0).result()).contains("Error");
+    assertThat(a.message()).contains("Error");
+    assertThat(new QuotaRepository(jdbi).limits("p")).containsEntry("instances", 10L);
+    assertThat(Set.copyOf(actions.list("i1"))).hasSize(1);
+  }
+}
