@@ -513,4 +513,106 @@ class ComputeApiTest {
     assertThat(action(demo, id, "{\"os-start\": null}")).isEqualTo(202);
     cloud.awaitStatus(demo, id, "ACTIVE");
   }
+
+  @Test
+  void multiCreateKeyNameMetadataAndPaging() {
+    ComputeTestCloud.Reply kp =
+        cloud.call(
+            "POST",
+            "/os-keypairs",
+            demo,
+            "2.2",
+            "{\"keypair\": {\"name\": \"mine\", \"public_key\": \"ssh-ed25519"
+                + " AAAAC3NzaC1lZDI1NTE5AAAAIHqv7nqYkUCQ4z0lTV1zMHBm5LTkk7Vh8r3a1hIHCc0R test\"}}");
+    assertThat(kp.status()).as(kp.text()).isEqualTo(201);
+    ComputeTestCloud.Reply r =
+        cloud.call(
+            "POST",
+            "/servers",
+            demo,
+            "2.37",
+            "{\"server\": {\"name\": \"many\", \"imageRef\": \""
+                + cloud.ensureImage()
+                + "\", \"flavorRef\": \"v1.tiny\", \"networks\": \"auto\", \"key_name\": \"mine\","
+                + " \"min_count\": 2, \"max_count\": 3, \"return_reservation_id\": true}}");
+    assertThat(r.status()).as(r.text()).isEqualTo(202);
+    assertThat(r.json().path("reservation_id").asText()).startsWith("r-");
+    JsonNode all = cloud.get("/servers/detail", demo).json().path("servers");
+    assertThat(all).hasSize(3);
+    List<String> names = new ArrayList<>();
+    all.forEach(s -> names.add(s.path("name").asText()));
+    assertThat(names).containsExactlyInAnyOrder("many-1", "many-2", "many-3");
+    all.forEach(s -> assertThat(s.path("key_name").asText()).isEqualTo("mine"));
+    String id = all.get(0).path("id").asText();
+    cloud.awaitStatus(demo, id, "ACTIVE");
+    // paging: limit 2 gives a next link whose marker continues the list
+    JsonNode page = cloud.get("/servers?limit=2", demo).json();
+    assertThat(page.path("servers")).hasSize(2);
+    String next = page.path("servers_links").get(0).path("href").asText();
+    String marker = next.substring(next.indexOf("marker=") + 7);
+    assertThat(cloud.get("/servers?limit=2&marker=" + marker, demo).json().path("servers"))
+        .hasSize(1);
+    assertThat(cloud.get("/servers?marker=nope", demo).status()).isEqualTo(400);
+    // metadata CRUD
+    assertThat(
+            cloud
+                .call(
+                    "PUT",
+                    "/servers/" + id + "/metadata/a",
+                    demo,
+                    null,
+                    "{\"meta\": {\"a\": \"1\"}}")
+                .status())
+        .isEqualTo(200);
+    assertThat(
+            cloud
+                .call(
+                    "POST",
+                    "/servers/" + id + "/metadata",
+                    demo,
+                    null,
+                    "{\"metadata\": {\"b\": \"2\"}}")
+                .json()
+                .path("metadata"))
+        .hasSize(2);
+    assertThat(
+            cloud
+                .get("/servers/" + id + "/metadata/a", demo)
+                .json()
+                .path("meta")
+                .path("a")
+                .asText())
+        .isEqualTo("1");
+    assertThat(cloud.call("DELETE", "/servers/" + id + "/metadata/a", demo, null, null).status())
+        .isEqualTo(204);
+    assertThat(cloud.get("/servers/" + id + "/metadata/a", demo).status()).isEqualTo(404);
+    assertThat(
+            cloud
+                .call("PUT", "/servers/" + id + "/metadata", demo, null, "{\"metadata\": {}}")
+                .json()
+                .path("metadata"))
+        .isEmpty();
+    ComputeTestCloud.Reply renamed =
+        cloud.call(
+            "PUT",
+            "/servers/" + id,
+            demo,
+            "2.19",
+            "{\"server\": {\"name\": \"renamed\", \"description\": \"d\"}}");
+    assertThat(renamed.json().path("server").path("name").asText()).isEqualTo("renamed");
+    assertThat(renamed.json().path("server").path("description").asText()).isEqualTo("d");
+    // a quota that fits min_count but not max_count creates what fits
+    ComputeTestCloud.Reply over =
+        cloud.call(
+            "POST",
+            "/servers",
+            demo,
+            "2.37",
+            "{\"server\": {\"name\": \"more\", \"imageRef\": \""
+                + cloud.ensureImage()
+                + "\", \"flavorRef\": \"v1.tiny\", \"networks\": \"none\", \"min_count\": 8,"
+                + " \"max_count\": 20}}");
+    assertThat(over.status()).as(over.text()).isEqualTo(403);
+    assertThat(over.text()).contains("Quota exceeded for instances");
+  }
 }
