@@ -23,5 +23,5 @@ cp="virga-core/target/classes:virga-virt/target/classes:virga-libvirt/target/cla
 cp="$cp:virga-libvirt/target/test-classes:$deps"
 
 echo "snapshot bench: $runs interleaved runs, $(nproc) cpus, $(qemu-img --version | head -1)"
-exec "$JAVA_HOME/bin/java" -Xmx512m \
+exec "$JAVA_HOME/bin/java" -Xmx512m -Dlogback.configurationFile=bench/snapshot-logback.xml \
   -cp "$cp" io.virga.libvirt.SnapshotBench "$runs"

@@ -253,7 +253,8 @@ public final class ApiServer implements AutoCloseable {
     MDC.put("user_id", auth.userId());
     auth.projectId().ifPresent(p -> MDC.put("project_id", p));
     HandlerType m = ctx.method();
-    if (auth.projectId().isPresent() && m != HandlerType.GET && m != HandlerType.HEAD) {
+    boolean identityRoute = ctx.path().startsWith("/identity/"); // e.g. revoking one's own token
+    if (!identityRoute && m != HandlerType.GET && m != HandlerType.HEAD) {
       Policy.requireWriteAccess(auth, m.name(), ctx.path());
     }
   }

@@ -20,16 +20,11 @@ public record ComputeDeps(
     Scheduler scheduler,
     SchedulerOptions options,
     ComputeAgents agents,
-    ComputeImages images,
-    ComputeSnapshots snapshots) {
+    ComputeImages images) {
 
   /** Repositories over one database, the scheduler from the configuration. */
   public static ComputeDeps create(
-      Config config,
-      Jdbi jdbi,
-      ComputeAgents agents,
-      ComputeImages images,
-      ComputeSnapshots snapshots) {
+      Config config, Jdbi jdbi, ComputeAgents agents, ComputeImages images) {
     SchedulerOptions options = SchedulerOptions.from(config);
     HostRepository hosts = new HostRepository(jdbi, options.defaultAvailabilityZone());
     return new ComputeDeps(
@@ -42,7 +37,6 @@ public record ComputeDeps(
         new Scheduler(hosts, options),
         options,
         agents,
-        images,
-        snapshots);
+        images);
   }
 }

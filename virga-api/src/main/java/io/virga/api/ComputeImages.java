@@ -3,6 +3,7 @@ package io.virga.api;
 import io.virga.core.ConflictException;
 import io.virga.core.ImageMeta;
 import io.virga.core.InvalidInputException;
+import io.virga.core.NotImplementedException;
 import io.virga.image.ImageService;
 
 /**
@@ -14,16 +15,32 @@ import io.virga.image.ImageService;
 public interface ComputeImages {
   ImageMeta bootable(AuthContext caller, String imageId);
 
+  /** Where {@code createImage} makes its snapshot entries; 501 without an image service. */
+  default SnapshotImages snapshots() {
+    throw new NotImplementedException("this compute API has no image service for snapshots");
+  }
+
   /** Over the image service: visibility as image v2 shows it, then an active image's metadata. */
   static ComputeImages of(ImageService images) {
-    return (caller, id) -> {
-      if (images.find(new ImageService.Caller(caller.project(), caller.isAdmin()), id).isEmpty()) {
-        throw new InvalidInputException("Can not find requested image: " + id);
+    SnapshotImages snapshots = new SnapshotImages(images);
+    return new ComputeImages() {
+      @Override
+      public ImageMeta bootable(AuthContext caller, String id) {
+        if (images
+            .find(new ImageService.Caller(caller.project(), caller.isAdmin()), id)
+            .isEmpty()) {
+          throw new InvalidInputException("Can not find requested image: " + id);
+        }
+        try {
+          return images.get(id);
+        } catch (ConflictException e) {
+          throw new InvalidInputException("Image " + id + " is not active.");
+        }
       }
-      try {
-        return images.get(id);
-      } catch (ConflictException e) {
-        throw new InvalidInputException("Image " + id + " is not active.");
+
+      @Override
+      public SnapshotImages snapshots() {
+        return snapshots;
       }
     };
   }

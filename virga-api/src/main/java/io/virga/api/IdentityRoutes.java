@@ -47,6 +47,8 @@ final class IdentityRoutes implements ApiServer.RouteGroup {
     r.get("/identity/v3/users/{id}", this::showUser, ApiServer.Access.UNSCOPED);
     r.get("/identity/v3/users/{id}/projects", this::userProjects, ApiServer.Access.UNSCOPED);
     r.get("/identity/v3/roles", this::listRoles);
+    r.get("/identity/v3/services", this::listServices);
+    r.get("/identity/v3/endpoints", this::listEndpoints);
   }
 
   // ---- version documents
@@ -99,12 +101,16 @@ final class IdentityRoutes implements ApiServer.RouteGroup {
         throw new InvalidInputException("user requires an 'id' or a 'name'");
       }
       token = identity.authenticate(ref, ApiJson.requireString(user, "password"), scope);
+    } else if (contains(methods, "token")) {
+      // re-scoping: a valid token buys a token for another project of the same user
+      String existing = ApiJson.requireString(ApiJson.requireObject(ident, "token"), "id");
+      token = identity.rescope(existing, scope);
     } else {
       throw new UnauthorizedException(
-          "Unsupported authentication method: only 'password' is available");
+          "Unsupported authentication method: 'password' and 'token' are available");
     }
     ctx.header("X-Subject-Token", token.id());
-    ctx.status(201).json(tokenBody(ctx, token));
+    ctx.status(201).json(tokenBody(ctx, token, ctx.queryParam("nocatalog") == null));
   }
 
   private static boolean contains(JsonNode array, String value) {
@@ -164,7 +170,7 @@ final class IdentityRoutes implements ApiServer.RouteGroup {
     if (ctx.method() == io.javalin.http.HandlerType.HEAD) {
       ctx.status(200);
     } else {
-      ctx.json(tokenBody(ctx, subject));
+      ctx.json(tokenBody(ctx, subject, ctx.queryParam("nocatalog") == null));
     }
   }
 
@@ -194,7 +200,7 @@ final class IdentityRoutes implements ApiServer.RouteGroup {
     return subject;
   }
 
-  private ObjectNode tokenBody(Context ctx, IdentityService.Token t) {
+  private ObjectNode tokenBody(Context ctx, IdentityService.Token t, boolean withCatalog) {
     ObjectNode root = ApiJson.MAPPER.createObjectNode();
     ObjectNode token = root.putObject("token");
     ArrayNode methods = token.putArray("methods");
@@ -216,7 +222,9 @@ final class IdentityRoutes implements ApiServer.RouteGroup {
       token.put("is_domain", false);
       ArrayNode roles = token.putArray("roles");
       t.roles().forEach(r -> roles.addObject().put("id", r.id()).put("name", r.name()));
-      token.set("catalog", catalogEntries(ctx));
+      if (withCatalog) {
+        token.set("catalog", catalogEntries(ctx));
+      }
     }
     return root;
   }
@@ -399,6 +407,53 @@ final class IdentityRoutes implements ApiServer.RouteGroup {
             });
     root.putObject("links")
         .put("self", ApiServer.publicUrl(ctx) + "/identity/v3/roles")
+        .putNull("next");
+    ctx.json(root);
+  }
+
+  /** The catalog's services, as {@code openstack service list} shows them (admin). */
+  private void listServices(Context ctx) {
+    Policy.requireAdmin(AuthContext.of(ctx), "identity:list_services");
+    ObjectNode root = ApiJson.MAPPER.createObjectNode();
+    ArrayNode arr = root.putArray("services");
+    for (JsonNode s : catalogEntries(ctx)) {
+      ObjectNode n = arr.addObject();
+      n.put("id", s.get("id").asText());
+      n.put("type", s.get("type").asText());
+      n.put("name", s.get("name").asText());
+      n.put("enabled", true);
+      n.putObject("links")
+          .put("self", ApiServer.publicUrl(ctx) + "/identity/v3/services/" + s.get("id").asText());
+    }
+    root.putObject("links")
+        .put("self", ApiServer.publicUrl(ctx) + "/identity/v3/services")
+        .putNull("next");
+    ctx.json(root);
+  }
+
+  /** The catalog's endpoints, as {@code openstack endpoint list} shows them (admin). */
+  private void listEndpoints(Context ctx) {
+    Policy.requireAdmin(AuthContext.of(ctx), "identity:list_endpoints");
+    ObjectNode root = ApiJson.MAPPER.createObjectNode();
+    ArrayNode arr = root.putArray("endpoints");
+    for (JsonNode s : catalogEntries(ctx)) {
+      for (JsonNode e : s.get("endpoints")) {
+        ObjectNode n = arr.addObject();
+        n.put("id", e.get("id").asText());
+        n.put("interface", e.get("interface").asText());
+        n.put("region_id", region);
+        n.put("region", region);
+        n.put("url", e.get("url").asText());
+        n.put("service_id", s.get("id").asText());
+        n.put("enabled", true);
+        n.putObject("links")
+            .put(
+                "self",
+                ApiServer.publicUrl(ctx) + "/identity/v3/endpoints/" + e.get("id").asText());
+      }
+    }
+    root.putObject("links")
+        .put("self", ApiServer.publicUrl(ctx) + "/identity/v3/endpoints")
         .putNull("next");
     ctx.json(root);
   }

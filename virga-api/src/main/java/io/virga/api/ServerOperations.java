@@ -385,35 +385,6 @@ final class ServerOperations implements AutoCloseable {
   }
 
   /**
-   * createImage: state check, the queued image, task_state image_snapshot_pending by CAS (the image
-   * is removed again if another task won), the instance action, and the cast to the host.
-   */
-  String snapshot(
-      AuthContext caller,
-      String uuid,
-      String name,
-      Map<String, String> metadata,
-      String requestId) {
-    InstanceRecord r = visible(caller, uuid);
-    InstanceAction.SNAPSHOT.check(uuid, r.vmState(), r.taskState());
-    if (r.host().isEmpty()) {
-      throw new ConflictException(
-          "Cannot 'createImage' instance " + uuid + ": it is not on any host");
-    }
-    String imageId = deps.snapshots().create(caller, r, name, metadata);
-    try {
-      swap(
-          r, InstanceUpdate.none().task(TaskState.IMAGE_SNAPSHOT_PENDING), InstanceAction.SNAPSHOT);
-    } catch (RuntimeException e) {
-      deps.snapshots().discard(imageId);
-      throw e;
-    }
-    deps.actions().start(uuid, requestId, "createImage", r.projectId(), caller.userId());
-    deps.agents().forHost(r.host().get()).snapshotInstance(uuid, imageId);
-    return imageId;
-  }
-
-  /**
    * Delete in any state. Without a host (never scheduled) or when the host's compute service is
    * down, the instance is deleted locally (Nova's local delete); else the agent terminates it and
    * reports it destroyed.

@@ -267,41 +267,11 @@ final class ServerRoutes {
       case "resume" -> power(c, uuid, InstanceAction.RESUME);
       case "reboot" -> power(c, uuid, rebootType(arg));
       case "os-getConsoleOutput" -> console(c, uuid, arg);
-      case "createImage" -> createImage(c, uuid, arg);
+      case "createImage" -> new ServerSnapshotAction(deps, ops).handle(c, uuid, arg);
       default -> {
         ops.visible(c.auth(), uuid);
         throw new InvalidInputException("There is no such action: " + name);
       }
-    }
-  }
-
-  private void createImage(ComputeRoutes.Call c, String uuid, JsonNode arg) {
-    if (arg == null || !arg.isObject()) {
-      throw new InvalidInputException(
-          "createImage needs an object: {\"createImage\": {\"name\": \"snap\"}}");
-    }
-    for (var it = arg.fieldNames(); it.hasNext(); ) {
-      String k = it.next();
-      if (!k.equals("name") && !k.equals("metadata")) {
-        throw new InvalidInputException(
-            "Invalid input for field/attribute createImage. Additional properties are not allowed ('"
-                + k
-                + "' was unexpected)");
-      }
-    }
-    String name = ApiJson.requireString(arg, "name");
-    if (name.isEmpty() || name.length() > 255 || !name.strip().equals(name)) {
-      throw new InvalidInputException(
-          "Invalid input for field/attribute name: 1 to 255 characters without leading or"
-              + " trailing whitespace");
-    }
-    Map<String, String> metadata = ServerCreateRequest.metadata(arg.get("metadata"));
-    String imageId = ops.snapshot(c.auth(), uuid, name, metadata, c.requestId());
-    c.ctx().status(202);
-    if (c.version().atLeast(2, 45)) {
-      c.ctx().json(Map.of("image_id", imageId));
-    } else {
-      c.ctx().header("Location", c.base() + "/image/v2/images/" + imageId);
     }
   }
 

@@ -143,6 +143,24 @@ class ApiServerTest {
     ApiTestClient.Response r = client.post("/test/echo", reader, "{}");
     assertThat(r.status()).isEqualTo(403);
     assertThat(r.json().at("/forbidden/code").asInt()).isEqualTo(403);
+    // identity calls stay open to readers: they may revoke their own token
+    var revoke =
+        java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(server.url() + "/identity/v3/auth/tokens"))
+            .header("X-Auth-Token", reader)
+            .header("X-Subject-Token", reader)
+            .DELETE()
+            .build();
+    try {
+      assertThat(
+              java.net.http.HttpClient.newHttpClient()
+                  .send(revoke, java.net.http.HttpResponse.BodyHandlers.discarding())
+                  .statusCode())
+          .isEqualTo(204);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+    assertThat(client.get("/test/version", reader).status()).isEqualTo(401);
   }
 
   @Test

@@ -199,4 +199,54 @@ class IdentityRoutesTest {
     assertThat(client.token("demo", "demo-other", "demo")).isNotBlank();
     assertThat(server.identity().repository().listUsers()).hasSize(2);
   }
+
+  @Test
+  void tokenMethodRescopesWithoutExtendingTheSession() {
+    var b = server.identity().bootstrap("admin-secret", "demo-secret");
+    server.identity().grant(b.adminUserId(), b.demoProjectId(), "member");
+    ApiTestClient.Response first =
+        client.post(
+            "/identity/v3/auth/tokens",
+            null,
+            ApiTestClient.passwordAuth("admin", "admin-secret", "admin"));
+    String body =
+        """
+        {"auth": {"identity": {"methods": ["token"], "token": {"id": "%s"}},
+         "scope": {"project": {"name": "demo", "domain": {"name": "Default"}}}}}
+        """
+            .formatted(first.header("X-Subject-Token"));
+    ApiTestClient.Response r = client.post("/identity/v3/auth/tokens?nocatalog", null, body);
+    assertThat(r.status()).as(r.text()).isEqualTo(201);
+    assertThat(r.json().at("/token/project/name").asText()).isEqualTo("demo");
+    assertThat(r.json().at("/token/methods").toString()).contains("password", "token");
+    assertThat(r.json().at("/token").has("catalog")).isFalse();
+    assertThat(r.json().at("/token/expires_at").asText())
+        .isEqualTo(first.json().at("/token/expires_at").asText());
+    // the demo user cannot re-scope into the admin project
+    String demo = client.token("demo", "demo-secret", "demo");
+    String intoAdmin =
+        """
+        {"auth": {"identity": {"methods": ["token"], "token": {"id": "%s"}},
+         "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}
+        """
+            .formatted(demo);
+    assertThat(client.post("/identity/v3/auth/tokens", null, intoAdmin).status()).isEqualTo(401);
+  }
+
+  @Test
+  void servicesAndEndpointsListTheCatalogForAdmins() {
+    String admin = client.token("admin", "admin-secret", "admin");
+    String demo = client.token("demo", "demo-secret", "demo");
+    JsonNode endpoints = client.get("/identity/v3/endpoints", admin).json().get("endpoints");
+    assertThat(endpoints).hasSize(9);
+    assertThat(endpoints.findValuesAsText("url")).contains(server.url() + "/compute/v2.1");
+    assertThat(
+            client
+                .get("/identity/v3/services", admin)
+                .json()
+                .get("services")
+                .findValuesAsText("type"))
+        .containsExactlyInAnyOrder("identity", "compute", "image");
+    assertThat(client.get("/identity/v3/services", demo).status()).isEqualTo(403);
+  }
 }

@@ -297,4 +297,21 @@ class OpenstackCliImageIT {
     assertThat(openstack("virga", "image", "set", "--unprotected", "shared-base").exit()).isZero();
     assertThat(openstack("virga", "image", "delete", "shared-base").exit()).isZero();
   }
+
+  @Test
+  void identityCommandsThroughTheCli() throws Exception {
+    assertThat(json(openstack("virga", "project", "list", "-f", "json")).findValuesAsText("Name"))
+        .containsExactlyInAnyOrder("admin", "demo");
+    assertThat(json(openstack("virga", "user", "list", "-f", "json")).findValuesAsText("Name"))
+        .containsExactlyInAnyOrder("admin", "demo");
+    assertThat(json(openstack("virga", "role", "list", "-f", "json")).findValuesAsText("Name"))
+        .contains("admin", "member", "reader");
+    assertThat(json(openstack("virga", "catalog", "list", "-f", "json")).findValuesAsText("Type"))
+        .containsExactlyInAnyOrder("identity", "compute", "image");
+    assertThat(json(openstack("virga", "endpoint", "list", "-f", "json"))).hasSize(9);
+    // a non-admin gets 403 on /v3/projects; the CLI falls back to /v3/users/{id}/projects
+    assertThat(
+            json(openstack("virga-demo", "project", "list", "-f", "json")).findValuesAsText("Name"))
+        .containsExactly("demo");
+  }
 }

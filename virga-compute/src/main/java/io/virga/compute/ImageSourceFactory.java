@@ -4,6 +4,7 @@ import io.virga.core.Instance;
 import io.virga.core.NotImplementedException;
 import io.virga.virt.ImageSource;
 import io.virga.virt.SnapshotUpload;
+import java.util.Optional;
 
 /**
  * How the agent reaches the image service for one instance's action: where its driver fetches image
@@ -17,5 +18,14 @@ public interface ImageSourceFactory {
   /** Where a snapshot of {@code instance} into image {@code imageId} is uploaded. */
   default SnapshotUpload forSnapshot(Instance instance, String imageId) {
     throw new NotImplementedException("snapshot upload is not wired to an image service");
+  }
+
+  /**
+   * A snapshot of {@code instance} did not finish (failed, lost its task, or was interrupted by an
+   * agent restart): its image entry must not stay queued or saving. With {@code imageId} that one
+   * entry, else every unfinished snapshot entry of the instance. Implementations do not throw.
+   */
+  default void abandonSnapshot(Instance instance, Optional<String> imageId) {
+    throw new NotImplementedException("snapshot clean-up is not wired to an image service");
   }
 }

@@ -333,6 +333,22 @@ final class InstanceFlows {
     }
   }
 
+  /**
+   * The domain and files of an instance the control plane deleted while this host was away (a local
+   * delete): removed without touching the row, which is already deleted.
+   */
+  void reapDeleted(Instance deleted) {
+    try {
+      driver.destroy(specs.build(deleted), true);
+      pendingDeletes.add(deleted.uuid());
+      log.info("reaped the domain of deleted instance");
+    } catch (RuntimeException e) {
+      log.error("cannot reap the domain of deleted instance: {}", e.getMessage(), e);
+    } finally {
+      tracker.changed();
+    }
+  }
+
   // ---- snapshot ----
 
   /** image_snapshot_pending → image_snapshot → image_pending_upload → image_uploading → none. */
@@ -342,6 +358,7 @@ final class InstanceFlows {
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.SNAPSHOT, TaskState.IMAGE_SNAPSHOT_PENDING, accepted);
     if (begun.isEmpty()) {
+      abandonSnapshot(i, Optional.of(imageId));
       return;
     }
     String event = "compute_snapshot_instance";
@@ -366,12 +383,23 @@ final class InstanceFlows {
       tasks.eventFinish(uuid, requestId, event, Optional.empty());
     } catch (UnexpectedTaskStateException e) {
       log.warn("snapshot lost its task state: {}", e.getMessage());
+      abandonSnapshot(i, Optional.of(imageId));
       tasks.eventFinish(uuid, requestId, event, Optional.of(e));
     } catch (RuntimeException e) {
-      // Nova: the task is cleared and the instance keeps its state; the image is the API's to kill
+      // Nova: the task is cleared and the instance keeps its state; the image entry goes
       log.error("snapshot failed: {}", e.getMessage(), e);
+      abandonSnapshot(i, Optional.of(imageId));
       tasks.tryCas(uuid, Optional.of(current.get()), InstanceUpdate.none().clearTask());
       tasks.eventFinish(uuid, requestId, event, Optional.of(e));
+    }
+  }
+
+  /** The image entry of a snapshot that did not finish is removed (never left queued/saving). */
+  void abandonSnapshot(Instance i, Optional<String> imageId) {
+    try {
+      images.abandonSnapshot(i, imageId);
+    } catch (RuntimeException e) {
+      log.error("cannot clean up the snapshot image {}: {}", imageId.orElse("(any)"), e.toString());
     }
   }
 

@@ -100,6 +100,7 @@ final class InstanceRecovery {
     }
     if (i.vmState() != VmState.ERROR && is(task, SNAPSHOT_TASKS)) {
       log.info("snapshot interrupted at start-up ({}); clearing the task", task.get().value());
+      flows.abandonSnapshot(i, Optional.empty());
       i = force(uuid, InstanceUpdate.none().clearTask());
       task = Optional.empty();
     }
@@ -110,6 +111,8 @@ final class InstanceRecovery {
     }
     if (is(task, Set.of(DELETING))) {
       log.info("the previous run started deleting the instance; finishing the delete");
+      // a delete overwrites the task of a snapshot it interrupts: its image entry may remain
+      flows.abandonSnapshot(i, Optional.empty());
       flows.terminate(uuid, requestId);
       return;
     }

@@ -110,27 +110,50 @@ final class PowerSync {
     for (Instance i : mine) {
       submitter.submit(i.uuid(), "periodic power sync", () -> sync(i.uuid(), Optional.empty()));
     }
-    warnAboutUnknownDomains(mine);
+    handleUnknownDomains(mine);
   }
 
   /**
-   * Domains the hypervisor runs for instances this host does not own (deleted, or never known):
-   * reported, never destroyed by guesswork (Nova's running_deleted_instance_action=log).
+   * Domains the hypervisor runs for instances this host does not own. One whose instance was
+   * deleted while this agent was away (the API's local delete) is reaped — domain and files — as
+   * Nova's running_deleted_instance_action=reap does; one the control plane has never heard of is
+   * only reported, never destroyed by guesswork (it may belong to something else on this libvirt).
    */
-  private void warnAboutUnknownDomains(List<Instance> mine) {
+  private void handleUnknownDomains(List<Instance> mine) {
+    java.util.Set<String> known =
+        mine.stream().map(Instance::uuid).collect(java.util.stream.Collectors.toSet());
+    List<String> domains;
     try {
-      java.util.Set<String> known =
-          mine.stream().map(Instance::uuid).collect(java.util.stream.Collectors.toSet());
-      for (String uuid : driver.listInstanceUuids()) {
-        if (!known.contains(uuid)) {
-          log.warn(
-              "the hypervisor has a domain for instance {}, which this host does not own; "
-                  + "remove it by hand if the instance was deleted",
-              uuid);
-        }
-      }
+      domains = driver.listInstanceUuids();
     } catch (RuntimeException e) {
       log.warn("cannot list the hypervisor's domains: {}", e.toString());
+      return;
+    }
+    for (String uuid : domains) {
+      if (known.contains(uuid)) {
+        continue;
+      }
+      Optional<Instance> deleted = deletedHere(uuid);
+      if (deleted.isPresent()) {
+        log.warn("instance {} was deleted while this host was away; removing its domain", uuid);
+        submitter.submit(uuid, "reap deleted", () -> flows.reapDeleted(deleted.get()));
+      } else {
+        log.warn(
+            "the hypervisor has a domain for instance {}, which this host does not own; "
+                + "remove it by hand if it is not needed",
+            uuid);
+      }
+    }
+  }
+
+  private Optional<Instance> deletedHere(String uuid) {
+    try {
+      Instance i = conductor.getInstance(uuid);
+      return i.vmState() == io.virga.core.VmState.DELETED && i.host().equals(Optional.of(host))
+          ? Optional.of(i)
+          : Optional.empty();
+    } catch (NotFoundException e) {
+      return Optional.empty();
     }
   }
 

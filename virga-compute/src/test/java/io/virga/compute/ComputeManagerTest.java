@@ -449,7 +449,7 @@ class ComputeManagerTest extends AgentFixture {
     manager.start();
     manager.snapshotInstance(uuid, "snap-1");
     idle();
-    assertThat(uploads).containsExactly("snap-1 qcow2");
+    assertThat(uploads).containsExactly("snap-1 raw");
     assertThat(conductor.taskHistory(uuid))
         .endsWith(
             "image_snapshot_pending",

@@ -95,7 +95,10 @@ final class FakeConductor implements ConductorApi {
 
   @Override
   public synchronized List<Instance> instancesOnHost(String host) {
-    return rows.values().stream().filter(i -> i.host().equals(Optional.of(host))).toList();
+    // like the database: rows marked deleted (a local delete) are no longer this host's
+    return rows.values().stream()
+        .filter(i -> i.host().equals(Optional.of(host)) && i.vmState() != VmState.DELETED)
+        .toList();
   }
 
   @Override

@@ -91,6 +91,29 @@ class PowerSyncTest extends AgentFixture {
   }
 
   @Test
+  void aDomainOfAnInstanceDeletedWhileTheAgentWasAwayIsReapedAndStrangersAreLeftAlone() {
+    startManager(
+        options()
+            .withStoppedEventDelay(Duration.ofHours(1))
+            .withIntervals(LONG, Duration.ofMillis(200), LONG));
+    String deleted = booted();
+    String kept = booted();
+    // the API's local delete: the row is marked deleted, the agent never told
+    conductor.forceUpdateInstance(
+        deleted, InstanceUpdate.none().vm(VmState.DELETED).clearTask().power(PowerState.NOSTATE));
+    String stranger = java.util.UUID.randomUUID().toString();
+    driver.defineGuest(
+        FakeDriverSpecs.of(
+            FakeConductor.newInstance(stranger, "host1", VmState.ACTIVE, Optional.empty())),
+        PowerState.RUNNING);
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> !driver.listInstanceUuids().contains(deleted));
+    sleep(500); // further passes
+    assertThat(driver.listInstanceUuids()).contains(kept, stranger);
+  }
+
+  @Test
   void aPausedInstanceThatShutDownIsStopped() {
     startManager(options().withStoppedEventDelay(Duration.ofMillis(50)));
     String uuid = booted();

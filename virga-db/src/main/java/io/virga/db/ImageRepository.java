@@ -170,6 +170,17 @@ public final class ImageRepository {
                 == 1);
   }
 
+  /** Moves every image in status {@code from} to {@code to}; returns how many moved. */
+  public int moveAll(String from, String to, long now) {
+    return db.inTransaction(
+        h ->
+            h.createUpdate("UPDATE images SET status = :to, updated_at = :now WHERE status = :from")
+                .bind("to", to)
+                .bind("now", now)
+                .bind("from", from)
+                .execute());
+  }
+
   /** saving → active with the data's sizes and hashes; false when the image left saving. */
   public boolean activate(
       String id, long size, long virtualSize, String md5, String algo, String hash, long now) {

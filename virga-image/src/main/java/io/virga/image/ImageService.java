@@ -74,6 +74,13 @@ public final class ImageService {
                 .get("images_dir")
                 .map(Path::of)
                 .orElseGet(() -> config.home().resolve("images")));
+    // An upload cut short by a crash left its image in saving (and a .part file the store has
+    // just removed): nothing is receiving it now, so it can take a new upload.
+    int stuck = repo.moveAll("saving", "queued", Database.now());
+    if (stuck > 0) {
+      LOG.warn(
+          "{} image(s) were saving when Virga stopped; back to queued for a new upload", stuck);
+    }
     this.sizeCap = config.longValue("image_size_cap", 1L << 40);
     this.listLimitMax = config.integer("image_list_limit_max", 1000);
     this.listLimitDefault = Math.min(config.integer("image_list_limit_default", 25), listLimitMax);

@@ -101,11 +101,18 @@ class ImageServiceTest {
   }
 
   @Test
-  void leftoverPartialUploadsAreRemovedOnStart() throws Exception {
+  void uploadsCutShortByACrashAreUndoneOnStart() throws Exception {
     Path part = home.resolve("images").resolve(".abc.123.part");
     Files.write(part, new byte[10]);
-    new ImageService(db, Config.of(Map.of("home", home.toString())));
+    ImageRecord r = images.create(demo, ImageSpec.of("interrupted", "raw", "bare"));
+    db.useTransaction(
+        h ->
+            h.createUpdate("UPDATE images SET status = 'saving' WHERE id = :id")
+                .bind("id", r.id())
+                .execute());
+    ImageService restarted = new ImageService(db, Config.of(Map.of("home", home.toString())));
     assertThat(part).doesNotExist();
+    assertThat(restarted.show(demo, r.id()).status()).isEqualTo("queued");
   }
 
   @Test
@@ -116,5 +123,19 @@ class ImageServiceTest {
     assertThat(done.size()).contains(0L);
     assertThat(done.virtualSize()).contains(0L);
     assertThat(done.checksum()).contains("d41d8cd98f00b204e9800998ecf8427e");
+  }
+
+  @Test
+  void aStoreThatCannotBeWrittenMarksTheImageKilled() throws Exception {
+    ImageRecord r = images.create(demo, ImageSpec.of("doomed", "raw", "bare"));
+    Path store = home.resolve("images");
+    Files.delete(store);
+    Files.writeString(store, "not a directory"); // even root cannot create files under a file
+    assertThatThrownBy(
+            () -> images.upload(demo, r.id(), new java.io.ByteArrayInputStream(new byte[512])))
+        .isInstanceOf(io.virga.core.VirgaException.class)
+        .hasMessageContaining("Failed to store the image data")
+        .matches(e -> ((io.virga.core.VirgaException) e).httpStatus() == 500);
+    assertThat(images.record(r.id()).orElseThrow().status()).isEqualTo("killed");
   }
 }

@@ -231,14 +231,20 @@ public final class HostSetup {
     List<String> cmd = new ArrayList<>(List.of("dpkg-query", "-W", "-f=${Package} ${Status}\\n"));
     cmd.addAll(wanted);
     HostSetupExec.Result r = HostSetupExec.run(cmd); // exits 1 when some are unknown: fine
+    Set<String> installed = installedPackages(r.stdout());
+    return wanted.stream().filter(p -> !installed.contains(p)).toList();
+  }
+
+  /** The names dpkg-query lines ("name status words") report as installed; ":arch" dropped. */
+  static Set<String> installedPackages(String dpkgQueryOutput) {
     Set<String> installed = new HashSet<>();
-    for (String line : r.stdout().split("\n")) {
+    for (String line : dpkgQueryOutput.split("\n")) {
       String[] f = line.strip().split(" ");
       if (f.length >= 4 && f[f.length - 1].equals("installed")) {
         installed.add(f[0].replaceFirst(":.*", ""));
       }
     }
-    return wanted.stream().filter(p -> !installed.contains(p)).toList();
+    return installed;
   }
 
   private void startVirtlogd() {

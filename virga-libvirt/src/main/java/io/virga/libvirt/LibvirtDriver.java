@@ -1,6 +1,7 @@
 package io.virga.libvirt;
 
 import io.virga.core.Config;
+import io.virga.core.NotFoundException;
 import io.virga.core.TaskState;
 import io.virga.virt.ComputeDriver;
 import io.virga.virt.HostResources;
@@ -195,15 +196,19 @@ public final class LibvirtDriver implements ComputeDriver {
     return resources.get();
   }
 
+  /** The tail of console.log; {@code maxBytes < 0} returns all of it. */
   @Override
   public String getConsoleOutput(InstanceSpec spec, int maxBytes) {
     Path log = ctx.opts.instanceDir(spec.uuid()).resolve(Spawn.CONSOLE_LOG);
     if (!Files.exists(log)) {
+      if (getInfo(spec.uuid()).isEmpty()) {
+        throw new NotFoundException("instance " + spec.uuid() + " is not on this host");
+      }
       return "";
     }
     try (RandomAccessFile f = new RandomAccessFile(log.toFile(), "r")) {
       long len = f.length();
-      int n = (int) Math.min(len, Math.max(0, maxBytes));
+      int n = (int) (maxBytes < 0 ? Math.min(len, Integer.MAX_VALUE) : Math.min(len, maxBytes));
       byte[] b = new byte[n];
       f.seek(len - n);
       f.readFully(b);

@@ -11,13 +11,12 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +32,10 @@ final class Spawn {
   static final String LIBVIRT_XML = "libvirt.xml";
   static final String CONSOLE_LOG = "console.log";
 
+  /** Side jobs of a spawn (the config drive build): a process wait, fine on a virtual thread. */
+  private static final java.util.concurrent.ExecutorService SIDE_JOBS =
+      java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+
   private final LibvirtDriverContext ctx;
 
   Spawn(LibvirtDriverContext ctx) {
@@ -41,9 +44,9 @@ final class Spawn {
 
   /** What this spawn made, so a failure removes exactly that. */
   private static final class Created {
-    boolean instanceDir;
-    final List<Path> files = new ArrayList<>();
-    boolean domain;
+    volatile boolean instanceDir;
+    final List<Path> files = new java.util.concurrent.CopyOnWriteArrayList<>();
+    volatile boolean domain;
   }
 
   void spawn(InstanceSpec spec, ImageSource images, Consumer<TaskState> taskState) {
@@ -51,39 +54,76 @@ final class Spawn {
     Path dir = ctx.opts.instanceDir(spec.uuid());
     boolean configDrive = spec.configDrive() || ctx.opts.forceConfigDrive();
     Created created = new Created();
-    String[] step = {"networking"};
+    String step = "networking";
+    StringBuilder timings = new StringBuilder();
+    Optional<CompletableFuture<Void>> configDriveJob = Optional.empty();
     try {
       taskState.accept(TaskState.NETWORKING); // Virga attaches no ports yet: nothing to plug
       taskState.accept(TaskState.BLOCK_DEVICE_MAPPING);
       DiskMapping mapping =
           DiskMapping.forInstance(spec.flavor(), configDrive, ctx.opts.cdromBus());
       taskState.accept(TaskState.SPAWNING);
-      step[0] = "createImage";
+      step = "createImage";
+      long t = System.nanoTime();
+      createInstanceDir(dir, created);
+      // The ISO needs nothing from the disks: xorriso runs while the disks are made.
+      configDriveJob =
+          configDrive
+              ? Optional.of(
+                  CompletableFuture.runAsync(
+                      () -> createConfigDrive(spec, dir, created), SIDE_JOBS))
+              : Optional.empty();
       Optional<GuestConfigBuilder.KernelBoot> kernel = createImage(spec, images, dir, created);
-      if (configDrive) {
-        step[0] = "createConfigDrive";
-        createConfigDrive(spec, dir, created);
+      t = lap(timings, step, t);
+      if (configDriveJob.isPresent()) {
+        step = "createConfigDrive";
+        await(configDriveJob.get());
+        t = lap(timings, step + " (beyond createImage)", t);
       }
-      step[0] = "getGuestXml";
+      step = "getGuestXml";
       String xml = getGuestXml(spec, dir, mapping, kernel);
       writeLibvirtXml(dir, xml, created);
-      step[0] = "createDomainAndNetwork";
+      t = lap(timings, step, t);
+      step = "createDomainAndNetwork";
       createDomainAndNetwork(spec, xml, created);
+      lap(timings, step, t);
       LOG.info(
-          "instance {}: spawned {} in {} ms",
+          "instance {}: spawned {} in {} ms ({})",
           spec.uuid(),
           spec.domainName(),
-          (System.nanoTime() - t0) / 1_000_000);
+          (System.nanoTime() - t0) / 1_000_000,
+          timings);
     } catch (RuntimeException e) {
-      LOG.warn("instance {}: spawn failed at {}: {}", spec.uuid(), step[0], e.toString());
+      LOG.warn("instance {}: spawn failed at {}: {}", spec.uuid(), step, e.toString());
+      // never clean up under a running ISO build: let it finish (or fail) first
+      configDriveJob.ifPresent(j -> j.handle((ok, err) -> null).join());
       cleanup(spec, dir, created, e);
-      throw new SpawnException(spec.uuid(), step[0], e);
+      throw new SpawnException(spec.uuid(), step, e);
     }
   }
 
-  /** Instance dir, console.log, the disks and kernel/ramdisk from the cache. */
-  private Optional<GuestConfigBuilder.KernelBoot> createImage(
-      InstanceSpec spec, ImageSource images, Path dir, Created created) {
+  /** Appends "step N ms" to the spawn's timing line; returns now. */
+  private static long lap(StringBuilder timings, String step, long since) {
+    long now = System.nanoTime();
+    timings.append(timings.isEmpty() ? "" : ", ").append(step).append(' ');
+    timings.append((now - since) / 1_000_000).append(" ms");
+    return now;
+  }
+
+  /** The config drive's result, with its own exception rather than the future's wrapper. */
+  private static void await(CompletableFuture<Void> job) {
+    try {
+      job.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw e;
+    }
+  }
+
+  /** The instance dir and an empty console.log (createImage's first step). */
+  private static void createInstanceDir(Path dir, Created created) {
     try {
       if (!Files.isDirectory(dir)) {
         Files.createDirectories(dir.getParent());
@@ -98,6 +138,11 @@ final class Spawn {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create instance directory " + dir + ": " + e, e);
     }
+  }
+
+  /** The disks and kernel/ramdisk from the cache. */
+  private Optional<GuestConfigBuilder.KernelBoot> createImage(
+      InstanceSpec spec, ImageSource images, Path dir, Created created) {
     var flavor = spec.flavor();
     track(created, dir, DiskInfo.FILE);
     track(created, dir, ImageBackend.ROOT);
@@ -261,14 +306,6 @@ final class Spawn {
     } catch (RuntimeException e) {
       cause.addSuppressed(e);
       LOG.error("cleanup after failed spawn: {}", e.toString());
-    }
-  }
-
-  static <T> T step(String uuid, String name, Supplier<T> s) {
-    try {
-      return s.get();
-    } catch (RuntimeException e) {
-      throw new SpawnException(uuid, name, e);
     }
   }
 }

@@ -42,9 +42,9 @@ import java.nio.file.Path;
  *
  * <p>The ACPI power button (libvirt {@code shutdown}, needs {@code <features><acpi/></features>})
  * prints {@code VIRGA-ACPI-POWER poweroff}, then {@code VIRGA-POWEROFF}, and powers off; after
- * {@code virga-ignore-acpi} it prints {@code VIRGA-ACPI-POWER ignored} and keeps running. libvirt's
- * default {@code reboot} works through the same button (libvirt resets the guest once it powers
- * off).
+ * {@code virga-ignore-acpi} it prints {@code VIRGA-ACPI-POWER ignored} and keeps running. Without
+ * {@code <acpi/>} there is no button: {@code VIRGA-ACPI-POWER no-button} at boot. libvirt's default
+ * {@code reboot} works through the same button (libvirt resets the guest once it powers off).
  *
  * <h2>Commands for user_data (all in busybox's PATH)</h2>
  *

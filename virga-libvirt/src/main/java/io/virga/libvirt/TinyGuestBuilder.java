@@ -87,6 +87,7 @@ final class TinyGuestBuilder {
   }
 
   private Outcome buildLocked() throws IOException {
+    removeCrashedBuilds();
     Map<String, String> inputs;
     try {
       inputs = inputs(TinyGuestPackages.resolve());
@@ -226,6 +227,16 @@ final class TinyGuestBuilder {
           pkg + " is not installed; run `virga host-setup` (as root) first");
     }
     return r.stdout().strip();
+  }
+
+  /** Work directories of builds that died midway; under the lock no build is running. */
+  private void removeCrashedBuilds() throws IOException {
+    try (Stream<Path> s = Files.list(cacheDir)) {
+      for (Path p : s.filter(p -> p.getFileName().toString().startsWith(".build-")).toList()) {
+        LOG.info("removing {} left by an interrupted tiny guest build", p);
+        deleteTree(p);
+      }
+    }
   }
 
   private Optional<Path> newestBuild() throws IOException {

@@ -119,4 +119,28 @@ class LibvirtDriverBootIT {
       fx.assertNoDomain(s);
     }
   }
+
+  @Test
+  void rawImagesTypeAndAForcedConfigDrive() throws Exception {
+    try (var raw =
+        new LibvirtDriverFixture(Map.of("images_type", "raw", "force_config_drive", "true"))) {
+      InstanceSpec spec =
+          LibvirtDriverFixture.withConfigDrive(
+              raw.spec(
+                  "flat",
+                  LibvirtDriverFixture.flavor(128, 0, 0),
+                  raw.kernelBootImage(),
+                  Optional.empty()),
+              false);
+      raw.spawn(spec);
+      // the user asked for none; force_config_drive gave the guest its uuid anyway
+      raw.awaitConsole(spec, "VIRGA-GUEST-UP uuid=" + spec.uuid() + " ", BOOT);
+      String xml = Files.readString(raw.instanceDir(spec).resolve("libvirt.xml"));
+      assertThat(xml).contains("<driver cache=\"none\" name=\"qemu\" type=\"raw\"/>");
+      assertThat(
+              new QemuImg().info(raw.instanceDir(spec).resolve("disk"), "raw", true).backingFile())
+          .isEmpty();
+      assertThat(raw.console(spec)).contains("VIRGA-DISK vda bytes=" + (1L << 30));
+    }
+  }
 }

@@ -21,6 +21,8 @@ class LibvirtDriverFailureIT {
     fx.assertNoDomain(spec);
     assertThat(fx.instanceDir(spec)).doesNotExist();
     fx.assertNoPartFiles();
+    assertThatThrownBy(() -> fx.driver.getConsoleOutput(spec, -1))
+        .isInstanceOf(io.virga.core.NotFoundException.class);
   }
 
   @Test

@@ -144,6 +144,26 @@ final class LibvirtDriverFixture implements AutoCloseable {
     return s;
   }
 
+  /** The same instance with the user's config drive request changed. */
+  static InstanceSpec withConfigDrive(InstanceSpec s, boolean configDrive) {
+    return new InstanceSpec(
+        s.uuid(),
+        s.domainName(),
+        s.displayName(),
+        s.hostname(),
+        s.projectId(),
+        s.userId(),
+        s.flavor(),
+        s.image(),
+        s.metadata(),
+        s.userData(),
+        s.publicKeys(),
+        configDrive,
+        s.availabilityZone(),
+        s.launchIndex(),
+        s.createdAt());
+  }
+
   InstanceSpec spawn(InstanceSpec spec) {
     driver.spawn(spec, images, t -> {});
     return spec;

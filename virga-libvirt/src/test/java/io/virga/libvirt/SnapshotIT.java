@@ -280,4 +280,19 @@ class SnapshotIT {
     }
     assertThat(list(snapshots)).isEmpty();
   }
+
+  @Test
+  void liveSnapshotOfATransientDomainLeavesItTransient() throws Exception {
+    // a domain created without a definition (never undefined, never defined by the flow)
+    String xml = dom.domain.getXMLDesc(0); // keeps the uuid the snapshot looks the domain up by
+    dom.domain.undefine();
+    conn.domainCreateXML(xml, 0).free();
+    assertThat(persistent()).isFalse();
+
+    snapshot(SnapshotOptions.defaults(instances), keep());
+
+    assertThat(state()).isEqualTo(PowerState.RUNNING);
+    assertThat(persistent()).isFalse();
+    assertSnapshotHoldsTheDisk("qcow2");
+  }
 }

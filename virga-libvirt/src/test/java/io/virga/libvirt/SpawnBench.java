@@ -63,23 +63,8 @@ public final class SpawnBench {
   }
 
   private InstanceSpec newSpec() {
-    InstanceSpec s = fx.spec("bench", flavor, image, Optional.empty());
-    return new InstanceSpec(
-        s.uuid(),
-        s.domainName(),
-        s.displayName(),
-        s.hostname(),
-        s.projectId(),
-        s.userId(),
-        s.flavor(),
-        s.image(),
-        s.metadata(),
-        s.userData(),
-        s.publicKeys(),
-        configDrive,
-        s.availabilityZone(),
-        s.launchIndex(),
-        s.createdAt());
+    return LibvirtDriverFixture.withConfigDrive(
+        fx.spec("bench", flavor, image, Optional.empty()), configDrive);
   }
 
   /** One driver spawn to fill the base cache and capture the XML the floor replays. */

@@ -4,9 +4,9 @@ import io.virga.api.ApiServer;
 import io.virga.api.ComputeDeps;
 import io.virga.api.ComputeImages;
 import io.virga.api.ComputeRoutes;
-import io.virga.api.ComputeSnapshots;
 import io.virga.api.Conductor;
 import io.virga.api.IdentityService;
+import io.virga.api.SnapshotImages;
 import io.virga.compute.ComputeManager;
 import io.virga.compute.ComputeOptions;
 import io.virga.compute.ImageSourceFactory;
@@ -23,12 +23,9 @@ import io.virga.rpc.RpcTransport;
 import io.virga.virt.ComputeDriver;
 import io.virga.virt.FakeDriver;
 import io.virga.virt.ImageSource;
-import io.virga.virt.SnapshotUpload;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -115,8 +112,7 @@ public final class AllInOne implements AutoCloseable {
             config,
             database.jdbi(),
             host -> Rpc.computeAgent(transport, host),
-            ComputeImages.of(images),
-            ComputeSnapshots.of(images));
+            ComputeImages.of(images));
     Conductor conductor =
         new Conductor(compute.instances(), compute.actions(), compute.hosts(), images::get);
     stack.add(Rpc.serve(transport, Rpc.CONDUCTOR, ConductorApi.class, conductor));
@@ -164,7 +160,10 @@ public final class AllInOne implements AutoCloseable {
     return o;
   }
 
-  /** The agent copies image bytes straight from the store (same machine, same process). */
+  /**
+   * The agent copies image bytes straight from the store and streams snapshots into it (same
+   * machine, same process).
+   */
   static ImageSourceFactory inProcessImages(ImageService images) {
     ImageSource source =
         (image, target) -> {
@@ -174,45 +173,7 @@ public final class AllInOne implements AutoCloseable {
             throw new UncheckedIOException("cannot copy image " + image.id() + " to " + target, e);
           }
         };
-    return new ImageSourceFactory() {
-      @Override
-      public ImageSource forInstance(io.virga.core.Instance instance) {
-        return source;
-      }
-
-      @Override
-      public SnapshotUpload forSnapshot(io.virga.core.Instance instance, String imageId) {
-        return (file, diskFormat) -> uploadSnapshot(images, imageId, file, diskFormat);
-      }
-    };
-  }
-
-  /** Sets the formats the driver produced on the queued image, then streams the file into it. */
-  static void uploadSnapshot(ImageService images, String imageId, Path file, String diskFormat) {
-    ImageService.Caller system =
-        new ImageService.Caller(images.record(imageId).flatMap(r -> r.owner()).orElse(""), true);
-    try (InputStream in = Files.newInputStream(file)) {
-      images.update(
-          system,
-          imageId,
-          List.of(patch("/disk_format", diskFormat), patch("/container_format", "bare")));
-      images.upload(system, imageId, in);
-    } catch (IOException e) {
-      images.kill(imageId);
-      throw new UncheckedIOException("cannot read snapshot " + file, e);
-    } catch (RuntimeException e) {
-      images.kill(imageId);
-      throw e;
-    }
-  }
-
-  private static com.fasterxml.jackson.databind.JsonNode patch(String path, String value) {
-    com.fasterxml.jackson.databind.node.ObjectNode op =
-        com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
-    op.put("op", "replace");
-    op.put("path", path);
-    op.put("value", value);
-    return op;
+    return new InProcessSnapshotUpload(source, new SnapshotImages(images));
   }
 
   public Database database() {

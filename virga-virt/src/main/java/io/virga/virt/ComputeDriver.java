@@ -68,7 +68,11 @@ public interface ComputeDriver extends AutoCloseable {
 
   HostResources getAvailableResource();
 
-  /** The serial console log (tail, at most {@code maxBytes}). */
+  /**
+   * The serial console log (tail, at most {@code maxBytes}; all of it when {@code maxBytes} is
+   * negative). Throws {@link io.virga.core.NotFoundException} for an instance the host does not
+   * have.
+   */
   String getConsoleOutput(InstanceSpec spec, int maxBytes);
 
   /** Register the single listener for lifecycle events; it is called on a driver thread. */

@@ -264,7 +264,8 @@ public final class FakeDriver implements ComputeDriver {
     try {
       Files.writeString(file, "fake snapshot of " + spec.uuid() + "\n");
       taskState.accept(TaskState.IMAGE_UPLOADING);
-      upload.upload(file, "qcow2");
+      // plain bytes: what the image service's inspector accepts only as raw
+      upload.upload(file, "raw");
     } catch (IOException e) {
       throw new VirgaException("snapshot: writing " + file + " failed", e);
     } finally {

@@ -245,6 +245,6 @@ class FakeDriverTest {
         },
         seen::add);
     assertThat(seen).containsExactly(TaskState.IMAGE_PENDING_UPLOAD, TaskState.IMAGE_UPLOADING);
-    assertThat(uploaded).singleElement().asString().startsWith("qcow2:fake snapshot of");
+    assertThat(uploaded).singleElement().asString().startsWith("raw:fake snapshot of");
   }
 }
