@@ -20,10 +20,12 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
 
   private final ComputeDeps deps;
   private final ServerOperations servers;
+  private final ServerCreate create;
 
   public ComputeRoutes(ComputeDeps deps) {
     this.deps = deps;
     this.servers = new ServerOperations(deps);
+    this.create = new ServerCreate(deps);
   }
 
   /**
@@ -31,7 +33,7 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
    * before serving. Returns how many there were.
    */
   public int recoverUnscheduled() {
-    return servers.recoverUnscheduled();
+    return create.recoverUnscheduled();
   }
 
   /** A compute request: negotiated version and caller. */
@@ -70,7 +72,7 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
   public void register(JavalinDefaultRouting routes) {
     routes.get("/compute", ComputeRoutes::versions, ApiServer.Access.PUBLIC);
     routes.get(ROOT, ComputeRoutes::version, ApiServer.Access.PUBLIC);
-    new ServerRoutes(deps, servers).register(routes);
+    new ServerRoutes(deps, servers, create).register(routes);
     new FlavorRoutes(deps).register(routes);
     new KeyPairRoutes(deps).register(routes);
     new HypervisorRoutes(deps).register(routes);
@@ -104,6 +106,6 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
 
   @Override
   public void close() {
-    servers.close();
+    create.close();
   }
 }

@@ -142,6 +142,7 @@ final class UpCommand implements Callable<Integer> {
         LOG.info("created {} default flavors", flavors);
       }
       boolean fake = config.string("compute_driver", "libvirt").equals("fake");
+      String imageHint = "<image>";
       if (config.bool("import_tiny_image", !fake)) {
         Path disk =
             guestDisk != null
@@ -151,6 +152,7 @@ final class UpCommand implements Callable<Integer> {
             UpDefaults.ensureImage(
                 cloud.images(), users.adminProjectId(), UpDefaults.TINY_IMAGE, disk);
         LOG.info("image {} is {}", UpDefaults.TINY_IMAGE, img.id());
+        imageHint = UpDefaults.TINY_IMAGE;
       }
       String authUrl = cloud.api().url() + "/identity/v3";
       UpCloudsYaml.write(cloudsYaml, authUrl, creds);
@@ -162,8 +164,7 @@ final class UpCommand implements Callable<Integer> {
       out.println("Try:");
       out.println("  openstack --os-cloud virga server list");
       out.println("  openstack --os-cloud virga --os-compute-api-version 2.37 server create \\");
-      out.println(
-          "      --image " + UpDefaults.TINY_IMAGE + " --flavor v1.tiny --nic none --wait demo1");
+      out.println("      --image " + imageHint + " --flavor v1.tiny --nic none --wait demo1");
       out.println("  openstack --os-cloud virga console log show demo1");
       out.println("Stop with Ctrl-C; state is kept in " + home + ".");
       return new Running(cloud, home, users, creds);

@@ -466,6 +466,20 @@ class ComputeApiTest {
     String location = old.headers().firstValue("Location").orElse("");
     assertThat(location).matches(".*/image/v2/images/[0-9a-f-]{36}");
     cloud.awaitStatus(demo, id, "ACTIVE");
+    // hold the fake snapshot until the queued image has been looked at
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    cloud
+        .driver
+        .faults()
+        .hook(
+            io.virga.virt.FakeFaults.Op.SNAPSHOT,
+            u -> {
+              try {
+                release.await(20, java.util.concurrent.TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
     ComputeTestCloud.Reply r =
         cloud.call(
             "POST",
@@ -475,9 +489,18 @@ class ComputeApiTest {
             "{\"createImage\": {\"name\": \"s2\", \"metadata\": {\"purpose\": \"test\"}}}");
     assertThat(r.status()).isEqualTo(202);
     String imageId = r.json().path("image_id").asText();
+    var image = cloud.running.cloud().images().record(imageId).orElseThrow();
+    assertThat(image.status()).isEqualTo("queued");
+    assertThat(image.name()).contains("s2");
+    assertThat(image.properties())
+        .containsEntry("image_type", "snapshot")
+        .containsEntry("instance_uuid", id)
+        .containsEntry("purpose", "test");
+    assertThat(cloud.server(demo, id).path("OS-EXT-STS:task_state").asText()).startsWith("image_");
+    assertThat(action(demo, id, "{\"os-stop\": null}")).isEqualTo(409);
+    release.countDown();
+    cloud.driver.faults().clear();
     cloud.awaitStatus(demo, id, "ACTIVE");
-    // the fake driver's snapshot is a valid raw file: the image ends active (SnapshotApiTest checks
-    // properties, checksums and the failure paths)
     org.awaitility.Awaitility.await()
         .atMost(java.time.Duration.ofSeconds(10))
         .until(
@@ -487,8 +510,9 @@ class ComputeApiTest {
                     .cloud()
                     .images()
                     .record(imageId)
-                    .map(i -> i.status().equals("active"))
-                    .orElse(false));
+                    .orElseThrow()
+                    .status()
+                    .equals("active"));
     List<String> names = new ArrayList<>();
     cloud
         .get("/servers/" + id + "/os-instance-actions", demo)
@@ -505,5 +529,107 @@ class ComputeApiTest {
     cloud.awaitStatus(demo, id, "SHUTOFF");
     assertThat(action(demo, id, "{\"os-start\": null}")).isEqualTo(202);
     cloud.awaitStatus(demo, id, "ACTIVE");
+  }
+
+  @Test
+  void multiCreateKeyNameMetadataAndPaging() {
+    ComputeTestCloud.Reply kp =
+        cloud.call(
+            "POST",
+            "/os-keypairs",
+            demo,
+            "2.2",
+            "{\"keypair\": {\"name\": \"mine\", \"public_key\": \"ssh-ed25519"
+                + " AAAAC3NzaC1lZDI1NTE5AAAAIHqv7nqYkUCQ4z0lTV1zMHBm5LTkk7Vh8r3a1hIHCc0R test\"}}");
+    assertThat(kp.status()).as(kp.text()).isEqualTo(201);
+    ComputeTestCloud.Reply r =
+        cloud.call(
+            "POST",
+            "/servers",
+            demo,
+            "2.37",
+            "{\"server\": {\"name\": \"many\", \"imageRef\": \""
+                + cloud.ensureImage()
+                + "\", \"flavorRef\": \"v1.tiny\", \"networks\": \"auto\", \"key_name\": \"mine\","
+                + " \"min_count\": 2, \"max_count\": 3, \"return_reservation_id\": true}}");
+    assertThat(r.status()).as(r.text()).isEqualTo(202);
+    assertThat(r.json().path("reservation_id").asText()).startsWith("r-");
+    JsonNode all = cloud.get("/servers/detail", demo).json().path("servers");
+    assertThat(all).hasSize(3);
+    List<String> names = new ArrayList<>();
+    all.forEach(s -> names.add(s.path("name").asText()));
+    assertThat(names).containsExactlyInAnyOrder("many-1", "many-2", "many-3");
+    all.forEach(s -> assertThat(s.path("key_name").asText()).isEqualTo("mine"));
+    String id = all.get(0).path("id").asText();
+    cloud.awaitStatus(demo, id, "ACTIVE");
+    // paging: limit 2 gives a next link whose marker continues the list
+    JsonNode page = cloud.get("/servers?limit=2", demo).json();
+    assertThat(page.path("servers")).hasSize(2);
+    String next = page.path("servers_links").get(0).path("href").asText();
+    String marker = next.substring(next.indexOf("marker=") + 7);
+    assertThat(cloud.get("/servers?limit=2&marker=" + marker, demo).json().path("servers"))
+        .hasSize(1);
+    assertThat(cloud.get("/servers?marker=nope", demo).status()).isEqualTo(400);
+    // metadata CRUD
+    assertThat(
+            cloud
+                .call(
+                    "PUT",
+                    "/servers/" + id + "/metadata/a",
+                    demo,
+                    null,
+                    "{\"meta\": {\"a\": \"1\"}}")
+                .status())
+        .isEqualTo(200);
+    assertThat(
+            cloud
+                .call(
+                    "POST",
+                    "/servers/" + id + "/metadata",
+                    demo,
+                    null,
+                    "{\"metadata\": {\"b\": \"2\"}}")
+                .json()
+                .path("metadata"))
+        .hasSize(2);
+    assertThat(
+            cloud
+                .get("/servers/" + id + "/metadata/a", demo)
+                .json()
+                .path("meta")
+                .path("a")
+                .asText())
+        .isEqualTo("1");
+    assertThat(cloud.call("DELETE", "/servers/" + id + "/metadata/a", demo, null, null).status())
+        .isEqualTo(204);
+    assertThat(cloud.get("/servers/" + id + "/metadata/a", demo).status()).isEqualTo(404);
+    assertThat(
+            cloud
+                .call("PUT", "/servers/" + id + "/metadata", demo, null, "{\"metadata\": {}}")
+                .json()
+                .path("metadata"))
+        .isEmpty();
+    ComputeTestCloud.Reply renamed =
+        cloud.call(
+            "PUT",
+            "/servers/" + id,
+            demo,
+            "2.19",
+            "{\"server\": {\"name\": \"renamed\", \"description\": \"d\"}}");
+    assertThat(renamed.json().path("server").path("name").asText()).isEqualTo("renamed");
+    assertThat(renamed.json().path("server").path("description").asText()).isEqualTo("d");
+    // a quota that fits min_count but not max_count creates what fits
+    ComputeTestCloud.Reply over =
+        cloud.call(
+            "POST",
+            "/servers",
+            demo,
+            "2.37",
+            "{\"server\": {\"name\": \"more\", \"imageRef\": \""
+                + cloud.ensureImage()
+                + "\", \"flavorRef\": \"v1.tiny\", \"networks\": \"none\", \"min_count\": 8,"
+                + " \"max_count\": 20}}");
+    assertThat(over.status()).as(over.text()).isEqualTo(403);
+    assertThat(over.text()).contains("Quota exceeded for instances");
   }
 }

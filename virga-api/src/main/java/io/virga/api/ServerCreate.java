@@ -1,0 +1,316 @@
+package io.virga.api;
+
+import io.virga.core.ImageMeta;
+import io.virga.core.InstanceUpdate;
+import io.virga.core.InvalidInputException;
+import io.virga.core.NoValidHostException;
+import io.virga.core.NotFoundException;
+import io.virga.core.QuotaExceededException;
+import io.virga.core.TaskState;
+import io.virga.core.VmState;
+import io.virga.db.FlavorRecord;
+import io.virga.db.InstanceRecord;
+import io.virga.db.InstanceRepository;
+import io.virga.db.KeyPairRecord;
+import io.virga.db.NewInstance;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * {@code POST /servers} behind the validation (Nova's compute/api.py create and the conductor's
+ * schedule_and_build_instances): flavor, image, key pair and zone checks, the quota check and the
+ * instance rows under a per-project lock, then off the request thread the scheduler's claim and the
+ * cast to the chosen host's agent; no host → ERROR with the scheduler's fault.
+ */
+final class ServerCreate implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ServerCreate.class);
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final ComputeDeps deps;
+  private final ExecutorService builder;
+  private final Map<String, Object> projectLocks = new ConcurrentHashMap<>();
+
+  ServerCreate(ComputeDeps deps) {
+    this.deps = deps;
+    this.builder =
+        Executors.newFixedThreadPool(
+            4,
+            r -> {
+              Thread t = new Thread(r, "virga-schedule");
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  /** Result of a create: the instances (first is the one the reply describes) and the password. */
+  record Created(List<InstanceRecord> instances, String adminPass, String reservationId) {}
+
+  Created create(AuthContext caller, ServerCreateRequest req, String requestId) {
+    String project = caller.project();
+    FlavorRecord flavor =
+        deps.flavors()
+            .find(req.flavorRef())
+            .filter(f -> f.isPublic() || caller.isAdmin() || flavorShared(f, project))
+            .orElseThrow(
+                () ->
+                    new InvalidInputException(
+                        "Flavor " + req.flavorRef() + " could not be found."));
+    if (flavor.disabled()) {
+      throw new InvalidInputException("Flavor " + req.flavorRef() + " is disabled.");
+    }
+    ImageMeta image = deps.images().bootable(caller, req.imageRef());
+    checkImageFits(image, flavor);
+    Optional<KeyPairRecord> key =
+        req.keyName()
+            .map(
+                n -> {
+                  try {
+                    return deps.keyPairs().get(caller.userId(), n);
+                  } catch (NotFoundException e) {
+                    throw new InvalidInputException("Invalid key_name provided.");
+                  }
+                });
+    if (req.availabilityZone().isPresent()
+        && deps.hosts().services().stream()
+            .noneMatch(s -> s.availabilityZone().equals(req.availabilityZone().get()))) {
+      throw new InvalidInputException(
+          "The requested availability zone is not available: " + req.availabilityZone().get());
+    }
+    String reservationId = "r-" + Long.toString(RANDOM.nextLong() >>> 1, 36);
+    String adminPass = req.adminPass().orElseGet(ServerCreate::password);
+    List<InstanceRecord> created;
+    synchronized (projectLocks.computeIfAbsent(project, p -> new Object())) {
+      Map<String, Long> limits = deps.quotas().limits(project);
+      long metaLimit = limits.getOrDefault("metadata_items", 128L);
+      if (metaLimit >= 0 && req.metadata().size() > metaLimit) {
+        throw new QuotaExceededException(
+            "Quota exceeded for metadata_items: Requested "
+                + req.metadata().size()
+                + ", but the limit is "
+                + metaLimit);
+      }
+      int count = allowedCount(project, flavor, req, limits);
+      List<NewInstance> rows = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        String name = count > 1 ? req.name() + "-" + (i + 1) : req.name();
+        String uuid = UUID.randomUUID().toString();
+        rows.add(
+            new NewInstance(
+                uuid,
+                name,
+                req.description(),
+                hostname(name, uuid),
+                project,
+                caller.userId(),
+                flavor.flavor(),
+                image.id(),
+                req.availabilityZone(),
+                req.metadata(),
+                req.tags(),
+                req.userData(),
+                key.map(KeyPairRecord::name),
+                key.map(KeyPairRecord::publicKey),
+                req.configDrive(),
+                i,
+                reservationId));
+      }
+      created = deps.instances().createAll(rows);
+    }
+    for (InstanceRecord r : created) {
+      deps.actions().start(r.uuid(), requestId, "create", project, caller.userId());
+      builder.execute(() -> scheduleAndBuild(r, requestId));
+    }
+    return new Created(created, adminPass, reservationId);
+  }
+
+  private boolean flavorShared(FlavorRecord f, String project) {
+    return deps.flavors().list(Optional.of(project), Optional.of(false)).stream()
+        .anyMatch(x -> x.id() == f.id());
+  }
+
+  private static void checkImageFits(ImageMeta image, FlavorRecord flavor) {
+    if (flavor.flavor().memoryMb() < image.minRamMb()) {
+      throw new InvalidInputException("Flavor's memory is too small for requested image.");
+    }
+    long rootBytes = flavor.flavor().rootGb() * 1024L * 1024L * 1024L;
+    if (flavor.flavor().rootGb() > 0
+        && (flavor.flavor().rootGb() < image.minDiskGb()
+            || image.virtualSize() > rootBytes
+            || image.size() > rootBytes)) {
+      throw new InvalidInputException(
+          "Flavor's disk is too small for requested image. Flavor disk is "
+              + rootBytes
+              + " bytes, image is "
+              + Math.max(image.virtualSize(), image.size())
+              + " bytes.");
+    }
+  }
+
+  private int allowedCount(
+      String project, FlavorRecord flavor, ServerCreateRequest req, Map<String, Long> limits) {
+    InstanceRepository.Usage used = deps.instances().projectUsage(project);
+    int fits = req.maxCount();
+    fits = Math.min(fits, room(limits.get("instances"), used.instances(), 1));
+    fits = Math.min(fits, room(limits.get("cores"), used.cores(), flavor.flavor().vcpus()));
+    fits = Math.min(fits, room(limits.get("ram"), used.ramMb(), flavor.flavor().memoryMb()));
+    if (fits >= req.minCount()) {
+      return fits;
+    }
+    for (String[] r :
+        new String[][] {
+          {"instances", "1", Long.toString(used.instances())},
+          {"cores", Integer.toString(flavor.flavor().vcpus()), Long.toString(used.cores())},
+          {"ram", Integer.toString(flavor.flavor().memoryMb()), Long.toString(used.ramMb())}
+        }) {
+      long limit = limits.getOrDefault(r[0], -1L);
+      long each = Long.parseLong(r[1]);
+      long usedNow = Long.parseLong(r[2]);
+      if (limit >= 0 && usedNow + each * req.minCount() > limit) {
+        throw new QuotaExceededException(
+            "Quota exceeded for "
+                + r[0]
+                + ": Requested "
+                + each * req.minCount()
+                + ", but already used "
+                + usedNow
+                + " of "
+                + limit
+                + " "
+                + r[0]);
+      }
+    }
+    return req.minCount();
+  }
+
+  private static int room(Long limit, long used, long each) {
+    if (limit == null || limit < 0 || each == 0) {
+      return Integer.MAX_VALUE;
+    }
+    return (int) Math.max(0, (limit - used) / each);
+  }
+
+  /** Nova's sanitize_hostname: a DNS label from the display name. */
+  static String hostname(String displayName, String uuid) {
+    String h = displayName.toLowerCase(Locale.ROOT).replaceAll("[ _]", "-");
+    h = h.replaceAll("[^a-z0-9.-]", "");
+    h = h.replaceAll("^[.-]+", "");
+    if (h.length() > 63) {
+      h = h.substring(0, 63);
+    }
+    h = h.replaceAll("[.-]+$", "");
+    return h.isEmpty() ? "server-" + uuid : h;
+  }
+
+  private static String password() {
+    String alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < 12; i++) {
+      sb.append(alphabet.charAt(RANDOM.nextInt(alphabet.length())));
+    }
+    return sb.toString();
+  }
+
+  private void scheduleAndBuild(InstanceRecord r, String requestId) {
+    MDC.put("request_id", requestId);
+    MDC.put("instance_uuid", r.uuid());
+    try {
+      deps.actions()
+          .eventStart(r.uuid(), requestId, "conductor_schedule_and_build_instances", null);
+      try {
+        // the row may have been deleted while queued
+        InstanceRecord current = deps.instances().find(r.uuid()).orElse(r);
+        if (current.deleted() || current.taskState().orElse(null) != TaskState.SCHEDULING) {
+          LOG.info("instance {} no longer waits for scheduling; not building it", r.uuid());
+          deps.actions()
+              .eventFinish(
+                  r.uuid(), requestId, "conductor_schedule_and_build_instances", Optional.empty());
+          return;
+        }
+        var node = deps.scheduler().schedule(current);
+        deps.actions()
+            .eventFinish(
+                r.uuid(), requestId, "conductor_schedule_and_build_instances", Optional.empty());
+        deps.agents().forHost(node.host()).buildAndRunInstance(r.uuid());
+      } catch (NoValidHostException e) {
+        fail(r, requestId, 500, e.getMessage());
+      } catch (RuntimeException e) {
+        LOG.error("instance {}: scheduling failed", r.uuid(), e);
+        fail(r, requestId, 500, "Build of instance " + r.uuid() + " failed: " + e.getMessage());
+      }
+    } finally {
+      MDC.remove("request_id");
+      MDC.remove("instance_uuid");
+    }
+  }
+
+  private void fail(InstanceRecord r, String requestId, int code, String message) {
+    deps.instances().recordFault(r.uuid(), code, message, Optional.empty(), Optional.empty());
+    deps.instances()
+        .compareAndSwap(
+            r.uuid(),
+            InstanceUpdate.none().vm(VmState.ERROR).clearTask(),
+            List.of(Optional.of(TaskState.SCHEDULING)));
+    deps.actions()
+        .eventFinish(
+            r.uuid(), requestId, "conductor_schedule_and_build_instances", Optional.of(message));
+  }
+
+  /**
+   * At start: instances a previous run accepted but never assigned to a host (it stopped between
+   * the create reply and the scheduler's claim) will never be built; they go to ERROR with a fault
+   * saying so, as an agent's recovery does for builds it lost. Instances with a host are their
+   * agent's to recover.
+   */
+  int recoverUnscheduled() {
+    int n = 0;
+    for (InstanceRecord r :
+        deps.instances()
+            .list(
+                new io.virga.db.InstanceFilter(
+                    Optional.empty(),
+                    Optional.empty(),
+                    Optional.of(java.util.Set.of(VmState.BUILDING)),
+                    Optional.empty(),
+                    false))) {
+      if (r.host().isEmpty() && r.taskState().orElse(null) == TaskState.SCHEDULING) {
+        String message =
+            "Build of instance "
+                + r.uuid()
+                + " was interrupted: the control plane stopped before it was scheduled";
+        deps.instances().recordFault(r.uuid(), 500, message, Optional.empty(), Optional.empty());
+        if (deps.instances()
+            .compareAndSwap(
+                r.uuid(),
+                InstanceUpdate.none().vm(VmState.ERROR).clearTask(),
+                List.of(Optional.of(TaskState.SCHEDULING)))
+            .isPresent()) {
+          LOG.warn("instance {}: {}", r.uuid(), message);
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  @Override
+  public void close() {
+    builder.shutdown();
+    try {
+      builder.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
