@@ -12,9 +12,7 @@ import java.util.Map;
  */
 public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable {
   /** Microversions this compute API implements. */
-  public static final Microversion.Range RANGE =
-      new Microversion.Range(
-          "compute", "X-OpenStack-Nova-API-Version", Microversion.of(2, 1), Microversion.of(2, 53));
+  public static final Microversion.Range RANGE = Microversion.COMPUTE;
 
   static final String ROOT = "/compute/v2.1";
 

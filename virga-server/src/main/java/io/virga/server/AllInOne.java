@@ -119,13 +119,7 @@ public final class AllInOne implements AutoCloseable {
     ComputeRoutes routes = new ComputeRoutes(compute);
     stack.add(routes);
     routes.recoverUnscheduled();
-    api =
-        ApiServer.builder(config, database)
-            .identity(identity)
-            .images(images)
-            .routes(routes)
-            .start();
-    stack.add(api);
+    // the agent first: its start-up recovery must not see boots the API accepts meanwhile
     driver = drivers.apply(config);
     if (ownsDriver) {
       stack.add(driver);
@@ -139,25 +133,14 @@ public final class AllInOne implements AutoCloseable {
     stack.add(agent);
     agent.start();
     stack.add(Rpc.serve(transport, Rpc.computeTopic(agent.host()), ComputeAgentApi.class, agent));
+    api =
+        ApiServer.builder(config, database)
+            .identity(identity)
+            .images(images)
+            .routes(routes)
+            .start();
+    stack.add(api);
     LOG.info("virga is up: API {} , compute host {}", api.url(), agent.host());
-  }
-
-  /**
-   * The agent's report is also its heartbeat: unless configured, report often enough (a sixth of
-   * {@code service_down_time}, Nova's report_interval 10 s against 60 s) that a healthy host is
-   * never seen as down between two reports.
-   */
-  static ComputeOptions agentOptions(Config config) {
-    ComputeOptions o = ComputeOptions.fromConfig(config);
-    if (config.get("update_resources_interval").isEmpty()) {
-      long down = config.longValue("service_down_time", 60);
-      o =
-          o.withIntervals(
-              java.time.Duration.ofSeconds(Math.max(1, down / 6)),
-              o.syncPowerStateInterval(),
-              o.instanceDeleteInterval());
-    }
-    return o;
   }
 
   /**

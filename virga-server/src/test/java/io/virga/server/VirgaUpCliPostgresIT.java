@@ -1,6 +1,7 @@
 package io.virga.server;
 
 import io.virga.core.Config;
+import io.virga.db.PostgresFixture;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
