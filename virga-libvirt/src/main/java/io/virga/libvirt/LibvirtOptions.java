@@ -19,6 +19,8 @@ import java.util.Optional;
  * @param machineType {@code hw_machine_type}: {@code pc} (i440fx, default) or {@code q35}
  * @param imagesType {@code images_type}: {@code qcow2} (default) or {@code raw}
  * @param forceConfigDrive {@code force_config_drive}: build a config drive for every instance
+ *     (default true: Virga has no metadata service, so the config drive is how a guest learns its
+ *     identity, keys and user data)
  * @param isoTool {@code mkisofs_cmd}: xorriso or genisoimage; default: whichever is installed
  * @param shutdownTimeout {@code shutdown_timeout} seconds (default 60)
  * @param shutdownRetryInterval {@code shutdown_retry_interval} seconds (default 10)
@@ -77,7 +79,7 @@ public record LibvirtOptions(
         config.get("cpu_model"),
         config.string("hw_machine_type", "pc"),
         config.string("images_type", "qcow2"),
-        config.bool("force_config_drive", false),
+        config.bool("force_config_drive", true),
         config.string("mkisofs_cmd", ConfigDriveBuilder.defaultTool()),
         config.seconds("shutdown_timeout", 60),
         config.seconds("shutdown_retry_interval", 10),

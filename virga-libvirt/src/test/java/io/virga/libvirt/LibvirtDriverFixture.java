@@ -53,6 +53,7 @@ final class LibvirtDriverFixture implements AutoCloseable {
     conf.put("instances_path", home.resolve("instances").toString());
     conf.put("shutdown_timeout", "20");
     conf.put("shutdown_retry_interval", "2");
+    conf.put("force_config_drive", "false"); // each test says whether it wants one
     conf.putAll(extraConfig);
     driver = LibvirtDriver.fromConfig(Config.of(conf));
     driver.init();

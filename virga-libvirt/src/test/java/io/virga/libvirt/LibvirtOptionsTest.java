@@ -20,7 +20,7 @@ class LibvirtOptionsTest {
     assertThat(o.machineType()).isEqualTo("pc");
     assertThat(o.cdromBus()).isEqualTo("ide");
     assertThat(o.imagesType()).isEqualTo("qcow2");
-    assertThat(o.forceConfigDrive()).isFalse();
+    assertThat(o.forceConfigDrive()).as("no metadata service: a config drive by default").isTrue();
     assertThat(o.shutdownTimeout()).isEqualTo(Duration.ofSeconds(60));
     assertThat(o.shutdownRetryInterval()).isEqualTo(Duration.ofSeconds(10));
     assertThat(o.instancesPath()).isEqualTo(Path.of("/srv/virga/instances"));

@@ -78,7 +78,7 @@ final class UpCommand implements Callable<Integer> {
           HostSetup.run(
               HostSetup.Options.defaults(false),
               config,
-              line -> out.println("host-setup: " + line));
+              line -> out.println(line.startsWith("host-setup:") ? line : "host-setup: " + line));
       guestDisk = setup.guest().disk();
       config = Config.load(env); // host-setup may have recorded virt_type
     }
