@@ -40,54 +40,6 @@ public record Instance(
     metadata = Map.copyOf(metadata);
   }
 
-  /** An instance without a numeric id (kept so callers written before {@code id} still build). */
-  public Instance(
-      String uuid,
-      String displayName,
-      String hostname,
-      String projectId,
-      String userId,
-      Flavor flavor,
-      String imageRef,
-      VmState vmState,
-      Optional<TaskState> taskState,
-      PowerState powerState,
-      Optional<String> host,
-      String availabilityZone,
-      Map<String, String> metadata,
-      Optional<String> userData,
-      Optional<String> keyName,
-      Optional<String> keyData,
-      boolean configDrive,
-      int launchIndex,
-      int progress,
-      Instant createdAt,
-      Optional<Instant> launchedAt) {
-    this(
-        uuid,
-        displayName,
-        hostname,
-        projectId,
-        userId,
-        flavor,
-        imageRef,
-        vmState,
-        taskState,
-        powerState,
-        host,
-        availabilityZone,
-        metadata,
-        userData,
-        keyName,
-        keyData,
-        configDrive,
-        launchIndex,
-        progress,
-        createdAt,
-        launchedAt,
-        0L);
-  }
-
   /**
    * This instance's libvirt domain name: {@code instance-%08x} over {@link #id()}, or {@code
    * instance-<uuid>} for a row without a numeric id (never ambiguous, unlike id 0).
