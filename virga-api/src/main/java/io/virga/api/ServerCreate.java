@@ -273,7 +273,8 @@ final class ServerCreate implements AutoCloseable {
    * saying so, as an agent's recovery does for builds it lost. Instances with a host are their
    * agent's to recover.
    */
-  int recoverUnscheduled() {
+  int recoverUnscheduled(java.time.Duration minAge) {
+    java.time.Instant before = java.time.Instant.now().minus(minAge);
     int n = 0;
     for (InstanceRecord r :
         deps.instances()
@@ -284,7 +285,10 @@ final class ServerCreate implements AutoCloseable {
                     Optional.of(java.util.Set.of(VmState.BUILDING)),
                     Optional.empty(),
                     false))) {
-      if (r.host().isEmpty() && r.taskState().orElse(null) == TaskState.SCHEDULING) {
+      // another API process may be scheduling a fresh one right now: only old ones are lost
+      if (r.host().isEmpty()
+          && r.taskState().orElse(null) == TaskState.SCHEDULING
+          && !r.updatedAt().isAfter(before)) {
         String message =
             "Build of instance "
                 + r.uuid()
