@@ -69,18 +69,19 @@ final class HypervisorRoutes {
     if (!detail) {
       return m;
     }
+    Used u = used(n);
     m.put("vcpus", n.vcpus());
     m.put("memory_mb", n.memoryMb());
     m.put("local_gb", n.localGb());
-    m.put("vcpus_used", n.vcpusUsed());
-    m.put("memory_mb_used", n.memoryMbUsed());
-    m.put("local_gb_used", n.localGbUsed());
+    m.put("vcpus_used", u.vcpus());
+    m.put("memory_mb_used", u.memoryMb());
+    m.put("local_gb_used", u.localGb());
     m.put("hypervisor_type", n.hypervisorType());
     m.put("hypervisor_version", n.hypervisorVersion());
-    m.put("free_ram_mb", n.memoryMb() - n.memoryMbUsed());
-    m.put("free_disk_gb", n.localGb() - n.localGbUsed());
+    m.put("free_ram_mb", n.memoryMb() - u.memoryMb());
+    m.put("free_disk_gb", n.localGb() - u.localGb());
     m.put("current_workload", workload(n.host()));
-    m.put("running_vms", n.runningVms());
+    m.put("running_vms", u.instances());
     m.put("cpu_info", c.version().atLeast(2, 28) ? cpuInfo(n.cpuInfoJson()) : n.cpuInfoJson());
     m.put("disk_available_least", n.diskAvailableLeastGb());
     m.put("host_ip", n.hostIp());
@@ -90,6 +91,23 @@ final class HypervisorRoutes {
     svc.put("disabled_reason", s == null ? null : s.disabledReason().orElse(null));
     m.put("service", svc);
     return m;
+  }
+
+  /**
+   * What a host's instances use, as Nova's resource tracker counts it: flavors of the instances
+   * assigned to the host (claims included) plus the reserved memory and disk — not what the
+   * machine's kernel reports, which namespaced hosts on one machine share.
+   */
+  record Used(long vcpus, long memoryMb, long localGb, long instances) {}
+
+  private Used used(ComputeNodeRecord n) {
+    var usage = deps.hosts().usage(n.host());
+    SchedulerOptions o = deps.options();
+    return new Used(
+        usage.cores(),
+        o.reservedHostMemoryMb() + usage.ramMb(),
+        (long) Math.ceil(o.reservedHostDiskMb() / 1024.0) + usage.diskGb(),
+        usage.instances());
   }
 
   private int workload(String host) {
@@ -226,11 +244,12 @@ final class HypervisorRoutes {
       vcpus += n.vcpus();
       mem += n.memoryMb();
       disk += n.localGb();
-      vcpusUsed += n.vcpusUsed();
-      memUsed += n.memoryMbUsed();
-      diskUsed += n.localGbUsed();
+      Used u = used(n);
+      vcpusUsed += u.vcpus();
+      memUsed += u.memoryMb();
+      diskUsed += u.localGb();
       workload += workload(n.host());
-      running += n.runningVms();
+      running += u.instances();
       least += n.diskAvailableLeastGb();
     }
     Map<String, Object> m = new LinkedHashMap<>();

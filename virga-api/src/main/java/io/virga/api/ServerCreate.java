@@ -82,6 +82,7 @@ final class ServerCreate implements AutoCloseable {
                     throw new InvalidInputException("Invalid key_name provided.");
                   }
                 });
+    req.destination().ifPresent(d -> checkDestination(caller, d));
     if (req.availabilityZone().isPresent()
         && deps.hosts().services().stream()
             .noneMatch(s -> s.availabilityZone().equals(req.availabilityZone().get()))) {
@@ -130,7 +131,7 @@ final class ServerCreate implements AutoCloseable {
     }
     for (InstanceRecord r : created) {
       deps.actions().start(r.uuid(), requestId, "create", project, caller.userId());
-      builder.execute(() -> scheduleAndBuild(r, requestId));
+      builder.execute(() -> scheduleAndBuild(r, requestId, req.destination()));
     }
     return new Created(created, adminPass, reservationId);
   }
@@ -222,7 +223,21 @@ final class ServerCreate implements AutoCloseable {
     return sb.toString();
   }
 
-  private void scheduleAndBuild(InstanceRecord r, String requestId) {
+  /** Admin only (Nova's forced_host / requested_destination policies); the host must exist. */
+  private void checkDestination(AuthContext caller, Destination d) {
+    if (!caller.isAdmin()) {
+      throw new io.virga.core.ForbiddenException(
+          d.forced()
+              ? "Policy doesn't allow os_compute_api:servers:create:forced_host to be performed."
+              : "Policy doesn't allow compute:servers:create:requested_destination to be"
+                  + " performed.");
+    }
+    if (deps.hosts().nodes().stream().noneMatch(d::matches)) {
+      throw new InvalidInputException("Compute host " + d.describe() + " could not be found.");
+    }
+  }
+
+  private void scheduleAndBuild(InstanceRecord r, String requestId, Optional<Destination> dest) {
     MDC.put("request_id", requestId);
     MDC.put("instance_uuid", r.uuid());
     try {
@@ -238,7 +253,7 @@ final class ServerCreate implements AutoCloseable {
                   r.uuid(), requestId, "conductor_schedule_and_build_instances", Optional.empty());
           return;
         }
-        var node = deps.scheduler().schedule(current);
+        var node = deps.scheduler().schedule(current, dest);
         deps.actions()
             .eventFinish(
                 r.uuid(), requestId, "conductor_schedule_and_build_instances", Optional.empty());

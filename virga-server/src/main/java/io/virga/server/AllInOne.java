@@ -52,6 +52,7 @@ public final class AllInOne implements AutoCloseable {
   private ApiServer api;
   private ComputeDriver driver;
   private ComputeManager agent;
+  private RpcTransport transport;
 
   private AllInOne() {}
 
@@ -124,6 +125,7 @@ public final class AllInOne implements AutoCloseable {
       RpcTransport transport,
       Function<Config, ComputeDriver> drivers,
       boolean ownsDriver) {
+    this.transport = transport;
     stack.add(transport);
     database = Database.open(config);
     stack.add(database);
@@ -188,6 +190,11 @@ public final class AllInOne implements AutoCloseable {
           }
         };
     return new InProcessSnapshotUpload(source, new SnapshotImages(images));
+  }
+
+  /** The RPC transport agents and the conductor meet on. */
+  public RpcTransport transport() {
+    return transport;
   }
 
   public Database database() {
