@@ -20,7 +20,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -40,7 +39,6 @@ final class ServerCreate implements AutoCloseable {
 
   private final ComputeDeps deps;
   private final ExecutorService builder;
-  private final Map<String, Object> projectLocks = new ConcurrentHashMap<>();
 
   ServerCreate(ComputeDeps deps) {
     this.deps = deps;
@@ -91,44 +89,48 @@ final class ServerCreate implements AutoCloseable {
     }
     String reservationId = "r-" + Long.toString(RANDOM.nextLong() >>> 1, 36);
     String adminPass = req.adminPass().orElseGet(ServerCreate::password);
-    List<InstanceRecord> created;
-    synchronized (projectLocks.computeIfAbsent(project, p -> new Object())) {
-      Map<String, Long> limits = deps.quotas().limits(project);
-      long metaLimit = limits.getOrDefault("metadata_items", 128L);
-      if (metaLimit >= 0 && req.metadata().size() > metaLimit) {
-        throw new QuotaExceededException(
-            "Quota exceeded for metadata_items: Requested "
-                + req.metadata().size()
-                + ", but the limit is "
-                + metaLimit);
-      }
-      int count = allowedCount(project, flavor, req, limits);
-      List<NewInstance> rows = new ArrayList<>();
-      for (int i = 0; i < count; i++) {
-        String name = count > 1 ? req.name() + "-" + (i + 1) : req.name();
-        String uuid = UUID.randomUUID().toString();
-        rows.add(
-            new NewInstance(
-                uuid,
-                name,
-                req.description(),
-                hostname(name, uuid),
-                project,
-                caller.userId(),
-                flavor.flavor(),
-                image.id(),
-                req.availabilityZone(),
-                req.metadata(),
-                req.tags(),
-                req.userData(),
-                key.map(KeyPairRecord::name),
-                key.map(KeyPairRecord::publicKey),
-                req.configDrive(),
-                i,
-                reservationId));
-      }
-      created = deps.instances().createAll(rows);
+    Map<String, Long> limits = deps.quotas().limits(project);
+    long metaLimit = limits.getOrDefault("metadata_items", 128L);
+    if (metaLimit >= 0 && req.metadata().size() > metaLimit) {
+      throw new QuotaExceededException(
+          "Quota exceeded for metadata_items: Requested "
+              + req.metadata().size()
+              + ", but the limit is "
+              + metaLimit);
     }
+    // quota check and rows in one transaction under the project's lock: holds across processes
+    List<InstanceRecord> created =
+        deps.instances()
+            .createWithinQuota(
+                project,
+                used -> {
+                  int count = allowedCount(flavor, req, limits, used);
+                  List<NewInstance> rows = new ArrayList<>();
+                  for (int i = 0; i < count; i++) {
+                    String name = count > 1 ? req.name() + "-" + (i + 1) : req.name();
+                    String uuid = UUID.randomUUID().toString();
+                    rows.add(
+                        new NewInstance(
+                            uuid,
+                            name,
+                            req.description(),
+                            hostname(name, uuid),
+                            project,
+                            caller.userId(),
+                            flavor.flavor(),
+                            image.id(),
+                            req.availabilityZone(),
+                            req.metadata(),
+                            req.tags(),
+                            req.userData(),
+                            key.map(KeyPairRecord::name),
+                            key.map(KeyPairRecord::publicKey),
+                            req.configDrive(),
+                            i,
+                            reservationId));
+                  }
+                  return rows;
+                });
     for (InstanceRecord r : created) {
       deps.actions().start(r.uuid(), requestId, "create", project, caller.userId());
       builder.execute(() -> scheduleAndBuild(r, requestId, req.destination()));
@@ -159,9 +161,11 @@ final class ServerCreate implements AutoCloseable {
     }
   }
 
-  private int allowedCount(
-      String project, FlavorRecord flavor, ServerCreateRequest req, Map<String, Long> limits) {
-    InstanceRepository.Usage used = deps.instances().projectUsage(project);
+  private static int allowedCount(
+      FlavorRecord flavor,
+      ServerCreateRequest req,
+      Map<String, Long> limits,
+      InstanceRepository.Usage used) {
     int fits = req.maxCount();
     fits = Math.min(fits, room(limits.get("instances"), used.instances(), 1));
     fits = Math.min(fits, room(limits.get("cores"), used.cores(), flavor.flavor().vcpus()));

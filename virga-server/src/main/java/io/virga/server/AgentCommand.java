@@ -46,8 +46,12 @@ final class AgentCommand implements Callable<Integer> {
     }
     ImageApiClient images = ImageApiClient.fromConfig(config);
     List<AutoCloseable> stack = new ArrayList<>();
+    AgentMetrics metrics = AgentMetrics.start(config);
+    stack.add(metrics);
     RpcTransport transport =
-        Retry.untilUp("RabbitMQ (transport_url)", () -> RpcTransports.fromConfig(config));
+        new ObservedTransport(
+            Retry.untilUp("RabbitMQ (transport_url)", () -> RpcTransports.fromConfig(config)),
+            metrics.registry);
     stack.add(transport);
     ComputeDriver driver = AllInOne.driverFor(config);
     stack.add(driver);
@@ -67,7 +71,8 @@ final class AgentCommand implements Callable<Integer> {
     AgentRuntime agent =
         AgentRuntime.start(driver, conductor, transport, images, ComputeOptions.fromConfig(config));
     stack.add(agent);
-    LOG.info("virga agent {} is up", host);
+    metrics.observe(agent.manager(), driver);
+    LOG.info("virga agent {} is up (metrics on port {})", host, metrics.port());
     System.out.println("virga agent is up: compute host " + host);
     Foreground.runUntilStopped(
         () -> {

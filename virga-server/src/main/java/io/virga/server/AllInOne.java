@@ -122,9 +122,13 @@ public final class AllInOne implements AutoCloseable {
 
   private void doStart(
       Config config,
-      RpcTransport transport,
+      RpcTransport rawTransport,
       Function<Config, ComputeDriver> drivers,
       boolean ownsDriver) {
+    var registry =
+        new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+            io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+    RpcTransport transport = new ObservedTransport(rawTransport, registry);
     this.transport = transport;
     stack.add(transport);
     database = Database.open(config);
@@ -140,6 +144,7 @@ public final class AllInOne implements AutoCloseable {
     Conductor conductor =
         new Conductor(compute.instances(), compute.actions(), compute.hosts(), images::get);
     stack.add(Rpc.serve(transport, Rpc.CONDUCTOR, ConductorApi.class, conductor));
+    stack.add(new ControlPlaneMetrics(compute, registry));
     ComputeRoutes routes = new ComputeRoutes(compute);
     stack.add(routes);
     if (drivers != null) {
@@ -164,6 +169,7 @@ public final class AllInOne implements AutoCloseable {
     }
     api =
         ApiServer.builder(config, database)
+            .meterRegistry(registry)
             .identity(identity)
             .images(images)
             .routes(routes)

@@ -81,6 +81,7 @@ final class MultiHostUp implements AutoCloseable {
       PrintStream out) {
     Path home = base.home();
     UpCommand.createHome(home);
+    baseMetricsPort = base.integer("metrics_port", 9779);
     out.println("virga: starting a private RabbitMQ ...");
     PrivateBroker broker =
         PrivateBroker.start(home.resolve("rabbitmq"), 0, owned, Duration.ofSeconds(120));
@@ -113,6 +114,14 @@ final class MultiHostUp implements AutoCloseable {
             + hosts.host(1).uri()
             + "' list",
         out);
+    out.println(
+        "  Metrics: "
+            + cloud.api().url()
+            + "/metrics (API), http://127.0.0.1:"
+            + (baseMetricsPort + 1)
+            + "/metrics … :"
+            + (baseMetricsPort + count)
+            + " (agents).");
   }
 
   /**
@@ -147,6 +156,7 @@ final class MultiHostUp implements AutoCloseable {
     e.put("VIRGA_AUTH_URL", apiUrl + "/identity/v3");
     e.put("VIRGA_SERVICE_PASSWORD", creds.servicePassword());
     e.put("VIRGA_COMPUTE_DRIVER", "libvirt");
+    e.put("VIRGA_METRICS_PORT", Integer.toString(metricsPort(h)));
     config.get("virt_type").ifPresent(v -> e.put("VIRGA_VIRT_TYPE", v));
     pb.redirectErrorStream(true).redirectOutput(h.dir().resolve("agent.log").toFile());
     LOG.debug("agent of {}: {}", h.name(), pb.command());
@@ -159,6 +169,14 @@ final class MultiHostUp implements AutoCloseable {
       throw new UncheckedIOException("cannot start the agent of " + h.name(), ex);
     }
   }
+
+  /** Agents share the machine's loopback: host i serves /metrics on metrics_port + i. */
+  private int metricsPort(NamespacedHost h) {
+    int index = hosts.hosts().indexOf(h) + 1;
+    return baseMetricsPort + index;
+  }
+
+  private int baseMetricsPort = 9779;
 
   /** This JVM's class path with absolute entries: the agent starts in another directory. */
   private static String absoluteClassPath() {
