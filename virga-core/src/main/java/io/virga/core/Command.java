@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,6 +64,7 @@ public final class Command {
 
   private final List<String> argv;
   private final Map<String, String> env = new LinkedHashMap<>();
+  private Predicate<String> unset = name -> false;
   private Optional<Path> workDir = Optional.empty();
   private Optional<Limits> limits = Optional.empty();
   private Optional<Path> stdoutFile = Optional.empty();
@@ -107,6 +109,12 @@ public final class Command {
 
   public Command env(Map<String, String> vars) {
     env.putAll(vars);
+    return this;
+  }
+
+  /** Removes the inherited variables whose names match (e.g. a caller's {@code OS_*}). */
+  public Command withoutEnv(Predicate<String> names) {
+    this.unset = this.unset.or(names);
     return this;
   }
 
@@ -176,6 +184,7 @@ public final class Command {
     ProcessBuilder pb =
         new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(DEV_NULL));
     workDir.ifPresent(d -> pb.directory(d.toFile()));
+    pb.environment().keySet().removeIf(unset);
     pb.environment().put("LC_ALL", "C");
     if (limits.isPresent()) {
       // Under an address-space limit glibc's per-thread malloc arenas (64 MiB of reservation
