@@ -114,7 +114,12 @@ public final class AllInOne implements AutoCloseable {
             host -> Rpc.computeAgent(transport, host),
             ComputeImages.of(images));
     Conductor conductor =
-        new Conductor(compute.instances(), compute.actions(), compute.hosts(), images::get);
+        new Conductor(
+            compute.instances(),
+            compute.actions(),
+            compute.hosts(),
+            images::get,
+            compute.migrations());
     stack.add(Rpc.serve(transport, Rpc.CONDUCTOR, ConductorApi.class, conductor));
     ComputeRoutes routes = new ComputeRoutes(compute);
     stack.add(routes);
