@@ -22,7 +22,8 @@ public record ComputeDeps(
     SchedulerOptions options,
     ComputeAgents agents,
     ComputeImages images,
-    MigrationRepository migrations) {
+    MigrationRepository migrations,
+    MigrationApiOptions migrationOptions) {
 
   /** Repositories over one database, the scheduler from the configuration. */
   public static ComputeDeps create(
@@ -40,6 +41,7 @@ public record ComputeDeps(
         options,
         agents,
         images,
-        new MigrationRepository(jdbi));
+        new MigrationRepository(jdbi),
+        MigrationApiOptions.from(config));
   }
 }
