@@ -61,6 +61,31 @@ final class MigrationRoutes {
     Policy.requireAdmin(c.auth(), "os_compute_api:os-migrations:index");
     var ctx = c.ctx();
     Microversion v = c.version();
+    if (v.atLeast(2, 59)) {
+      // 2.59: the query schema no longer allows additional properties
+      for (String k : ctx.queryParamMap().keySet()) {
+        boolean known =
+            java.util.Set.of(
+                        "hidden",
+                        "host",
+                        "instance_uuid",
+                        "migration_type",
+                        "source_compute",
+                        "status",
+                        "limit",
+                        "marker",
+                        "changes-since")
+                    .contains(k)
+                || k.equals("changes-before") && v.atLeast(2, 66)
+                || (k.equals("user_id") || k.equals("project_id")) && v.atLeast(2, 80);
+        if (!known) {
+          throw new InvalidInputException(
+              "Invalid input for query parameters "
+                  + k
+                  + ". Additional properties are not allowed");
+        }
+      }
+    }
     MigrationFilter f =
         new MigrationFilter(
             q(c, "instance_uuid"),

@@ -179,12 +179,18 @@ final class ServerRoutes {
     return Optional.of(s.get().disabled() ? "MAINTENANCE" : "UP");
   }
 
+  /** Show and update (not the lists): 2.71 adds the server's groups (Virga has none). */
   private Map<String, Object> detail(ComputeRoutes.Call c, InstanceRecord r) {
-    return c.view()
-        .detail(
-            r,
-            deps.instances().latestFault(r.uuid()),
-            r.host().map(this::hostStatus).orElse(Optional.of("")));
+    Map<String, Object> m =
+        c.view()
+            .detail(
+                r,
+                deps.instances().latestFault(r.uuid()),
+                r.host().map(this::hostStatus).orElse(Optional.of("")));
+    if (c.version().atLeast(2, 71)) {
+      m.put("server_groups", List.of());
+    }
+    return m;
   }
 
   private void create(ComputeRoutes.Call c) {

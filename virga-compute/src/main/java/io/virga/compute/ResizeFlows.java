@@ -151,6 +151,8 @@ final class ResizeFlows {
           uuid, TaskState.RESIZE_MIGRATED, InstanceUpdate.none().task(TaskState.RESIZE_FINISH));
       MigrationDisks disks = Rpc.fromJson(disksJson, MigrationDisks.class);
       driver.finishMigration(specs.build(i), disks, images.forInstance(i), m.wasRunning());
+      // finished before the instance shows VERIFY_RESIZE, so a confirm finds it (Nova's order)
+      steps.status(m, MigrationStatus.FINISHED, MigrationStatus.POST_MIGRATING);
       steps.tasks.cas(
           uuid,
           TaskState.RESIZE_FINISH,
@@ -159,7 +161,6 @@ final class ResizeFlows {
               .clearTask()
               .power(flows.powerState(uuid))
               .progress(100));
-      steps.status(m, MigrationStatus.FINISHED, MigrationStatus.POST_MIGRATING);
       steps.tasks.eventFinish(uuid, rid, event, Optional.empty());
       log.info("instance resized here from {} (migration {})", m.sourceCompute(), m.uuid());
     } catch (RuntimeException e) {

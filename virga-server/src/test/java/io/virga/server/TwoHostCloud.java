@@ -45,6 +45,16 @@ final class TwoHostCloud implements AutoCloseable {
             host -> Rpc.computeAgent(transport, host));
     agent2.start();
     listener2 = Rpc.serve(transport, Rpc.computeTopic("host2"), ComputeAgentApi.class, agent2);
+    // both hosts reported before a test boots (the scheduler sees only reported nodes)
+    var hosts = cloud.running.cloud().compute().hosts();
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () ->
+                hosts.nodes().stream()
+                    .map(n -> n.host())
+                    .toList()
+                    .containsAll(java.util.List.of("host2", "fake-host")));
   }
 
   /** host2's agent process dies: no more RPC, its running actions abandoned. */
