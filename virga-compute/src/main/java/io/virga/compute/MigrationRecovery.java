@@ -52,22 +52,27 @@ final class MigrationRecovery {
     if (task.isEmpty()) {
       return false;
     }
-    Optional<Migration> m = migration(i.uuid());
     return switch (task.get()) {
-      case RESIZE_PREP, RESIZE_MIGRATING -> m.map(x -> revertOnSource(i, x, rid)).orElse(false);
-      case RESIZE_FINISH -> m.map(x -> failFinish(i, x, rid)).orElse(false);
-      case RESIZE_REVERTING -> m.map(x -> redoRevert(i, x, rid)).orElse(false);
-      case MIGRATING -> m.map(x -> followLiveGuest(i, x, rid)).orElse(false);
+      case RESIZE_PREP, RESIZE_MIGRATING ->
+          migration(i.uuid()).map(x -> revertOnSource(i, x, rid)).orElse(false);
+      case RESIZE_FINISH -> migration(i.uuid()).map(x -> failFinish(i, x, rid)).orElse(false);
+      case RESIZE_REVERTING -> migration(i.uuid()).map(x -> redoRevert(i, x, rid)).orElse(false);
+      case MIGRATING -> migration(i.uuid()).map(x -> followLiveGuest(i, x, rid)).orElse(false);
       default -> false;
     };
   }
 
+  /** The instance's newest migration in progress here; empty when the control plane has none. */
   private Optional<Migration> migration(String uuid) {
-    List<Migration> mine =
-        steps.conductor.migrationsInProgress(host).stream()
-            .filter(x -> x.instanceUuid().equals(uuid))
-            .toList();
-    return mine.isEmpty() ? Optional.empty() : Optional.of(mine.get(0));
+    try {
+      List<Migration> mine =
+          steps.conductor.migrationsInProgress(host).stream()
+              .filter(x -> x.instanceUuid().equals(uuid))
+              .toList();
+      return mine.isEmpty() ? Optional.empty() : Optional.of(mine.get(0));
+    } catch (io.virga.core.NotImplementedException e) {
+      return Optional.empty();
+    }
   }
 
   private VirgaException interrupted(String step) {
