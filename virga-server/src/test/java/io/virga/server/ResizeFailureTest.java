@@ -134,4 +134,51 @@ class ResizeFailureTest {
     assertThat(cloud.running.cloud().compute().hosts().usage("fake-host").ramMb()).isZero();
     release.countDown();
   }
+
+  @Test
+  void destinationAgentKilledMidFinishRevertsToTheSourceOnRestart() throws Exception {
+    String id = bootActive();
+    // first move the server to fake-host, so that host2 (restartable) is the next destination
+    assertThat(hosts.action(admin, id, null, "{\"migrate\": null}")).isEqualTo(202);
+    cloud.awaitStatus(demo, id, "VERIFY_RESIZE");
+    assertThat(hosts.action(demo, id, null, "{\"confirmResize\": null}")).isEqualTo(204);
+    cloud.awaitStatus(demo, id, "ACTIVE");
+    assertThat(hosts.hostOf(admin, id)).isEqualTo("fake-host");
+    CountDownLatch finishing = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    hosts
+        .host2
+        .faults()
+        .hook(
+            Op.FINISH_MIGRATION,
+            uuid -> {
+              finishing.countDown();
+              while (true) {
+                try {
+                  release.await();
+                  break;
+                } catch (InterruptedException e) {
+                  // a dead process does not wake up
+                }
+              }
+              throw new Error("the agent process is dead");
+            });
+    assertThat(hosts.action(demo, id, null, "{\"resize\": {\"flavorRef\": \"1\"}}")).isEqualTo(202);
+    finishing.await();
+    hosts.killHost2();
+    hosts.host2.faults().clear();
+    assertThat(cloud.server(admin, id).path("OS-EXT-STS:task_state").asText())
+        .isEqualTo("resize_finish");
+    hosts.startHost2();
+    hosts.awaitMigration(admin, id, "error");
+    JsonNode s = cloud.awaitStatus(demo, id, "ACTIVE");
+    hosts.awaitIdle();
+    assertThat(s.path("flavor").path("id").asText()).isEqualTo("v1.tiny");
+    assertThat(hosts.hostOf(admin, id)).isEqualTo("fake-host");
+    assertThat(hosts.fakeHost().powerState(id)).contains(PowerState.RUNNING);
+    assertThat(hosts.fakeHost().resizeLeftovers()).isEmpty();
+    assertThat(hosts.host2.powerState(id)).isEmpty();
+    assertThat(cloud.running.cloud().compute().hosts().usage("host2").ramMb()).isZero();
+    release.countDown();
+  }
 }
