@@ -26,11 +26,13 @@ final class ServerRoutes {
   private final ComputeDeps deps;
   private final ServerOperations ops;
   private final ServerCreate creates;
+  private final ServerLifecycleActions lifecycle;
 
   ServerRoutes(ComputeDeps deps, ServerOperations ops, ServerCreate creates) {
     this.deps = deps;
     this.ops = ops;
     this.creates = creates;
+    this.lifecycle = new ServerLifecycleActions(deps, ops);
   }
 
   void register(JavalinDefaultRouting r) {
@@ -171,11 +173,14 @@ final class ServerRoutes {
   }
 
   private Map<String, Object> detail(ComputeRoutes.Call c, InstanceRecord r) {
-    return c.view()
-        .detail(
-            r,
-            deps.instances().latestFault(r.uuid()),
-            r.host().map(this::hostStatus).orElse(Optional.of("")));
+    Map<String, Object> view =
+        c.view()
+            .detail(
+                r,
+                deps.instances().latestFault(r.uuid()),
+                r.host().map(this::hostStatus).orElse(Optional.of("")));
+    lifecycle.decorate(c, r, view);
+    return view;
   }
 
   private void create(ComputeRoutes.Call c) {
@@ -262,6 +267,9 @@ final class ServerRoutes {
       case "os-getConsoleOutput" -> console(c, uuid, arg);
       case "createImage" -> new ServerSnapshotAction(deps, ops).handle(c, uuid, arg);
       default -> {
+        if (lifecycle.handle(c, uuid, name, arg)) {
+          return;
+        }
         ops.visible(c.auth(), uuid);
         throw new InvalidInputException("There is no such action: " + name);
       }

@@ -54,6 +54,7 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   private final InstanceFlows flows;
   private final PowerSync powerSync;
   private final InstanceRecovery recovery;
+  private final LifecycleFlows lifecycle;
 
   public ComputeManager(
       ComputeDriver driver,
@@ -87,7 +88,10 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
             (uuid, what, task) -> submit(uuid, what, task),
             periodic,
             options.stoppedEventDelay());
-    this.recovery = new InstanceRecovery(host, tasks, flows);
+    this.lifecycle =
+        new LifecycleFlows(
+            driver, tasks, new SpecBuilder(conductor), images, options, tracker, flows);
+    this.recovery = new InstanceRecovery(host, tasks, flows, lifecycle);
   }
 
   /** The host name this agent serves (its RPC topic is {@code compute.<host>}). */
@@ -202,6 +206,21 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   @Override
   public void snapshotInstance(String uuid, String imageId) {
     submit(uuid, "snapshot", rid -> flows.snapshot(uuid, rid, imageId));
+  }
+
+  @Override
+  public void rebuildInstance(String uuid, String imageRef, boolean preserveEphemeral) {
+    submit(uuid, "rebuild", rid -> lifecycle.rebuild(uuid, rid, imageRef, preserveEphemeral));
+  }
+
+  @Override
+  public void rescueInstance(String uuid, String rescueImageRef) {
+    submit(uuid, "rescue", rid -> lifecycle.rescue(uuid, rid, rescueImageRef));
+  }
+
+  @Override
+  public void unrescueInstance(String uuid) {
+    submit(uuid, "unrescue", rid -> lifecycle.unrescue(uuid, rid));
   }
 
   @Override

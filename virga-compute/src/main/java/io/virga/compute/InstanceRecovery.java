@@ -57,12 +57,14 @@ final class InstanceRecovery {
   private final ConductorApi conductor;
   private final TaskStates tasks;
   private final InstanceFlows flows;
+  private final LifecycleFlows lifecycle;
 
-  InstanceRecovery(String host, TaskStates tasks, InstanceFlows flows) {
+  InstanceRecovery(String host, TaskStates tasks, InstanceFlows flows, LifecycleFlows lifecycle) {
     this.host = host;
     this.conductor = tasks.conductor();
     this.tasks = tasks;
     this.flows = flows;
+    this.lifecycle = lifecycle;
   }
 
   void initInstance(Instance i, String requestId) {
@@ -74,7 +76,10 @@ final class InstanceRecovery {
     }
     if (i.vmState() == VmState.SOFT_DELETED
         || (i.vmState() == VmState.ERROR
-            && !is(task, Set.of(TaskState.RESIZE_MIGRATING, DELETING)))) {
+            && !is(task, Set.of(TaskState.RESIZE_MIGRATING, DELETING, TaskState.RESCUING))
+            && !is(task, REBUILD_TASKS))) {
+      // Nova leaves an errored instance alone, except the tasks that would stay stuck: a
+      // rebuild or rescue of an ERROR instance (both allowed from it) is finished below
       return;
     }
     if (i.vmState() == VmState.DELETED) {
@@ -96,10 +101,24 @@ final class InstanceRecovery {
       force(uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask());
       return;
     }
-    if ((i.vmState() == VmState.ACTIVE || i.vmState() == VmState.STOPPED)
-        && is(task, REBUILD_TASKS)) {
+    if (is(task, REBUILD_TASKS)) {
       log.warn("instance failed to rebuild; setting ERROR");
       force(uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask());
+      return;
+    }
+    if (is(task, Set.of(TaskState.RESCUING, TaskState.UNRESCUING))) {
+      // the rescue domain may or may not exist: put the instance's own domain back, as unrescue
+      log.warn(
+          "{} interrupted at start-up; restoring the instance's own domain", task.get().value());
+      if (task.get() == TaskState.RESCUING) {
+        tasks.fault(
+            uuid,
+            new VirgaException(
+                "Rescue of instance "
+                    + uuid
+                    + " was interrupted by a compute agent restart; rescue it again."));
+      }
+      lifecycle.finishUnrescue(i, Optional.empty(), task.get());
       return;
     }
     if (i.vmState() != VmState.ERROR && is(task, SNAPSHOT_TASKS)) {

@@ -32,4 +32,25 @@ public interface ComputeAgentApi {
 
   /** A call: the last {@code maxLines} lines of the serial console (all when negative). */
   String getConsoleOutput(String uuid, int maxLines);
+
+  // ---- the rest of a server's life (rebuild, rescue); defaults for agents without them ----
+
+  /**
+   * Rebuild in place from {@code imageRef} (already written to the instance row): root disk and
+   * config drive recreated, ephemeral kept when {@code preserveEphemeral}; ends in the power state
+   * the instance had.
+   */
+  default void rebuildInstance(String uuid, String imageRef, boolean preserveEphemeral) {
+    throw new NotImplementedException("rebuild is not implemented by this agent");
+  }
+
+  /** Boot the rescue image with the instance's root disk attached second (vm_state rescued). */
+  default void rescueInstance(String uuid, String rescueImageRef) {
+    throw new NotImplementedException("rescue is not implemented by this agent");
+  }
+
+  /** Back from rescue to the instance's own domain. */
+  default void unrescueInstance(String uuid) {
+    throw new NotImplementedException("unrescue is not implemented by this agent");
+  }
 }

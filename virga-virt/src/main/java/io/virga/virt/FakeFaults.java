@@ -26,7 +26,10 @@ public final class FakeFaults {
     SUSPEND,
     RESUME,
     SNAPSHOT,
-    CLEANUP
+    CLEANUP,
+    REBUILD,
+    RESCUE,
+    UNRESCUE
   }
 
   private final Map<Op, ConcurrentLinkedDeque<Supplier<RuntimeException>>> failNext =
