@@ -31,12 +31,14 @@ final class ServerLifecycleActions {
   private final ServerOperations ops;
   private final InstanceLifecycleRepository lifecycle;
   private final ServerRebuild rebuild;
+  private final ServerShelveActions shelve;
 
   ServerLifecycleActions(ComputeDeps deps, ServerOperations ops) {
     this.deps = deps;
     this.ops = ops;
     this.lifecycle = deps.instances().lifecycle();
     this.rebuild = new ServerRebuild(deps, lifecycle);
+    this.shelve = new ServerShelveActions(deps, ops, lifecycle);
   }
 
   /** Handles {@code name} when it is one of these actions; false for any other action. */
@@ -48,6 +50,10 @@ final class ServerLifecycleActions {
       case "rebuild" -> rebuild(c, uuid, arg);
       case "rescue" -> rescue(c, uuid, arg);
       case "unrescue" -> unrescue(c, uuid);
+      case "shelve" -> shelve.shelve(c, uuid);
+      case "shelveOffload" -> shelve.shelveOffload(c, uuid);
+      case "unshelve" -> shelve.unshelve(c, uuid, arg);
+      case "createBackup" -> shelve.createBackup(c, uuid, arg);
       default -> {
         return false;
       }

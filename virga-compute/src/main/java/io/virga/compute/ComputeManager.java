@@ -55,13 +55,26 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   private final PowerSync powerSync;
   private final InstanceRecovery recovery;
   private final LifecycleFlows lifecycle;
+  private final ShelveFlows shelve;
+  private final LifecycleOptions lifecycleOptions;
 
   public ComputeManager(
       ComputeDriver driver,
       ConductorApi conductor,
       ImageSourceFactory images,
       ComputeOptions options) {
+    this(driver, conductor, images, options, LifecycleOptions.defaults());
+  }
+
+  /** With the shelve options ({@code shelved_offload_time}, {@code shelved_poll_interval}). */
+  public ComputeManager(
+      ComputeDriver driver,
+      ConductorApi conductor,
+      ImageSourceFactory images,
+      ComputeOptions options,
+      LifecycleOptions lifecycleOptions) {
     this.driver = driver;
+    this.lifecycleOptions = lifecycleOptions;
     this.conductor = conductor;
     this.options = options;
     this.host = driver.hostname();
@@ -91,7 +104,18 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     this.lifecycle =
         new LifecycleFlows(
             driver, tasks, new SpecBuilder(conductor), images, options, tracker, flows);
-    this.recovery = new InstanceRecovery(host, tasks, flows, lifecycle);
+    this.shelve =
+        new ShelveFlows(
+            host,
+            driver,
+            tasks,
+            new SpecBuilder(conductor),
+            images,
+            options,
+            lifecycleOptions,
+            tracker,
+            flows);
+    this.recovery = new InstanceRecovery(host, tasks, flows, lifecycle, shelve);
   }
 
   /** The host name this agent serves (its RPC topic is {@code compute.<host>}). */
@@ -118,6 +142,16 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     every(options.syncPowerStateInterval(), powerSync::syncAll);
     every(options.instanceDeleteInterval(), pendingDeletes::run);
     every(options.imageCacheManagerInterval(), new ImageCacheTask(driver, conductor, host));
+    if (lifecycleOptions.shelvedOffloadTime() > 0) {
+      every(lifecycleOptions.shelvedPollInterval(), this::pollShelvedInstances);
+    }
+  }
+
+  /** Nova's _poll_shelved_instances: offload what was shelved longer than shelved_offload_time. */
+  void pollShelvedInstances() {
+    for (String uuid : shelve.expiredShelved()) {
+      submit(uuid, "shelve offload (expired)", rid -> shelve.offloadExpired(uuid, rid));
+    }
   }
 
   private void every(Duration interval, Runnable task) {
@@ -221,6 +255,26 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   @Override
   public void unrescueInstance(String uuid) {
     submit(uuid, "unrescue", rid -> lifecycle.unrescue(uuid, rid));
+  }
+
+  @Override
+  public void shelveInstance(String uuid, String imageId) {
+    submit(uuid, "shelve", rid -> shelve.shelve(uuid, rid, imageId));
+  }
+
+  @Override
+  public void shelveOffloadInstance(String uuid) {
+    submit(uuid, "shelve offload", rid -> shelve.offload(uuid, rid));
+  }
+
+  @Override
+  public void unshelveInstance(String uuid, String imageId) {
+    submit(uuid, "unshelve", rid -> shelve.unshelve(uuid, rid, imageId));
+  }
+
+  @Override
+  public void backupInstance(String uuid, String imageId, String backupType, int rotation) {
+    submit(uuid, "backup", rid -> shelve.backup(uuid, rid, imageId, backupType, rotation));
   }
 
   @Override

@@ -58,13 +58,20 @@ final class InstanceRecovery {
   private final TaskStates tasks;
   private final InstanceFlows flows;
   private final LifecycleFlows lifecycle;
+  private final ShelveFlows shelve;
 
-  InstanceRecovery(String host, TaskStates tasks, InstanceFlows flows, LifecycleFlows lifecycle) {
+  InstanceRecovery(
+      String host,
+      TaskStates tasks,
+      InstanceFlows flows,
+      LifecycleFlows lifecycle,
+      ShelveFlows shelve) {
     this.host = host;
     this.conductor = tasks.conductor();
     this.tasks = tasks;
     this.flows = flows;
     this.lifecycle = lifecycle;
+    this.shelve = shelve;
   }
 
   void initInstance(Instance i, String requestId) {
@@ -88,6 +95,9 @@ final class InstanceRecovery {
         flows.abandonSnapshot(i, Optional.empty());
       }
       flows.terminate(uuid, requestId);
+      return;
+    }
+    if (recoverShelve(i, task, requestId)) {
       return;
     }
     if (i.vmState() == VmState.BUILDING || is(task, BUILD_TASKS)) {
@@ -186,6 +196,60 @@ final class InstanceRecovery {
     if (task.isEmpty() && power != i.powerState()) {
       tasks.tryCas(uuid, Optional.empty(), InstanceUpdate.none().power(power));
     }
+  }
+
+  private static final Set<TaskState> SHELVING_TASKS =
+      Set.of(
+          TaskState.SHELVING,
+          TaskState.SHELVING_IMAGE_PENDING_UPLOAD,
+          TaskState.SHELVING_IMAGE_UPLOADING,
+          TaskState.IMAGE_BACKUP);
+
+  /**
+   * Shelve, backup, offload and unshelve interrupted by a restart: the unfinished image entry goes
+   * and the task is cleared (the instance stays where it was); an offload is finished; an unshelve
+   * that was spawning here is undone back to shelved_offloaded. True when handled.
+   */
+  private boolean recoverShelve(Instance i, Optional<TaskState> task, String requestId) {
+    String uuid = i.uuid();
+    if (is(task, SHELVING_TASKS)) {
+      log.warn("{} interrupted at start-up; clearing it", task.get().value());
+      flows.abandonSnapshot(i, Optional.empty());
+      for (String k : java.util.List.of(ShelveFlows.SHELVED_IMAGE_ID, ShelveFlows.SHELVED_AT)) {
+        conductor.removeSystemMetadata(uuid, k);
+      }
+      PowerState power = flows.powerState(uuid);
+      VmState vm =
+          power == PowerState.SHUTDOWN && i.vmState() == VmState.ACTIVE
+              ? VmState.STOPPED
+              : i.vmState();
+      force(uuid, InstanceUpdate.none().vm(vm).clearTask().power(power));
+      return true;
+    }
+    if (is(task, Set.of(TaskState.SHELVING_OFFLOADING))) {
+      log.info("offload interrupted at start-up; offloading again");
+      shelve.runOffload(i, Optional.empty(), TaskState.SHELVING_OFFLOADING);
+      return true;
+    }
+    if (is(task, Set.of(TaskState.UNSHELVING, SPAWNING))
+        && (i.vmState() == VmState.SHELVED_OFFLOADED || i.vmState() == VmState.SHELVED)) {
+      log.warn("unshelve interrupted at start-up; the instance stays {}", i.vmState().value());
+      tasks.fault(
+          uuid,
+          new VirgaException(
+              "Unshelve of instance "
+                  + uuid
+                  + " was interrupted by a compute agent restart;"
+                  + " unshelve it again."));
+      if (i.vmState() == VmState.SHELVED_OFFLOADED) {
+        flows.reapDeleted(i); // whatever the interrupted spawn left here
+        conductor.instanceOffloaded(uuid, task);
+      } else {
+        force(uuid, InstanceUpdate.none().clearTask().power(flows.powerState(uuid)));
+      }
+      return true;
+    }
+    return false;
   }
 
   /** Nova's _retry_reboot. */

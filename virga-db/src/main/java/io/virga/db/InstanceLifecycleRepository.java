@@ -161,6 +161,28 @@ public final class InstanceLifecycleRepository {
         });
   }
 
+  /**
+   * Shelve offload's end in one write: shelved_offloaded, no task, no power state, host and node
+   * cleared (so the host's usage no longer counts it) — only if the task is still {@code expected}
+   * (empty: no task). Returns false when that compare-and-swap lost.
+   */
+  public boolean offloaded(String uuid, Optional<io.virga.core.TaskState> expected) {
+    return jdbi.withHandle(
+            h ->
+                h.createUpdate(
+                        "UPDATE instances SET vm_state = :vm, task_state = NULL, power_state = 0,"
+                            + " host = NULL, node = NULL, updated_at = :now WHERE uuid = :uuid"
+                            + " AND deleted = :d AND "
+                            + (expected.isPresent() ? "task_state = :exp" : "task_state IS NULL"))
+                    .bind("vm", io.virga.core.VmState.SHELVED_OFFLOADED.value())
+                    .bind("now", Times.now())
+                    .bind("uuid", uuid)
+                    .bind("d", false)
+                    .bind("exp", expected.map(io.virga.core.TaskState::value).orElse(""))
+                    .execute())
+        == 1;
+  }
+
   /** Clears the host and node of an instance that no longer occupies one (shelve offload). */
   public void clearHost(String uuid) {
     jdbi.useHandle(

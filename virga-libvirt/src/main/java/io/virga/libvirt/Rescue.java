@@ -55,7 +55,7 @@ final class Rescue {
     write(unrescueXml, original);
     String step = "createImage";
     try {
-      InstanceSpec rescueSpec = withImage(spec, rescueImage);
+      InstanceSpec rescueSpec = spec.withImage(rescueImage);
       ctx.backend.createDisk(
           dir, DISK_RESCUE, rescueImage, images, (long) spec.flavor().rootGb() << 30);
       boolean configDrive = spec.configDrive() || ctx.opts.forceConfigDrive();
@@ -178,25 +178,5 @@ final class Rescue {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file, e);
     }
-  }
-
-  /** The instance booting another image (rescue's kernel, ramdisk and metadata image). */
-  static InstanceSpec withImage(InstanceSpec s, ImageMeta image) {
-    return new InstanceSpec(
-        s.uuid(),
-        s.domainName(),
-        s.displayName(),
-        s.hostname(),
-        s.projectId(),
-        s.userId(),
-        s.flavor(),
-        image,
-        s.metadata(),
-        s.userData(),
-        s.publicKeys(),
-        s.configDrive(),
-        s.availabilityZone(),
-        s.launchIndex(),
-        s.createdAt());
   }
 }

@@ -10,6 +10,7 @@ import io.virga.api.SnapshotImages;
 import io.virga.compute.ComputeManager;
 import io.virga.compute.ComputeOptions;
 import io.virga.compute.ImageSourceFactory;
+import io.virga.compute.LifecycleOptions;
 import io.virga.core.ComputeAgentApi;
 import io.virga.core.ConductorApi;
 import io.virga.core.Config;
@@ -129,7 +130,8 @@ public final class AllInOne implements AutoCloseable {
             driver,
             Rpc.conductor(transport),
             inProcessImages(images),
-            ComputeOptions.fromConfig(config));
+            ComputeOptions.fromConfig(config),
+            LifecycleOptions.fromConfig(config));
     stack.add(agent);
     agent.start();
     stack.add(Rpc.serve(transport, Rpc.computeTopic(agent.host()), ComputeAgentApi.class, agent));
