@@ -28,6 +28,7 @@ final class ServerRoutes {
   private final ServerCreate creates;
   private final ServerMigrationActions migrations;
   private final LiveMigrationActions liveMigrations;
+  private final ServerLifecycleActions lifecycle;
 
   ServerRoutes(
       ComputeDeps deps,
@@ -39,6 +40,7 @@ final class ServerRoutes {
     this.creates = creates;
     this.migrations = new ServerMigrationActions(deps, ops);
     this.liveMigrations = liveMigrations;
+    this.lifecycle = new ServerLifecycleActions(deps, ops);
   }
 
   void register(JavalinDefaultRouting r) {
@@ -190,6 +192,7 @@ final class ServerRoutes {
     if (c.version().atLeast(2, 71)) {
       m.put("server_groups", List.of());
     }
+    lifecycle.decorate(c, r, m);
     return m;
   }
 
@@ -282,6 +285,9 @@ final class ServerRoutes {
       case "revertResize" -> migrations.revert(c, uuid);
       case "os-migrateLive" -> liveMigrations.liveMigrate(c, uuid, arg);
       default -> {
+        if (lifecycle.handle(c, uuid, name, arg)) {
+          return;
+        }
         ops.visible(c.auth(), uuid);
         throw new InvalidInputException("There is no such action: " + name);
       }

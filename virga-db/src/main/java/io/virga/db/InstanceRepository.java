@@ -31,6 +31,11 @@ public final class InstanceRepository {
     this.jdbi = jdbi;
   }
 
+  /** The lock, system metadata and rebuild fields of the same instances (issue 16's flows). */
+  public InstanceLifecycleRepository lifecycle() {
+    return new InstanceLifecycleRepository(jdbi);
+  }
+
   public InstanceRecord create(NewInstance n) {
     return jdbi.inTransaction(h -> create(h, n));
   }

@@ -39,6 +39,8 @@ public final class LibvirtDriver implements ComputeDriver {
   private final LibvirtHostResources resources;
   private final SnapshotFlow snapshots;
   private final ImageCacheManager cacheManager;
+  private final Rebuild rebuild;
+  private final Rescue rescue;
   private volatile String hostname;
 
   /** The driver as configured: options from {@code config}, images from its base cache. */
@@ -83,6 +85,8 @@ public final class LibvirtDriver implements ComputeDriver {
     this.resources = new LibvirtHostResources(ctx);
     this.snapshots = snapshots;
     this.cacheManager = cacheManager;
+    this.rebuild = new Rebuild(ctx, spawn);
+    this.rescue = new Rescue(ctx, spawn, power);
   }
 
   public LibvirtOptions options() {
@@ -228,6 +232,27 @@ public final class LibvirtDriver implements ComputeDriver {
   public void snapshot(
       InstanceSpec spec, String imageId, SnapshotUpload upload, Consumer<TaskState> taskState) {
     snapshots.snapshot(ctx.host, spec.uuid(), ctx.opts.instanceDir(spec.uuid()), upload, taskState);
+  }
+
+  /** DESIGN §3.7, in {@link Rebuild}. */
+  @Override
+  public void rebuild(
+      InstanceSpec spec,
+      ImageSource images,
+      boolean preserveEphemeral,
+      Consumer<TaskState> taskState) {
+    rebuild.rebuild(spec, images, preserveEphemeral, taskState);
+  }
+
+  /** DESIGN §3.7, in {@link Rescue}. */
+  @Override
+  public void rescue(InstanceSpec spec, io.virga.core.ImageMeta rescueImage, ImageSource images) {
+    rescue.rescue(spec, rescueImage, images);
+  }
+
+  @Override
+  public void unrescue(InstanceSpec spec, ImageSource images) {
+    rescue.unrescue(spec, images);
   }
 
   /** Image cache ageing with {@link ImageCacheManager} (h2-images' pass). */

@@ -10,6 +10,7 @@ import io.virga.api.SnapshotImages;
 import io.virga.compute.ComputeManager;
 import io.virga.compute.ComputeOptions;
 import io.virga.compute.ImageSourceFactory;
+import io.virga.compute.LifecycleOptions;
 import io.virga.compute.MigrationOptions;
 import io.virga.core.ComputeAgentApi;
 import io.virga.core.ConductorApi;
@@ -138,6 +139,7 @@ public final class AllInOne implements AutoCloseable {
             inProcessImages(images),
             ComputeOptions.fromConfig(config),
             MigrationOptions.fromConfig(config),
+            LifecycleOptions.fromConfig(config),
             host -> Rpc.computeAgent(transport, host));
     stack.add(agent);
     agent.start();

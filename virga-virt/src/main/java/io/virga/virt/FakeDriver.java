@@ -384,6 +384,49 @@ public final class FakeDriver implements ComputeDriver {
     migrations.livePollInterval = d;
   }
 
+  /** Re-creates the guest from the new image: a fresh console boot, the old "disk" gone. */
+  @Override
+  public void rebuild(
+      InstanceSpec spec,
+      ImageSource images,
+      boolean preserveEphemeral,
+      Consumer<TaskState> taskState) {
+    faults.apply(Op.REBUILD, spec.uuid());
+    FakeGuest old = guests.remove(spec.uuid());
+    if (old != null) {
+      emit(spec.uuid(), Transition.STOPPED);
+    }
+    taskState.accept(TaskState.REBUILD_BLOCK_DEVICE_MAPPING);
+    bases.ensure(spec.image(), images, () -> faults.apply(Op.FETCH_IMAGE, spec.uuid()));
+    taskState.accept(TaskState.REBUILD_SPAWNING);
+    FakeGuest guest = old == null ? new FakeGuest(spec) : new FakeGuest(spec, old);
+    guests.put(spec.uuid(), guest);
+    guest.boot();
+    emit(spec.uuid(), Transition.STARTED);
+  }
+
+  /** The guest reboots into the rescue image (its console says which). */
+  @Override
+  public void rescue(InstanceSpec spec, io.virga.core.ImageMeta rescueImage, ImageSource images) {
+    faults.apply(Op.RESCUE, spec.uuid());
+    FakeGuest guest = guest(spec.uuid(), "rescue");
+    bases.ensure(rescueImage, images, () -> faults.apply(Op.FETCH_IMAGE, spec.uuid()));
+    guest.rescue(Optional.of(rescueImage.id()));
+    emit(spec.uuid(), Transition.STARTED);
+  }
+
+  @Override
+  public void unrescue(InstanceSpec spec, ImageSource images) {
+    faults.apply(Op.UNRESCUE, spec.uuid());
+    guest(spec.uuid(), "unrescue").rescue(Optional.empty());
+    emit(spec.uuid(), Transition.STARTED);
+  }
+
+  /** The rescue image the guest runs, empty when it runs its own disk. */
+  public Optional<String> rescueImage(String uuid) {
+    return guest(uuid, "rescue image").rescueImage();
+  }
+
   @Override
   public List<String> cleanupLeftovers(List<String> deletedUuids) {
     List<String> still = new ArrayList<>();
