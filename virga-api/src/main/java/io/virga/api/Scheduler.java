@@ -66,7 +66,7 @@ public final class Scheduler {
         continue;
       }
       ComputeServiceRecord svc = services.get(node.host());
-      Optional<String> refused = hostRefusal(instance, node, svc, now, forced);
+      Optional<String> refused = hostRefusal(instance, instance.flavor(), node, svc, now, forced);
       if (refused.isPresent()) {
         refusals.add(node.host() + ": " + refused.get());
       } else {
@@ -107,7 +107,24 @@ public final class Scheduler {
   }
 
   private Optional<String> hostRefusal(
+      InstanceRecord instance, ComputeNodeRecord node, ComputeServiceRecord svc, Instant now) {
+    return hostRefusal(instance, instance.flavor(), node, svc, now, false);
+  }
+
+  /** The filters for {@code instance} asking for {@code flavor} (a resize's new flavor). */
+  Optional<String> hostRefusal(
       InstanceRecord instance,
+      Flavor flavor,
+      ComputeNodeRecord node,
+      ComputeServiceRecord svc,
+      Instant now) {
+    return hostRefusal(instance, flavor, node, svc, now, false);
+  }
+
+  /** {@code forced}: an admin's forced host skips the enabled and availability-zone filters. */
+  private Optional<String> hostRefusal(
+      InstanceRecord instance,
+      Flavor flavor,
       ComputeNodeRecord node,
       ComputeServiceRecord svc,
       Instant now,
@@ -132,7 +149,7 @@ public final class Scheduler {
               + ", not "
               + instance.availabilityZone().get());
     }
-    return resourceRefusal(instance.flavor(), node).apply(hosts.usage(node.host()));
+    return resourceRefusal(flavor, node).apply(hosts.usage(node.host()));
   }
 
   /** RAM, vCPU and disk filters over the node's capacity and the usage assigned to it. */

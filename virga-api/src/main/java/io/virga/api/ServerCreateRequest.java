@@ -275,7 +275,7 @@ record ServerCreateRequest(
     return m;
   }
 
-  private static Optional<String> userData(ObjectNode s) {
+  static Optional<String> userData(ObjectNode s) {
     Optional<String> ud = ApiJson.optString(s, "user_data");
     if (ud.isEmpty()) {
       return ud;

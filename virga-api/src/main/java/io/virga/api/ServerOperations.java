@@ -44,6 +44,7 @@ final class ServerOperations {
   /** A power/lifecycle action: state check, task_state CAS, instance action, cast to the host. */
   void act(AuthContext caller, String uuid, InstanceAction action, String requestId) {
     InstanceRecord r = visible(caller, uuid);
+    ServerLocks.check(caller, r);
     action.check(uuid, r.vmState(), r.taskState());
     TaskState task = startingTask(action);
     if (r.host().isEmpty()) {
@@ -75,7 +76,7 @@ final class ServerOperations {
   }
 
   /** CAS from the task state just checked: of two racing requests only one passes. */
-  private void swap(InstanceRecord r, InstanceUpdate update, InstanceAction action) {
+  void swap(InstanceRecord r, InstanceUpdate update, InstanceAction action) {
     if (deps.instances().compareAndSwap(r.uuid(), update, List.of(r.taskState())).isEmpty()) {
       InstanceRecord now = deps.instances().get(r.uuid());
       action.check(r.uuid(), now.vmState(), now.taskState());
@@ -112,6 +113,7 @@ final class ServerOperations {
    */
   void delete(AuthContext caller, String uuid, String requestId) {
     InstanceRecord r = visible(caller, uuid);
+    ServerLocks.check(caller, r);
     deps.actions().start(uuid, requestId, "delete", r.projectId(), caller.userId());
     Optional<ComputeServiceRecord> svc = r.host().flatMap(h -> deps.hosts().service(h));
     boolean up =
@@ -127,6 +129,7 @@ final class ServerOperations {
       deps.instances().markDeleted(uuid);
       return;
     }
+    ServerMigrationActions.confirmBeforeDelete(deps, r);
     deps.instances().compareAndSwap(uuid, InstanceUpdate.none().task(TaskState.DELETING), null);
     deps.agents().forHost(r.host().get()).terminateInstance(uuid);
   }

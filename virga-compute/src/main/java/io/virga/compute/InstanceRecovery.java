@@ -57,12 +57,27 @@ final class InstanceRecovery {
   private final ConductorApi conductor;
   private final TaskStates tasks;
   private final InstanceFlows flows;
+  private final MigrationRecovery migrations;
+  private final LifecycleFlows lifecycle;
+  private final ShelveFlows shelve;
 
-  InstanceRecovery(String host, TaskStates tasks, InstanceFlows flows) {
+  /**
+   * @param migrations recovery of migration steps; null when this agent does no migrations
+   */
+  InstanceRecovery(
+      String host,
+      TaskStates tasks,
+      InstanceFlows flows,
+      MigrationRecovery migrations,
+      LifecycleFlows lifecycle,
+      ShelveFlows shelve) {
     this.host = host;
     this.conductor = tasks.conductor();
     this.tasks = tasks;
     this.flows = flows;
+    this.migrations = migrations;
+    this.lifecycle = lifecycle;
+    this.shelve = shelve;
   }
 
   void initInstance(Instance i, String requestId) {
@@ -74,7 +89,10 @@ final class InstanceRecovery {
     }
     if (i.vmState() == VmState.SOFT_DELETED
         || (i.vmState() == VmState.ERROR
-            && !is(task, Set.of(TaskState.RESIZE_MIGRATING, DELETING)))) {
+            && !is(task, Set.of(TaskState.RESIZE_MIGRATING, DELETING, TaskState.RESCUING))
+            && !is(task, REBUILD_TASKS))) {
+      // Nova leaves an errored instance alone, except the tasks that would stay stuck: a
+      // rebuild or rescue of an ERROR instance (both allowed from it) is finished below
       return;
     }
     if (i.vmState() == VmState.DELETED) {
@@ -83,6 +101,9 @@ final class InstanceRecovery {
         flows.abandonSnapshot(i, Optional.empty());
       }
       flows.terminate(uuid, requestId);
+      return;
+    }
+    if (recoverShelve(i, task, requestId)) {
       return;
     }
     if (i.vmState() == VmState.BUILDING || is(task, BUILD_TASKS)) {
@@ -96,10 +117,24 @@ final class InstanceRecovery {
       force(uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask());
       return;
     }
-    if ((i.vmState() == VmState.ACTIVE || i.vmState() == VmState.STOPPED)
-        && is(task, REBUILD_TASKS)) {
+    if (is(task, REBUILD_TASKS)) {
       log.warn("instance failed to rebuild; setting ERROR");
       force(uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask());
+      return;
+    }
+    if (is(task, Set.of(TaskState.RESCUING, TaskState.UNRESCUING))) {
+      // the rescue domain may or may not exist: put the instance's own domain back, as unrescue
+      log.warn(
+          "{} interrupted at start-up; restoring the instance's own domain", task.get().value());
+      if (task.get() == TaskState.RESCUING) {
+        tasks.fault(
+            uuid,
+            new VirgaException(
+                "Rescue of instance "
+                    + uuid
+                    + " was interrupted by a compute agent restart; rescue it again."));
+      }
+      lifecycle.finishUnrescue(i, Optional.empty(), task.get());
       return;
     }
     if (i.vmState() != VmState.ERROR && is(task, SNAPSHOT_TASKS)) {
@@ -107,6 +142,9 @@ final class InstanceRecovery {
       flows.abandonSnapshot(i, Optional.empty());
       i = force(uuid, InstanceUpdate.none().clearTask());
       task = Optional.empty();
+    }
+    if (migrations != null && migrations.initInstance(i, requestId)) {
+      return;
     }
     if (i.vmState() != VmState.ERROR && is(task, Set.of(TaskState.RESIZE_PREP))) {
       log.info("resize_prep at start-up; clearing the task");
@@ -158,8 +196,7 @@ final class InstanceRecovery {
       return;
     }
     if (is(task, Set.of(TaskState.RESIZE_MIGRATING, TaskState.MIGRATING))) {
-      // Nova reverts a crashed resize with finish_revert_migration; the driver SPI has no
-      // migration steps yet, so the disks stay where they are and only the task is cleared
+      // no migration record to follow (MigrationRecovery handles those): only clear the task
       log.warn("migration interrupted at start-up ({}); resetting the task", task.get().value());
       force(uuid, InstanceUpdate.none().clearTask().power(power));
       return;
@@ -167,6 +204,60 @@ final class InstanceRecovery {
     if (task.isEmpty() && power != i.powerState()) {
       tasks.tryCas(uuid, Optional.empty(), InstanceUpdate.none().power(power));
     }
+  }
+
+  private static final Set<TaskState> SHELVING_TASKS =
+      Set.of(
+          TaskState.SHELVING,
+          TaskState.SHELVING_IMAGE_PENDING_UPLOAD,
+          TaskState.SHELVING_IMAGE_UPLOADING,
+          TaskState.IMAGE_BACKUP);
+
+  /**
+   * Shelve, backup, offload and unshelve interrupted by a restart: the unfinished image entry goes
+   * and the task is cleared (the instance stays where it was); an offload is finished; an unshelve
+   * that was spawning here is undone back to shelved_offloaded. True when handled.
+   */
+  private boolean recoverShelve(Instance i, Optional<TaskState> task, String requestId) {
+    String uuid = i.uuid();
+    if (is(task, SHELVING_TASKS)) {
+      log.warn("{} interrupted at start-up; clearing it", task.get().value());
+      flows.abandonSnapshot(i, Optional.empty());
+      for (String k : java.util.List.of(ShelveFlows.SHELVED_IMAGE_ID, ShelveFlows.SHELVED_AT)) {
+        conductor.removeSystemMetadata(uuid, k);
+      }
+      PowerState power = flows.powerState(uuid);
+      VmState vm =
+          power == PowerState.SHUTDOWN && i.vmState() == VmState.ACTIVE
+              ? VmState.STOPPED
+              : i.vmState();
+      force(uuid, InstanceUpdate.none().vm(vm).clearTask().power(power));
+      return true;
+    }
+    if (is(task, Set.of(TaskState.SHELVING_OFFLOADING))) {
+      log.info("offload interrupted at start-up; offloading again");
+      shelve.runOffload(i, Optional.empty(), TaskState.SHELVING_OFFLOADING);
+      return true;
+    }
+    if (is(task, Set.of(TaskState.UNSHELVING, SPAWNING))
+        && (i.vmState() == VmState.SHELVED_OFFLOADED || i.vmState() == VmState.SHELVED)) {
+      log.warn("unshelve interrupted at start-up; the instance stays {}", i.vmState().value());
+      tasks.fault(
+          uuid,
+          new VirgaException(
+              "Unshelve of instance "
+                  + uuid
+                  + " was interrupted by a compute agent restart;"
+                  + " unshelve it again."));
+      if (i.vmState() == VmState.SHELVED_OFFLOADED) {
+        flows.reapDeleted(i); // whatever the interrupted spawn left here
+        conductor.instanceOffloaded(uuid, task);
+      } else {
+        force(uuid, InstanceUpdate.none().clearTask().power(flows.powerState(uuid)));
+      }
+      return true;
+    }
+    return false;
   }
 
   /** Nova's _retry_reboot. */

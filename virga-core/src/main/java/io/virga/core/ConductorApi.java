@@ -40,4 +40,59 @@ public interface ConductorApi {
 
   /** Creates or refreshes this host's compute node record and service heartbeat. */
   void reportHost(HostReport report);
+
+  // ---- migrations (resize, cold and live migration) ----
+
+  default Migration getMigration(String migrationUuid) {
+    throw new NotImplementedException("getMigration");
+  }
+
+  /**
+   * Moves the migration to {@code status} when it is in one of {@code expected} (any when empty);
+   * {@code errorStep} is kept for an error. Returns the new record, or empty when the CAS lost.
+   */
+  default Optional<Migration> updateMigrationStatus(
+      String migrationUuid,
+      List<MigrationStatus> expected,
+      MigrationStatus status,
+      Optional<String> errorStep) {
+    throw new NotImplementedException("updateMigrationStatus");
+  }
+
+  /** Records progress on the migration and {@code percent} as the instance's progress. */
+  default void migrationProgress(String migrationUuid, Migration.Progress progress, int percent) {
+    throw new NotImplementedException("migrationProgress");
+  }
+
+  /**
+   * Moves the instance to the migration's destination host and node with its new flavor, keeping
+   * the old one for a revert ({@code toDest}); or back to the source with the old flavor.
+   */
+  default Instance applyMigration(String uuid, String migrationUuid, boolean toDest) {
+    throw new NotImplementedException("applyMigration");
+  }
+
+  /** Migrations still in progress whose source or destination is {@code host} (recovery). */
+  default List<Migration> migrationsInProgress(String host) {
+    throw new NotImplementedException("migrationsInProgress");
+  }
+
+  // ---- the rest of a server's life (issue 16); defaults for conductors without it ----
+
+  /**
+   * Compare-and-swap from {@code expectedTaskState} to shelved_offloaded with no task, no power
+   * state and no host (its resources freed), in one write. Empty when the swap lost.
+   */
+  default Optional<Instance> instanceOffloaded(String uuid, Optional<TaskState> expectedTaskState) {
+    throw new NotImplementedException("offload is not implemented by this conductor");
+  }
+
+  /** Nova's instance system metadata (shelved_image_id, shelved_at …). */
+  default java.util.Map<String, String> systemMetadata(String uuid) {
+    throw new NotImplementedException("system metadata is not implemented by this conductor");
+  }
+
+  default void removeSystemMetadata(String uuid, String key) {
+    throw new NotImplementedException("system metadata is not implemented by this conductor");
+  }
 }

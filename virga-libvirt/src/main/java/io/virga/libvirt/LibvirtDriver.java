@@ -39,6 +39,8 @@ public final class LibvirtDriver implements ComputeDriver {
   private final LibvirtHostResources resources;
   private final SnapshotFlow snapshots;
   private final ImageCacheManager cacheManager;
+  private final Rebuild rebuild;
+  private final Rescue rescue;
   private volatile String hostname;
 
   /**
@@ -84,11 +86,13 @@ public final class LibvirtDriver implements ComputeDriver {
       ImageCacheManager cacheManager) {
     this.ctx = new LibvirtDriverContext(host, opts, backend, configDrive);
     this.spawn = new Spawn(ctx);
-    this.power = new Power(ctx, spawn);
+    this.power = new Power(ctx);
     this.destroy = new Destroy(ctx);
     this.resources = new LibvirtHostResources(ctx);
     this.snapshots = snapshots;
     this.cacheManager = cacheManager;
+    this.rebuild = new Rebuild(ctx, spawn);
+    this.rescue = new Rescue(ctx, spawn, power);
   }
 
   public LibvirtOptions options() {
@@ -102,7 +106,7 @@ public final class LibvirtDriver implements ComputeDriver {
   /** Connects, and restores any domain a snapshot interrupted by a crash left transient. */
   @Override
   public void init() {
-    ctx.host.call("connect", c -> c.getURI());
+    ctx.host.connect();
     int recovered = snapshots.recoverStaleSnapshots(ctx.host);
     if (recovered > 0) {
       LOG.info("cleaned up {} snapshot(s) interrupted before this start", recovered);
@@ -113,7 +117,7 @@ public final class LibvirtDriver implements ComputeDriver {
   public String hostname() {
     String h = hostname;
     if (h == null) {
-      h = ctx.host.call("read hostname", c -> c.getHostName());
+      h = ctx.host.hostname();
       hostname = h;
     }
     return h;
@@ -234,6 +238,27 @@ public final class LibvirtDriver implements ComputeDriver {
   public void snapshot(
       InstanceSpec spec, String imageId, SnapshotUpload upload, Consumer<TaskState> taskState) {
     snapshots.snapshot(ctx.host, spec.uuid(), ctx.opts.instanceDir(spec.uuid()), upload, taskState);
+  }
+
+  /** DESIGN §3.7, in {@link Rebuild}. */
+  @Override
+  public void rebuild(
+      InstanceSpec spec,
+      ImageSource images,
+      boolean preserveEphemeral,
+      Consumer<TaskState> taskState) {
+    rebuild.rebuild(spec, images, preserveEphemeral, taskState);
+  }
+
+  /** DESIGN §3.7, in {@link Rescue}. */
+  @Override
+  public void rescue(InstanceSpec spec, io.virga.core.ImageMeta rescueImage, ImageSource images) {
+    rescue.rescue(spec, rescueImage, images);
+  }
+
+  @Override
+  public void unrescue(InstanceSpec spec, ImageSource images) {
+    rescue.unrescue(spec, images);
   }
 
   /** Image cache ageing with {@link ImageCacheManager} (h2-images' pass). */

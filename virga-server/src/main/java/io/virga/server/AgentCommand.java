@@ -69,7 +69,7 @@ final class AgentCommand implements Callable<Integer> {
     ConductorApi probe = Rpc.conductor(transport, Duration.ofSeconds(10));
     Retry.untilUp("the control plane (conductor over RabbitMQ)", () -> probe.instancesOnHost(host));
     AgentRuntime agent =
-        AgentRuntime.start(driver, conductor, transport, images, ComputeOptions.fromConfig(config));
+        AgentRuntime.start(driver, conductor, transport, images, config);
     stack.add(agent);
     metrics.observe(agent.manager(), driver);
     LOG.info("virga agent {} is up (metrics on port {})", host, metrics.port());

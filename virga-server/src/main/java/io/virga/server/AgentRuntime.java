@@ -3,6 +3,9 @@ package io.virga.server;
 import io.virga.compute.ComputeManager;
 import io.virga.compute.ComputeOptions;
 import io.virga.compute.ImageSourceFactory;
+import io.virga.compute.LifecycleOptions;
+import io.virga.compute.MigrationOptions;
+import io.virga.core.Config;
 import io.virga.core.ComputeAgentApi;
 import io.virga.core.ConductorApi;
 import io.virga.rpc.Rpc;
@@ -22,8 +25,30 @@ record AgentRuntime(ComputeManager manager, RpcTransport.Listener listener)
       ConductorApi conductor,
       RpcTransport transport,
       ImageSourceFactory images,
+      Config config) {
+    return start(driver, conductor, transport, images, config, ComputeOptions.fromConfig(config));
+  }
+
+  /**
+   * With its compute options given (tests shorten intervals). The agent reaches other hosts'
+   * agents on their topics {@code compute.<host>} over the same transport (migrations).
+   */
+  static AgentRuntime start(
+      ComputeDriver driver,
+      ConductorApi conductor,
+      RpcTransport transport,
+      ImageSourceFactory images,
+      Config config,
       ComputeOptions options) {
-    ComputeManager manager = new ComputeManager(driver, conductor, images, options);
+    ComputeManager manager =
+        new ComputeManager(
+            driver,
+            conductor,
+            images,
+            options,
+            MigrationOptions.fromConfig(config),
+            LifecycleOptions.fromConfig(config),
+            host -> Rpc.computeAgent(transport, host));
     try {
       manager.start();
       return new AgentRuntime(

@@ -142,7 +142,12 @@ public final class AllInOne implements AutoCloseable {
             host -> Rpc.computeAgent(transport, host),
             ComputeImages.of(images));
     Conductor conductor =
-        new Conductor(compute.instances(), compute.actions(), compute.hosts(), images::get);
+        new Conductor(
+            compute.instances(),
+            compute.actions(),
+            compute.hosts(),
+            images::get,
+            compute.migrations());
     stack.add(Rpc.serve(transport, Rpc.CONDUCTOR, ConductorApi.class, conductor));
     stack.add(new ControlPlaneMetrics(compute, registry));
     ComputeRoutes routes = new ComputeRoutes(compute);
@@ -156,11 +161,7 @@ public final class AllInOne implements AutoCloseable {
       }
       AgentRuntime local =
           AgentRuntime.start(
-              driver,
-              Rpc.conductor(transport),
-              transport,
-              inProcessImages(images),
-              ComputeOptions.fromConfig(config));
+              driver, Rpc.conductor(transport), transport, inProcessImages(images), config);
       agent = local.manager();
       stack.add(local);
     } else {
@@ -198,11 +199,6 @@ public final class AllInOne implements AutoCloseable {
     return new InProcessSnapshotUpload(source, new SnapshotImages(images));
   }
 
-  /** The RPC transport agents and the conductor meet on. */
-  public RpcTransport transport() {
-    return transport;
-  }
-
   public Database database() {
     return database;
   }
@@ -237,6 +233,14 @@ public final class AllInOne implements AutoCloseable {
       throw new IllegalStateException("this control plane has no local agent");
     }
     return agent;
+  }
+
+  /**
+   * The in-process RPC transport, on which more agents can serve {@code compute.<host>} (tests of
+   * migrations between hosts in one JVM).
+   */
+  public RpcTransport transport() {
+    return transport;
   }
 
   @Override

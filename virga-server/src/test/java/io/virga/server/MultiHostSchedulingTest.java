@@ -39,6 +39,7 @@ class MultiHostSchedulingTest {
             Rpc.conductor(a.transport()),
             a.transport(),
             AllInOne.inProcessImages(a.images()),
+            io.virga.core.Config.of(Map.of()),
             ComputeOptions.defaults()
                 .withIntervals(
                     java.time.Duration.ofSeconds(1),
