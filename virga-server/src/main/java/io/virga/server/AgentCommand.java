@@ -1,6 +1,5 @@
 package io.virga.server;
 
-import io.virga.compute.ComputeOptions;
 import io.virga.compute.ImageApiClient;
 import io.virga.core.ConductorApi;
 import io.virga.core.Config;
@@ -68,8 +67,7 @@ final class AgentCommand implements Callable<Integer> {
     ConductorApi conductor = Rpc.conductor(transport, timeout);
     ConductorApi probe = Rpc.conductor(transport, Duration.ofSeconds(10));
     Retry.untilUp("the control plane (conductor over RabbitMQ)", () -> probe.instancesOnHost(host));
-    AgentRuntime agent =
-        AgentRuntime.start(driver, conductor, transport, images, config);
+    AgentRuntime agent = AgentRuntime.start(driver, conductor, transport, images, config);
     stack.add(agent);
     metrics.observe(agent.manager(), driver);
     LOG.info("virga agent {} is up (metrics on port {})", host, metrics.port());

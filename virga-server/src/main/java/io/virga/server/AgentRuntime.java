@@ -5,9 +5,9 @@ import io.virga.compute.ComputeOptions;
 import io.virga.compute.ImageSourceFactory;
 import io.virga.compute.LifecycleOptions;
 import io.virga.compute.MigrationOptions;
-import io.virga.core.Config;
 import io.virga.core.ComputeAgentApi;
 import io.virga.core.ConductorApi;
+import io.virga.core.Config;
 import io.virga.rpc.Rpc;
 import io.virga.rpc.RpcTransport;
 import io.virga.virt.ComputeDriver;
@@ -30,8 +30,8 @@ record AgentRuntime(ComputeManager manager, RpcTransport.Listener listener)
   }
 
   /**
-   * With its compute options given (tests shorten intervals). The agent reaches other hosts'
-   * agents on their topics {@code compute.<host>} over the same transport (migrations).
+   * With its compute options given (tests shorten intervals). The agent reaches other hosts' agents
+   * on their topics {@code compute.<host>} over the same transport (migrations).
    */
   static AgentRuntime start(
       ComputeDriver driver,

@@ -8,7 +8,6 @@ import io.virga.api.Conductor;
 import io.virga.api.IdentityService;
 import io.virga.api.SnapshotImages;
 import io.virga.compute.ComputeManager;
-import io.virga.compute.ComputeOptions;
 import io.virga.compute.ImageSourceFactory;
 import io.virga.core.ConductorApi;
 import io.virga.core.Config;

@@ -25,6 +25,10 @@ final class ApiHttp {
 
   record Reply(int status, JsonNode json, String text) {}
 
+  String base() {
+    return base;
+  }
+
   String token(String user, String password, String project) {
     String body =
         """

@@ -3,11 +3,11 @@ package io.virga.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.virga.db.PostgresFixture;
-import io.virga.libvirt.TinyGuest;
 import io.virga.multihost.NamespacedHost;
 import io.virga.multihost.NamespacedHostsFixture;
 import io.virga.multihost.OwnedProcesses;
 import io.virga.multihost.PrivateBroker;
+import io.virga.tinyguest.TinyGuest;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;

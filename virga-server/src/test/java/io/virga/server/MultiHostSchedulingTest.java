@@ -94,6 +94,23 @@ class MultiHostSchedulingTest {
   }
 
   @Test
+  void microversion274RequestsAHostThroughTheFilters() {
+    String body =
+        """
+        {"server": {"name": "req", "imageRef": "%s", "flavorRef": "v1.tiny", "networks": "none",
+         "host": "fake-b"}}
+        """
+            .formatted(cloud.ensureImage());
+    ComputeTestCloud.Reply old = cloud.call("POST", "/servers", admin, "2.73", body);
+    assertThat(old.status()).isEqualTo(400);
+    ComputeTestCloud.Reply denied = cloud.call("POST", "/servers", demo, "2.74", body);
+    assertThat(denied.status()).isEqualTo(403);
+    ComputeTestCloud.Reply r = cloud.call("POST", "/servers", admin, "2.74", body);
+    assertThat(r.status()).as(r.text()).isEqualTo(202);
+    assertThat(host(r.json().path("server").path("id").asText())).isEqualTo("fake-b");
+  }
+
+  @Test
   void forcingIsForAdminsAndOnlyToKnownHosts() {
     ComputeTestCloud.Reply denied = boot(demo, "x", "nova:fake-a");
     assertThat(denied.status()).isEqualTo(403);
