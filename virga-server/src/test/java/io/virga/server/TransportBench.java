@@ -131,7 +131,7 @@ public final class TransportBench {
     return new Side(name, cloud.api().url(), token, image, stop);
   }
 
-  private static String uploadRaw(ApiHttp http, String token, Path file) {
+  static String uploadRaw(ApiHttp http, String token, Path file) {
     var c =
         http.send(
             "POST",

@@ -1,0 +1,159 @@
+package io.virga.server;
+
+import io.virga.core.Config;
+import io.virga.db.PostgresFixture;
+import io.virga.multihost.OwnedProcesses;
+import io.virga.multihost.PrivateBroker;
+import io.virga.rpc.Rpc;
+import io.virga.rpc.RpcTransport;
+import io.virga.rpc.RpcTransports;
+import io.virga.virt.FakeDriver;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Scale run (bench/README.md): one control plane on PostgreSQL + RabbitMQ, {@code hosts} FakeDriver
+ * agents (in this JVM, each on its own AMQP connection as a {@code virga agent} would be), {@code
+ * servers} boots submitted 50 per request; prints boots scheduled to ACTIVE per second and the
+ * p50/p99 of {@code GET /servers} (names, 1,000 per page) once all exist.
+ */
+public final class ScaleBench {
+  private ScaleBench() {}
+
+  public static void main(String[] args) throws Exception {
+    int hosts = args.length > 0 ? Integer.parseInt(args[0]) : 100;
+    int servers = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
+    OwnedProcesses owned = OwnedProcesses.open(OwnedProcesses.DEFAULT_DIR, "scale-bench");
+    List<AutoCloseable> stack = new ArrayList<>();
+    try (PostgresFixture pg = PostgresFixture.start();
+        PrivateBroker broker =
+            PrivateBroker.start(
+                Files.createTempDirectory("virga-scale-rabbit-"),
+                0,
+                owned,
+                Duration.ofSeconds(120))) {
+      Map<String, String> v = new HashMap<>();
+      v.put("home", Files.createTempDirectory("virga-scale-").toString());
+      v.put("port", "0");
+      v.put("compute_driver", "fake");
+      v.put("import_tiny_image", "false");
+      v.put("password_hash_cost", "4");
+      v.put("transport_url", broker.uri().toString());
+      v.put("database_url", pg.jdbcUrl(pg.createDatabase()));
+      v.put("database_user", "postgres");
+      v.put("database_password", "");
+      v.put("database_pool_size", "16");
+      Config config = Config.of(v);
+      AllInOne cloud = AllInOne.startControlPlane(config, RpcTransports.fromConfig(config));
+      stack.add(cloud);
+      UpCommand.ensureDefaults(
+          cloud,
+          config,
+          Map.of("VIRGA_ADMIN_PASSWORD", "s-admin", "VIRGA_DEMO_PASSWORD", "s-demo"),
+          config.home().resolve("clouds.yaml"),
+          null);
+      for (int i = 0; i < hosts; i++) {
+        RpcTransport t = RpcTransports.fromConfig(config);
+        stack.add(t);
+        stack.add(
+            AgentRuntime.start(
+                new FakeDriver(String.format("fake-%04d", i), 64, 1 << 20, 10000),
+                Rpc.conductor(t),
+                t,
+                AllInOne.inProcessImages(cloud.images()),
+                config));
+      }
+      ApiHttp http = new ApiHttp(cloud.api().url());
+      String token = http.token("admin", "s-admin", "admin");
+      cloud
+          .compute()
+          .quotas()
+          .set(
+              cloud
+                  .identity()
+                  .repository()
+                  .findProjectByName("default", "admin")
+                  .orElseThrow()
+                  .id(),
+              Map.of("instances", -1L, "cores", -1L, "ram", -1L));
+      while (http.call("GET", "/os-services", token, null, null).json().path("services").size()
+          < hosts) {
+        Thread.sleep(500);
+      }
+      String image = TransportBench.uploadRaw(http, token, tinyFile());
+      long t0 = System.nanoTime();
+      for (int done = 0; done < servers; done += 50) {
+        int n = Math.min(50, servers - done);
+        var r =
+            http.call(
+                "POST",
+                "/servers",
+                token,
+                "2.37",
+                """
+                {"server": {"name": "s", "imageRef": "%s", "flavorRef": "v1.tiny",
+                 "networks": "none", "min_count": %d, "max_count": %d}}
+                """
+                    .formatted(image, n, n));
+        if (r.status() != 202) {
+          throw new IllegalStateException("create: " + r.status() + " " + r.text());
+        }
+      }
+      long submitted = System.nanoTime();
+      var counts = cloud.compute().instances();
+      while (true) {
+        int active =
+            counts.countByHostAndState().values().stream()
+                .mapToInt(m -> m.getOrDefault("active", 0))
+                .sum();
+        if (active >= servers) {
+          break;
+        }
+        Thread.sleep(200);
+      }
+      double secs = (System.nanoTime() - t0) / 1e9;
+      List<Long> lat = new ArrayList<>();
+      for (int i = 0; i < 100; i++) {
+        long s = System.nanoTime();
+        http.call("GET", "/servers?limit=1000", token, null, null);
+        lat.add(System.nanoTime() - s);
+      }
+      Collections.sort(lat);
+      Runtime rt = Runtime.getRuntime();
+      System.gc();
+      System.out.printf(
+          "scale: %d FakeDriver hosts, %d servers: submitted in %.1f s, all ACTIVE after %.1f s"
+              + " = %.1f boots/s; GET /servers (1,000 per page) p50 %.1f ms, p99 %.1f ms;"
+              + " heap used (API + %d agents, one JVM) %d MiB%n",
+          hosts,
+          servers,
+          (submitted - t0) / 1e9,
+          secs,
+          servers / secs,
+          lat.get(50) / 1e6,
+          lat.get(98) / 1e6,
+          hosts,
+          (rt.totalMemory() - rt.freeMemory()) >> 20);
+    } finally {
+      for (int i = stack.size() - 1; i >= 0; i--) {
+        try {
+          stack.get(i).close();
+        } catch (Exception e) {
+          System.err.println("stop: " + e);
+        }
+      }
+      owned.close();
+    }
+  }
+
+  private static java.nio.file.Path tinyFile() throws Exception {
+    java.nio.file.Path img = Files.createTempFile("virga-scale-", ".img");
+    Files.write(img, new byte[1024 * 1024]);
+    return img;
+  }
+}
