@@ -20,6 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -39,6 +40,9 @@ final class ServerCreate implements AutoCloseable {
 
   private final ComputeDeps deps;
   private final ExecutorService builder;
+
+  /** Builds accepted here and not yet scheduled: never "lost", whatever their age. */
+  private final java.util.Set<String> queued = ConcurrentHashMap.newKeySet();
 
   ServerCreate(ComputeDeps deps) {
     this.deps = deps;
@@ -133,7 +137,15 @@ final class ServerCreate implements AutoCloseable {
                 });
     for (InstanceRecord r : created) {
       deps.actions().start(r.uuid(), requestId, "create", project, caller.userId());
-      builder.execute(() -> scheduleAndBuild(r, requestId, req.destination()));
+      queued.add(r.uuid());
+      builder.execute(
+          () -> {
+            try {
+              scheduleAndBuild(r, requestId, req.destination());
+            } finally {
+              queued.remove(r.uuid());
+            }
+          });
     }
     return new Created(created, adminPass, reservationId);
   }
@@ -293,6 +305,9 @@ final class ServerCreate implements AutoCloseable {
    * agent's to recover.
    */
   int recoverUnscheduled(java.time.Duration minAge) {
+    // builds this process still has queued are alive: refresh them so that no API process takes
+    // them for lost, however long the queue
+    deps.instances().touchScheduling(List.copyOf(queued));
     java.time.Instant before = java.time.Instant.now().minus(minAge);
     int n = 0;
     for (InstanceRecord r :
@@ -306,6 +321,7 @@ final class ServerCreate implements AutoCloseable {
                     false))) {
       // another API process may be scheduling a fresh one right now: only old ones are lost
       if (r.host().isEmpty()
+          && !queued.contains(r.uuid())
           && r.taskState().orElse(null) == TaskState.SCHEDULING
           && !r.updatedAt().isAfter(before)) {
         String message =

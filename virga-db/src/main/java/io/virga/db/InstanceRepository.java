@@ -342,6 +342,29 @@ public final class InstanceRepository {
   /** What a project's live instances use: count, vCPUs, RAM (MB). */
   public record Usage(int instances, int cores, long ramMb, long diskGb) {}
 
+  /**
+   * Marks builds that still wait in this API process's scheduling queue as alive (updated now), so
+   * that recovery in any API process only takes builds whose process is gone for lost.
+   */
+  public void touchScheduling(List<String> uuids) {
+    if (uuids.isEmpty()) {
+      return;
+    }
+    long now = Times.now();
+    jdbi.useTransaction(
+        h -> {
+          for (int i = 0; i < uuids.size(); i += 500) {
+            h.createUpdate(
+                    "UPDATE instances SET updated_at = :now WHERE uuid IN (<uuids>)"
+                        + " AND task_state = :t AND host IS NULL")
+                .bind("now", now)
+                .bind("t", TaskState.SCHEDULING.value())
+                .bindList("uuids", uuids.subList(i, Math.min(uuids.size(), i + 500)))
+                .execute();
+          }
+        });
+  }
+
   /** Live instances by host ("" when unscheduled) and vm_state: what an operator graphs. */
   public Map<String, Map<String, Integer>> countByHostAndState() {
     Map<String, Map<String, Integer>> out = new java.util.TreeMap<>();

@@ -36,4 +36,26 @@ class RabbitTransportIT extends RpcContract {
           .isExactlyInstanceOf(NotFoundException.class);
     }
   }
+
+  @Test
+  void bothSidesCarryOnAfterABrokerRestart() {
+    RecordingConductor impl = new RecordingConductor();
+    var row = instance("u-10");
+    impl.rows.put("u-10", row);
+    try (RpcTransport serverSide = newTransport();
+        RpcTransport clientSide = newTransport();
+        var l = Rpc.serve(serverSide, "conductor-restart", ConductorApi.class, impl)) {
+      ConductorApi c =
+          Rpc.callingClient(
+              ConductorApi.class, clientSide, "conductor-restart", Duration.ofSeconds(10));
+      assertThat(c.getInstance("u-10")).isEqualTo(row);
+      broker.get().restart(Duration.ofSeconds(180));
+      // connections recover by themselves; the reply queue keeps its name, so replies arrive
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(90))
+          .pollInterval(Duration.ofSeconds(1))
+          .ignoreExceptions()
+          .until(() -> row.equals(c.getInstance("u-10")));
+    }
+  }
 }
