@@ -145,6 +145,9 @@ public final class ApiServer implements AutoCloseable {
           config.get("public_url").filter(s -> !s.isBlank()).map(s -> s.replaceAll("/+$", ""));
       List<RouteGroup> all = new ArrayList<>();
       all.add(new IdentityRoutes(id, config.string("region_name", "RegionOne")));
+      all.add(new IdentityProjectRoutes(id, database));
+      all.add(new IdentityUserRoutes(id, database));
+      all.add(new IdentityRoleRoutes(id, database));
       all.add(routes -> routes.get("/", ApiServer::root, Access.PUBLIC));
       all.add(
           routes ->

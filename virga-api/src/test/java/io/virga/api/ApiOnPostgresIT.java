@@ -41,6 +41,14 @@ class ApiOnPostgresIT {
   }
 
   @Nested
+  class IdentityAdmin extends IdentityAdminRoutesTest {
+    @Override
+    Config config(Map<String, String> values) {
+      return onPostgres(values);
+    }
+  }
+
+  @Nested
   class Images extends ImageRoutesTest {
     @Override
     Config config(Map<String, String> values) {
