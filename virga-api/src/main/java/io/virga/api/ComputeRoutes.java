@@ -75,6 +75,7 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
     new KeyPairRoutes(deps).register(routes);
     new HypervisorRoutes(deps).register(routes);
     new QuotaRoutes(deps).register(routes);
+    new UsageRoutes(new io.virga.db.UsageRepository(deps.instances())).register(routes);
   }
 
   private static Map<String, Object> versionEntry(Context ctx) {

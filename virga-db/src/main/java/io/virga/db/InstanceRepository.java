@@ -25,7 +25,7 @@ import org.jdbi.v3.core.statement.Update;
  * wins and the other sees an empty result.
  */
 public final class InstanceRepository {
-  private final Jdbi jdbi;
+  final Jdbi jdbi; // package-private: UsageRepository reads the same table
 
   public InstanceRepository(Jdbi jdbi) {
     this.jdbi = jdbi;
