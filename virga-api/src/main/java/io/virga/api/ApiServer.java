@@ -69,6 +69,7 @@ public final class ApiServer implements AutoCloseable {
   private static final String ATTR_MAX_BODY = "virga.maxBody";
   private static final String ATTR_PUBLIC_URL = "virga.publicUrl";
   public static final String REQUEST_ID_HEADER = "X-Openstack-Request-Id";
+  public static final String COMPUTE_REQUEST_ID_HEADER = "X-Compute-Request-Id";
 
   /** Route roles: how much authentication a route needs. */
   public enum Access implements RouteRole {
@@ -179,6 +180,9 @@ public final class ApiServer implements AutoCloseable {
                             ctx.attribute(ATTR_MAX_BODY, maxBody);
                             publicUrl.ifPresent(u -> ctx.attribute(ATTR_PUBLIC_URL, u));
                             ctx.header(REQUEST_ID_HEADER, rid);
+                            if (ctx.path().startsWith("/compute")) {
+                              ctx.header(COMPUTE_REQUEST_ID_HEADER, rid); // Nova sends both
+                            }
                             MDC.put("request_id", rid);
                           });
                       routes.beforeMatched(ctx -> authenticate(ctx, id));
