@@ -132,6 +132,7 @@ public final class ApiServer implements AutoCloseable {
 
     /** Registers the image v2 routes backed by this service. */
     public Builder images(io.virga.image.ImageService images) {
+      routes(new ImageMemberRoutes(images));
       return routes(new ImageRoutes(images));
     }
 

@@ -49,6 +49,14 @@ class ApiOnPostgresIT {
   }
 
   @Nested
+  class ImageSharing extends ImageSharingRoutesTest {
+    @Override
+    Config config(Map<String, String> values) {
+      return onPostgres(values);
+    }
+  }
+
+  @Nested
   class Images extends ImageRoutesTest {
     @Override
     Config config(Map<String, String> values) {
