@@ -78,6 +78,7 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
     new HypervisorRoutes(deps).register(routes);
     new QuotaRoutes(deps).register(routes);
     new UsageRoutes(new io.virga.db.UsageRepository(deps.instances())).register(routes);
+    new ServerTagRoutes(deps, servers).register(routes);
   }
 
   private static Map<String, Object> versionEntry(Context ctx) {

@@ -26,7 +26,8 @@ import java.util.function.Function;
 record ServerListQuery(
     Optional<Instant> changesSince,
     Optional<Instant> changesBefore,
-    Optional<Comparator<InstanceRecord>> order) {
+    Optional<Comparator<InstanceRecord>> order,
+    Map<String, Set<String>> tagFilters) {
 
   /** Keys Nova sorts by, with the value Virga keeps for each (empty where it keeps none). */
   private static final Map<String, Function<InstanceRecord, Comparable<?>>> SORTABLE =
@@ -127,7 +128,29 @@ record ServerListQuery(
       order = order == null ? c : order.thenComparing(c);
       used.add(k);
     }
-    return new ServerListQuery(since, before, Optional.ofNullable(order));
+    Map<String, Set<String>> tagFilters = new java.util.HashMap<>();
+    if (v.atLeast(2, 26)) {
+      for (String k : List.of("tags", "tags-any", "not-tags", "not-tags-any")) {
+        String q = ctx.queryParam(k);
+        if (q != null) {
+          tagFilters.put(k, new java.util.LinkedHashSet<>(List.of(q.split(","))));
+        }
+      }
+    }
+    return new ServerListQuery(since, before, Optional.ofNullable(order), tagFilters);
+  }
+
+  /**
+   * Nova's tag filters: all of tags, any of tags-any, not all of not-tags, none of not-tags-any.
+   */
+  private boolean tagsMatch(InstanceRecord r) {
+    List<String> t = r.tags();
+    return tagFilters.getOrDefault("tags", Set.of()).stream().allMatch(t::contains)
+        && (!tagFilters.containsKey("tags-any")
+            || tagFilters.get("tags-any").stream().anyMatch(t::contains))
+        && (!tagFilters.containsKey("not-tags")
+            || !tagFilters.get("not-tags").stream().allMatch(t::contains))
+        && tagFilters.getOrDefault("not-tags-any", Set.of()).stream().noneMatch(t::contains);
   }
 
   @SuppressWarnings({"unchecked", "rawtypes"})
@@ -164,7 +187,8 @@ record ServerListQuery(
   /** Whether the row passes the time filters (Nova compares updated_at). */
   boolean matches(InstanceRecord r) {
     return changesSince.map(t -> !r.updatedAt().isBefore(t)).orElse(true)
-        && changesBefore.map(t -> !r.updatedAt().isAfter(t)).orElse(true);
+        && changesBefore.map(t -> !r.updatedAt().isAfter(t)).orElse(true)
+        && tagsMatch(r);
   }
 
   /** changes-since/changes-before lists include deleted servers, as Nova's do. */

@@ -99,8 +99,20 @@ final class ServerMetadataRoutes {
     c.ctx().status(204);
   }
 
+  /** From 2.21 the actions of a deleted server stay readable (Nova reads them read_deleted). */
+  private InstanceRecord actionsOf(ComputeRoutes.Call c) {
+    if (!c.version().atLeast(2, 21)) {
+      return ops.visible(c.auth(), c.path("id"));
+    }
+    String uuid = c.path("id");
+    return deps.instances()
+        .find(uuid)
+        .filter(r -> Policy.mayAccess(c.auth(), r.projectId()))
+        .orElseThrow(() -> new NotFoundException("Instance " + uuid + " could not be found."));
+  }
+
   private void actions(ComputeRoutes.Call c) {
-    InstanceRecord r = ops.visible(c.auth(), c.path("id"));
+    InstanceRecord r = actionsOf(c);
     List<Map<String, Object>> out = new ArrayList<>();
     for (InstanceActionRecord a : deps.actions().list(r.uuid())) {
       out.add(action(a));
@@ -109,7 +121,7 @@ final class ServerMetadataRoutes {
   }
 
   private void actionShow(ComputeRoutes.Call c) {
-    InstanceRecord r = ops.visible(c.auth(), c.path("id"));
+    InstanceRecord r = actionsOf(c);
     InstanceActionRecord a =
         deps.actions()
             .get(r.uuid(), c.path("rid"))

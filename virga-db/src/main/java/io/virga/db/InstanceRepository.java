@@ -261,6 +261,11 @@ public final class InstanceRepository {
     update(uuid, "description", description.orElse(null));
   }
 
+  /** The server's tags (Nova's server tags, 2.26), in the order given. */
+  public void setTags(String uuid, List<String> tags) {
+    update(uuid, "tags_json", Json.list(tags));
+  }
+
   /** accessIPv4/accessIPv6 as the user set them (empty clears). */
   public void setAccessIp(String uuid, boolean v6, Optional<String> address) {
     update(uuid, v6 ? "access_ip_v6" : "access_ip_v4", address.orElse(null));
