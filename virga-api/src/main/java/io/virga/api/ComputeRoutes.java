@@ -79,6 +79,10 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
     new QuotaRoutes(deps).register(routes);
     new UsageRoutes(new io.virga.db.UsageRepository(deps.instances())).register(routes);
     new ServerTagRoutes(deps, servers).register(routes);
+    new QuotaClassRoutes(deps).register(routes);
+    new HostRoutes(deps).register(routes);
+    new UsageAuditRoutes(deps).register(routes);
+    new ImageProxyRoutes(deps).register(routes);
   }
 
   private static Map<String, Object> versionEntry(Context ctx) {

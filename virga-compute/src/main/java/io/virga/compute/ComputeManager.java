@@ -209,6 +209,11 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     return withMdc(uuid, requestId(), () -> flows.consoleOutput(uuid, maxLines));
   }
 
+  @Override
+  public String getHostUptime() {
+    return HostUptime.read();
+  }
+
   // ---- plumbing ----
 
   @FunctionalInterface

@@ -32,4 +32,12 @@ public interface ComputeAgentApi {
 
   /** A call: the last {@code maxLines} lines of the serial console (all when negative). */
   String getConsoleOutput(String uuid, int maxLines);
+
+  /**
+   * A call: the host's uptime line, as the {@code uptime} command prints it (Nova's {@code
+   * get_host_uptime}); agents that cannot tell answer 501.
+   */
+  default String getHostUptime() {
+    throw new NotImplementedException("this compute agent does not report the host's uptime");
+  }
 }
