@@ -152,33 +152,33 @@ final class QuotaRoutes {
                 + k
                 + "' was unexpected)");
       }
-      JsonNode v = e.getValue();
-      long n;
-      if (v.isIntegralNumber()) {
-        n = v.longValue();
-      } else if (v.isTextual() && v.textValue().matches("^-?[0-9]{1,18}$")) {
-        n = Long.parseLong(v.textValue());
-      } else {
-        throw new InvalidInputException(
-            "Invalid input for field/attribute "
-                + k
-                + ": must be an integer, not "
-                + ApiJson.describe(v));
-      }
-      if (n < -1) {
-        throw new InvalidInputException(
-            "Invalid input for field/attribute "
-                + k
-                + ": "
-                + n
-                + " is less than the minimum of -1");
-      }
-      set.put(k, n);
+      set.put(k, limit(k, e.getValue()));
     }
     deps.quotas().set(project, set);
     Map<String, Object> out = quotaSet(c, deps.quotas().limits(project), project, false);
     out.remove("id");
     c.ctx().json(Map.of("quota_set", out));
+  }
+
+  /** Nova's quota limit type: an integer or a string of digits, at least -1 (unlimited). */
+  static long limit(String k, JsonNode v) {
+    long n;
+    if (v.isIntegralNumber()) {
+      n = v.longValue();
+    } else if (v.isTextual() && v.textValue().matches("^-?[0-9]{1,18}$")) {
+      n = Long.parseLong(v.textValue());
+    } else {
+      throw new InvalidInputException(
+          "Invalid input for field/attribute "
+              + k
+              + ": must be an integer, not "
+              + ApiJson.describe(v));
+    }
+    if (n < -1) {
+      throw new InvalidInputException(
+          "Invalid input for field/attribute " + k + ": " + n + " is less than the minimum of -1");
+    }
+    return n;
   }
 
   private void reset(ComputeRoutes.Call c) {

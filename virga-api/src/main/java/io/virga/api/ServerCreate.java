@@ -124,7 +124,9 @@ final class ServerCreate implements AutoCloseable {
                 key.map(KeyPairRecord::publicKey),
                 req.configDrive(),
                 i,
-                reservationId));
+                reservationId,
+                req.accessIpV4(),
+                req.accessIpV6()));
       }
       created = deps.instances().createAll(rows);
     }

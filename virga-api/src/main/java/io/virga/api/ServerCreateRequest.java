@@ -34,7 +34,9 @@ record ServerCreateRequest(
     boolean returnReservationId,
     Optional<String> description,
     List<String> tags,
-    Optional<String> adminPass) {
+    Optional<String> adminPass,
+    Optional<String> accessIpV4,
+    Optional<String> accessIpV6) {
 
   private static final Set<String> KNOWN =
       Set.of(
@@ -82,12 +84,7 @@ record ServerCreateRequest(
               + String.join(", ", unexpected.stream().map(k -> "'" + k + "'").toList())
               + " unexpected)");
     }
-    String name = ApiJson.requireString(s, "name");
-    if (name.isEmpty() || name.length() > 255 || !name.strip().equals(name)) {
-      throw new InvalidInputException(
-          "Invalid input for field/attribute name: it must be 1 to 255 characters without"
-              + " leading or trailing whitespace");
-    }
+    String name = NovaParams.name("name", ApiJson.requireString(s, "name"), 255);
     String imageRef = ApiJson.optString(s, "imageRef").orElse("");
     if (imageRef.isEmpty()) {
       throw new InvalidInputException(
@@ -120,8 +117,8 @@ record ServerCreateRequest(
     }
     List<String> tags = tags(s.get("tags"));
     Optional<String> adminPass = ApiJson.optString(s, "adminPass");
-    ApiJson.optString(s, "accessIPv4");
-    ApiJson.optString(s, "accessIPv6");
+    Optional<String> accessIpV4 = NovaParams.accessIp(s, "accessIPv4", false);
+    Optional<String> accessIpV6 = NovaParams.accessIp(s, "accessIPv6", true);
     Optional<String> diskConfig = ApiJson.optString(s, "OS-DCF:diskConfig");
     if (diskConfig.isPresent() && !Set.of("AUTO", "MANUAL").contains(diskConfig.get())) {
       throw new InvalidInputException("OS-DCF:diskConfig must be AUTO or MANUAL");
@@ -140,7 +137,9 @@ record ServerCreateRequest(
         reservation,
         description,
         tags,
-        adminPass);
+        adminPass,
+        accessIpV4,
+        accessIpV6);
   }
 
   private static String flavorRef(ObjectNode s) {

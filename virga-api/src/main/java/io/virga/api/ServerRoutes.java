@@ -57,6 +57,7 @@ final class ServerRoutes {
 
   private void list(ComputeRoutes.Call c, boolean detail) {
     var ctx = c.ctx();
+    ServerListQuery query = ServerListQuery.parse(ctx, c.version());
     boolean admin = c.auth().isAdmin();
     boolean allTenants = admin && truthy(ctx.queryParam("all_tenants"));
     Optional<String> project =
@@ -75,7 +76,8 @@ final class ServerRoutes {
       ctx.json(Map.of("servers", List.of()));
       return;
     }
-    boolean deleted = status.map(s -> s.equals("DELETED")).orElse(false) && admin;
+    boolean deleted =
+        status.map(s -> s.equals("DELETED")).orElse(false) && admin || query.includesDeleted();
     Optional<String> image =
         Optional.ofNullable(ctx.queryParam("image")).map(ServerCreateRequest::lastSegment);
     Optional<String> flavor =
@@ -97,7 +99,13 @@ final class ServerRoutes {
       if (name.isPresent() && !name.get().matcher(r.displayName()).find()) {
         continue;
       }
+      if (!query.matches(r)) {
+        continue;
+      }
       matched.add(r);
+    }
+    if (query.order().isPresent()) {
+      matched.sort(query.order().get());
     }
     if (marker.isPresent()) {
       int i = indexOf(matched, marker.get());
@@ -235,15 +243,17 @@ final class ServerRoutes {
                 + "' was unexpected)");
       }
     }
-    Optional<String> name = ApiJson.optString(s, "name");
+    Optional<String> name = ApiJson.optString(s, "name").map(n -> NovaParams.name("name", n, 255));
+    Optional<String> v4 = NovaParams.accessIp(s, "accessIPv4", false);
+    Optional<String> v6 = NovaParams.accessIp(s, "accessIPv6", true);
     if (name.isPresent()) {
-      String n = name.get();
-      if (n.isEmpty() || n.length() > 255 || !n.strip().equals(n)) {
-        throw new InvalidInputException(
-            "Invalid input for field/attribute name: 1 to 255 characters without leading or"
-                + " trailing whitespace");
-      }
-      deps.instances().setDisplayName(r.uuid(), n, r.hostname());
+      deps.instances().setDisplayName(r.uuid(), name.get(), r.hostname());
+    }
+    if (s.has("accessIPv4")) {
+      deps.instances().setAccessIp(r.uuid(), false, v4);
+    }
+    if (s.has("accessIPv6")) {
+      deps.instances().setAccessIp(r.uuid(), true, v6);
     }
     if (s.has("description")) {
       Optional<String> d = ApiJson.optString(s, "description");
@@ -252,7 +262,9 @@ final class ServerRoutes {
       }
       deps.instances().setDescription(r.uuid(), d);
     }
-    c.ctx().json(Map.of("server", detail(c, deps.instances().get(r.uuid()))));
+    Map<String, Object> view = detail(c, deps.instances().get(r.uuid()));
+    // before 2.75 Nova's update answers only the base attributes, not the extended ones
+    c.ctx().json(Map.of("server", c.version().atLeast(2, 75) ? view : ServerView.baseOnly(view)));
   }
 
   private void delete(ComputeRoutes.Call c) {

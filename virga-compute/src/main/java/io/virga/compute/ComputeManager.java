@@ -439,6 +439,11 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     return withMdc(uuid, requestId(), () -> liveMigrations.forceComplete(uuid, migrationUuid));
   }
 
+  @Override
+  public String getHostUptime() {
+    return HostUptime.read();
+  }
+
   // ---- plumbing ----
 
   @FunctionalInterface

@@ -168,4 +168,12 @@ public interface ComputeAgentApi {
   default void backupInstance(String uuid, String imageId, String backupType, int rotation) {
     throw new NotImplementedException("backup is not implemented by this agent");
   }
+
+  /**
+   * A call: the host's uptime line, as the {@code uptime} command prints it (Nova's {@code
+   * get_host_uptime}); agents that cannot tell answer 501.
+   */
+  default String getHostUptime() {
+    throw new NotImplementedException("this compute agent does not report the host's uptime");
+  }
 }

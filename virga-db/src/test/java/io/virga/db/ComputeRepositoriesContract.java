@@ -55,7 +55,9 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
         Optional.empty(),
         false,
         0,
-        "r-1");
+        "r-1",
+        Optional.of("192.0.2.7"),
+        Optional.empty());
   }
 
   @Test
@@ -68,6 +70,8 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
     assertThat(a.taskState()).contains(TaskState.SCHEDULING);
     assertThat(a.flavor()).isEqualTo(small);
     assertThat(a.metadata()).containsEntry("a", "b");
+    assertThat(a.accessIpV4()).contains("192.0.2.7");
+    assertThat(a.accessIpV6()).isEmpty();
     assertThat(instances.list(InstanceFilter.project("p1"))).hasSize(2);
     assertThat(instances.list(InstanceFilter.project("p2"))).isEmpty();
   }
