@@ -26,11 +26,19 @@ final class ServerRoutes {
   private final ComputeDeps deps;
   private final ServerOperations ops;
   private final ServerCreate creates;
+  private final ServerMigrationActions migrations;
+  private final LiveMigrationActions liveMigrations;
 
-  ServerRoutes(ComputeDeps deps, ServerOperations ops, ServerCreate creates) {
+  ServerRoutes(
+      ComputeDeps deps,
+      ServerOperations ops,
+      ServerCreate creates,
+      LiveMigrationActions liveMigrations) {
     this.deps = deps;
     this.ops = ops;
     this.creates = creates;
+    this.migrations = new ServerMigrationActions(deps, ops);
+    this.liveMigrations = liveMigrations;
   }
 
   void register(JavalinDefaultRouting r) {
@@ -42,6 +50,7 @@ final class ServerRoutes {
     r.delete(ROOT + "/servers/{id}", authed(this::delete));
     r.post(ROOT + "/servers/{id}/action", authed(this::action));
     new ServerMetadataRoutes(deps, ops).register(r);
+    new MigrationRoutes(deps, ops).register(r);
   }
 
   private void list(ComputeRoutes.Call c, boolean detail) {
@@ -170,12 +179,18 @@ final class ServerRoutes {
     return Optional.of(s.get().disabled() ? "MAINTENANCE" : "UP");
   }
 
+  /** Show and update (not the lists): 2.71 adds the server's groups (Virga has none). */
   private Map<String, Object> detail(ComputeRoutes.Call c, InstanceRecord r) {
-    return c.view()
-        .detail(
-            r,
-            deps.instances().latestFault(r.uuid()),
-            r.host().map(this::hostStatus).orElse(Optional.of("")));
+    Map<String, Object> m =
+        c.view()
+            .detail(
+                r,
+                deps.instances().latestFault(r.uuid()),
+                r.host().map(this::hostStatus).orElse(Optional.of("")));
+    if (c.version().atLeast(2, 71)) {
+      m.put("server_groups", List.of());
+    }
+    return m;
   }
 
   private void create(ComputeRoutes.Call c) {
@@ -261,6 +276,11 @@ final class ServerRoutes {
       case "reboot" -> power(c, uuid, rebootType(arg));
       case "os-getConsoleOutput" -> console(c, uuid, arg);
       case "createImage" -> new ServerSnapshotAction(deps, ops).handle(c, uuid, arg);
+      case "resize" -> migrations.resize(c, uuid, arg);
+      case "migrate" -> migrations.migrate(c, uuid, arg);
+      case "confirmResize" -> migrations.confirm(c, uuid);
+      case "revertResize" -> migrations.revert(c, uuid);
+      case "os-migrateLive" -> liveMigrations.liveMigrate(c, uuid, arg);
       default -> {
         ops.visible(c.auth(), uuid);
         throw new InvalidInputException("There is no such action: " + name);

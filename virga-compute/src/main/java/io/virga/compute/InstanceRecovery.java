@@ -57,12 +57,22 @@ final class InstanceRecovery {
   private final ConductorApi conductor;
   private final TaskStates tasks;
   private final InstanceFlows flows;
+  private final MigrationRecovery migrations;
 
   InstanceRecovery(String host, TaskStates tasks, InstanceFlows flows) {
+    this(host, tasks, flows, null);
+  }
+
+  /**
+   * @param migrations recovery of migration steps; null when this agent does no migrations
+   */
+  InstanceRecovery(
+      String host, TaskStates tasks, InstanceFlows flows, MigrationRecovery migrations) {
     this.host = host;
     this.conductor = tasks.conductor();
     this.tasks = tasks;
     this.flows = flows;
+    this.migrations = migrations;
   }
 
   void initInstance(Instance i, String requestId) {
@@ -107,6 +117,9 @@ final class InstanceRecovery {
       flows.abandonSnapshot(i, Optional.empty());
       i = force(uuid, InstanceUpdate.none().clearTask());
       task = Optional.empty();
+    }
+    if (migrations != null && migrations.initInstance(i, requestId)) {
+      return;
     }
     if (i.vmState() != VmState.ERROR && is(task, Set.of(TaskState.RESIZE_PREP))) {
       log.info("resize_prep at start-up; clearing the task");
@@ -158,8 +171,7 @@ final class InstanceRecovery {
       return;
     }
     if (is(task, Set.of(TaskState.RESIZE_MIGRATING, TaskState.MIGRATING))) {
-      // Nova reverts a crashed resize with finish_revert_migration; the driver SPI has no
-      // migration steps yet, so the disks stay where they are and only the task is cleared
+      // no migration record to follow (MigrationRecovery handles those): only clear the task
       log.warn("migration interrupted at start-up ({}); resetting the task", task.get().value());
       force(uuid, InstanceUpdate.none().clearTask().power(power));
       return;

@@ -10,6 +10,7 @@ import io.virga.api.SnapshotImages;
 import io.virga.compute.ComputeManager;
 import io.virga.compute.ComputeOptions;
 import io.virga.compute.ImageSourceFactory;
+import io.virga.compute.MigrationOptions;
 import io.virga.core.ComputeAgentApi;
 import io.virga.core.ConductorApi;
 import io.virga.core.Config;
@@ -52,6 +53,7 @@ public final class AllInOne implements AutoCloseable {
   private ApiServer api;
   private ComputeDriver driver;
   private ComputeManager agent;
+  private RpcTransport transport;
 
   private AllInOne() {}
 
@@ -105,7 +107,7 @@ public final class AllInOne implements AutoCloseable {
     stack.add(database);
     identity = new IdentityService(database, config);
     images = new ImageService(database, config);
-    RpcTransport transport = new InProcessTransport();
+    transport = new InProcessTransport();
     stack.add(transport);
     compute =
         ComputeDeps.create(
@@ -114,7 +116,12 @@ public final class AllInOne implements AutoCloseable {
             host -> Rpc.computeAgent(transport, host),
             ComputeImages.of(images));
     Conductor conductor =
-        new Conductor(compute.instances(), compute.actions(), compute.hosts(), images::get);
+        new Conductor(
+            compute.instances(),
+            compute.actions(),
+            compute.hosts(),
+            images::get,
+            compute.migrations());
     stack.add(Rpc.serve(transport, Rpc.CONDUCTOR, ConductorApi.class, conductor));
     ComputeRoutes routes = new ComputeRoutes(compute);
     stack.add(routes);
@@ -129,7 +136,9 @@ public final class AllInOne implements AutoCloseable {
             driver,
             Rpc.conductor(transport),
             inProcessImages(images),
-            ComputeOptions.fromConfig(config));
+            ComputeOptions.fromConfig(config),
+            MigrationOptions.fromConfig(config),
+            host -> Rpc.computeAgent(transport, host));
     stack.add(agent);
     agent.start();
     stack.add(Rpc.serve(transport, Rpc.computeTopic(agent.host()), ComputeAgentApi.class, agent));
@@ -185,6 +194,14 @@ public final class AllInOne implements AutoCloseable {
 
   public ComputeManager agent() {
     return agent;
+  }
+
+  /**
+   * The in-process RPC transport, on which more agents can serve {@code compute.<host>} (tests of
+   * migrations between hosts in one JVM).
+   */
+  public RpcTransport transport() {
+    return transport;
   }
 
   @Override
