@@ -55,7 +55,47 @@ final class ServerRoutes {
     new MigrationRoutes(deps, ops).register(r);
   }
 
+  /** The filters and paging of {@code GET /servers[/detail]}, as the caller may use them. */
+  private record ListQuery(
+      InstanceFilter filter,
+      Optional<String> status,
+      Optional<String> flavor,
+      Optional<Pattern> name,
+      Optional<Integer> limit,
+      Optional<String> marker,
+      ServerListQuery query) {}
+
+  /** Nova's {@code index}/{@code detail}: filter, then page, then render. */
   private void list(ComputeRoutes.Call c, boolean detail) {
+    Optional<ListQuery> q = listQuery(c);
+    if (q.isEmpty()) {
+      c.ctx().json(Map.of("servers", List.of())); // an unknown status before 2.38
+      return;
+    }
+    List<InstanceRecord> matched = page(matching(q.get()), q.get());
+    boolean more = q.get().limit().isPresent() && matched.size() > q.get().limit().get();
+    if (more) {
+      matched = matched.subList(0, q.get().limit().get());
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("servers", render(c, matched, detail));
+    if (more && !matched.isEmpty()) {
+      String next =
+          c.base()
+              + ROOT
+              + "/servers"
+              + (detail ? "/detail" : "")
+              + "?limit="
+              + q.get().limit().get()
+              + "&marker="
+              + matched.get(matched.size() - 1).uuid();
+      body.put("servers_links", List.of(ServerView.link("next", next)));
+    }
+    c.ctx().json(body);
+  }
+
+  /** The query parameters; empty for a status Nova did not know before 2.38 (an empty list). */
+  private Optional<ListQuery> listQuery(ComputeRoutes.Call c) {
     var ctx = c.ctx();
     ServerListQuery query = ServerListQuery.parse(ctx, c.version());
     boolean admin = c.auth().isAdmin();
@@ -73,55 +113,66 @@ final class ServerRoutes {
       if (c.version().atLeast(2, 38)) {
         throw new InvalidInputException("Invalid status value: " + ctx.queryParam("status"));
       }
-      ctx.json(Map.of("servers", List.of()));
-      return;
+      return Optional.empty();
     }
     boolean deleted =
         status.map(s -> s.equals("DELETED")).orElse(false) && admin || query.includesDeleted();
     Optional<String> image =
         Optional.ofNullable(ctx.queryParam("image")).map(ServerCreateRequest::lastSegment);
-    Optional<String> flavor =
-        Optional.ofNullable(ctx.queryParam("flavor")).map(ServerCreateRequest::lastSegment);
-    Optional<Pattern> name = Optional.ofNullable(ctx.queryParam("name")).map(ServerRoutes::regex);
-    Optional<Integer> limit =
-        Optional.ofNullable(ctx.queryParam("limit")).map(ComputePaging::limit);
-    Optional<String> marker = Optional.ofNullable(ctx.queryParam("marker"));
-    List<InstanceRecord> all =
-        deps.instances().list(new InstanceFilter(project, host, Optional.empty(), image, deleted));
+    return Optional.of(
+        new ListQuery(
+            new InstanceFilter(project, host, Optional.empty(), image, deleted),
+            status,
+            Optional.ofNullable(ctx.queryParam("flavor")).map(ServerCreateRequest::lastSegment),
+            Optional.ofNullable(ctx.queryParam("name")).map(ServerRoutes::regex),
+            Optional.ofNullable(ctx.queryParam("limit")).map(ComputePaging::limit),
+            Optional.ofNullable(ctx.queryParam("marker")),
+            query));
+  }
+
+  /** The rows the database filter found, narrowed by status, flavor and name. */
+  private List<InstanceRecord> matching(ListQuery q) {
     List<InstanceRecord> matched = new ArrayList<>();
-    for (InstanceRecord r : all) {
-      if (status.isPresent() && !ServerStatus.of(r.vmState(), r.taskState()).equals(status.get())) {
+    for (InstanceRecord r : deps.instances().list(q.filter())) {
+      if (q.status().isPresent()
+          && !ServerStatus.of(r.vmState(), r.taskState()).equals(q.status().get())) {
         continue;
       }
-      if (flavor.isPresent() && !r.flavor().id().equals(flavor.get())) {
+      if (q.flavor().isPresent() && !r.flavor().id().equals(q.flavor().get())) {
         continue;
       }
-      if (name.isPresent() && !name.get().matcher(r.displayName()).find()) {
+      if (q.name().isPresent() && !q.name().get().matcher(r.displayName()).find()) {
         continue;
       }
-      if (!query.matches(r)) {
+      if (!q.query().matches(r)) {
         continue;
       }
       matched.add(r);
     }
-    if (query.order().isPresent()) {
-      matched.sort(query.order().get());
+    if (q.query().order().isPresent()) {
+      matched.sort(q.query().order().get());
     }
-    if (marker.isPresent()) {
-      int i = indexOf(matched, marker.get());
-      if (i < 0) {
-        throw new InvalidInputException("marker [" + marker.get() + "] not found");
-      }
-      matched = matched.subList(i + 1, matched.size());
+    return matched;
+  }
+
+  /** What follows the marker (400 when the marker is not among them). */
+  private static List<InstanceRecord> page(List<InstanceRecord> matched, ListQuery q) {
+    if (q.marker().isEmpty()) {
+      return matched;
     }
-    boolean more = limit.isPresent() && matched.size() > limit.get();
-    if (limit.isPresent() && matched.size() > limit.get()) {
-      matched = matched.subList(0, limit.get());
+    int i = indexOf(matched, q.marker().get());
+    if (i < 0) {
+      throw new InvalidInputException("marker [" + q.marker().get() + "] not found");
     }
+    return matched.subList(i + 1, matched.size());
+  }
+
+  private List<Map<String, Object>> render(
+      ComputeRoutes.Call c, List<InstanceRecord> servers, boolean detail) {
     ServerView view = c.view();
     Map<String, Optional<String>> hostStatus = new LinkedHashMap<>();
     List<Map<String, Object>> out = new ArrayList<>();
-    for (InstanceRecord r : matched) {
+    for (InstanceRecord r : servers) {
       if (detail) {
         out.add(
             view.detail(
@@ -134,21 +185,7 @@ final class ServerRoutes {
         out.add(view.basic(r));
       }
     }
-    Map<String, Object> body = new LinkedHashMap<>();
-    body.put("servers", out);
-    if (more && !matched.isEmpty()) {
-      String next =
-          c.base()
-              + ROOT
-              + "/servers"
-              + (detail ? "/detail" : "")
-              + "?limit="
-              + limit.get()
-              + "&marker="
-              + matched.get(matched.size() - 1).uuid();
-      body.put("servers_links", List.of(ServerView.link("next", next)));
-    }
-    c.ctx().json(body);
+    return out;
   }
 
   private static int indexOf(List<InstanceRecord> l, String uuid) {

@@ -216,6 +216,11 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
         TimeUnit.MILLISECONDS);
   }
 
+  /** How many actions on {@code uuid} wait behind the one running (tests). */
+  int waitingActions(String uuid) {
+    return queue.waiting(uuid);
+  }
+
   /** Waits until no instance action is queued or running (tests, benchmarks, shutdown). */
   public boolean awaitIdle(Duration timeout) {
     try {

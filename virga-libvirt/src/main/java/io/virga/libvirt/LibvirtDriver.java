@@ -59,7 +59,7 @@ public final class LibvirtDriver implements ComputeDriver {
   }
 
   /** A driver with default snapshot and cache-ageing options. */
-  public LibvirtDriver(
+  LibvirtDriver(
       LibvirtOptions opts, LibvirtHost host, ImageBackend backend, ConfigDriveBuilder configDrive) {
     this(
         opts,
