@@ -63,8 +63,37 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
    * Puts instances a previous run accepted but never scheduled into ERROR; call once at start,
    * before serving. Returns how many there were.
    */
-  public int recoverUnscheduled() {
-    return create.recoverUnscheduled();
+  /**
+   * Puts builds still waiting for a host into ERROR when they were last updated at least {@code
+   * minAge} ago: at once ({@code ZERO}) when this is the only API process and it just started; with
+   * an age when several API processes share the database.
+   */
+  public int recoverUnscheduled(java.time.Duration minAge) {
+    return create.recoverUnscheduled(minAge);
+  }
+
+  /**
+   * {@link #recoverUnscheduled} now and then every minute (or {@code minAge}, when shorter), for an
+   * API process that shares its database with others; close to stop.
+   */
+  public AutoCloseable recoverUnscheduledPeriodically(java.time.Duration minAge) {
+    var timer =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().daemon().name("virga-build-recovery").unstarted(r));
+    long every = Math.max(1, Math.min(60, minAge.toSeconds()));
+    timer.scheduleWithFixedDelay(
+        () -> {
+          try {
+            recoverUnscheduled(minAge);
+          } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(ComputeRoutes.class)
+                .warn("recovery of unscheduled builds failed: {}", e.toString());
+          }
+        },
+        0,
+        every,
+        java.util.concurrent.TimeUnit.SECONDS);
+    return timer::shutdownNow;
   }
 
   /** A compute request: negotiated version and caller. */

@@ -36,7 +36,8 @@ record ServerCreateRequest(
     List<String> tags,
     Optional<String> adminPass,
     Optional<String> accessIpV4,
-    Optional<String> accessIpV6) {
+    Optional<String> accessIpV6,
+    Optional<Destination> destination) {
 
   private static final Set<String> KNOWN =
       Set.of(
@@ -61,7 +62,9 @@ record ServerCreateRequest(
           "tags",
           "personality",
           "block_device_mapping",
-          "block_device_mapping_v2");
+          "block_device_mapping_v2",
+          "host",
+          "hypervisor_hostname");
   private static final Pattern METADATA_KEY = Pattern.compile("^[a-zA-Z0-9-_:. ]{1,255}$");
   private static final Pattern TAG = Pattern.compile("^[^,/]{1,60}$");
   static final int MAX_USER_DATA = 65535;
@@ -74,7 +77,8 @@ record ServerCreateRequest(
       if (!KNOWN.contains(k)
           || k.equals("description") && !v.atLeast(2, 19)
           || k.equals("tags") && !v.atLeast(2, 52)
-          || k.equals("personality") && v.atLeast(2, 57)) {
+          || k.equals("personality") && v.atLeast(2, 57)
+          || (k.equals("host") || k.equals("hypervisor_hostname")) && !v.atLeast(2, 74)) {
         unexpected.add(k);
       }
     }
@@ -101,7 +105,18 @@ record ServerCreateRequest(
     Optional<String> userData = userData(s);
     Optional<String> keyName = ApiJson.optString(s, "key_name");
     boolean configDrive = configDrive(s.get("config_drive"));
-    Optional<String> az = ApiJson.optString(s, "availability_zone").filter(a -> !a.isEmpty());
+    Optional<String> azField = ApiJson.optString(s, "availability_zone").filter(a -> !a.isEmpty());
+    Optional<String> az = azField.flatMap(Destination::zoneOf);
+    Optional<Destination> destination = azField.flatMap(Destination::fromAvailabilityZone);
+    Optional<String> host = ApiJson.optString(s, "host");
+    Optional<String> node = ApiJson.optString(s, "hypervisor_hostname");
+    if (host.isPresent() || node.isPresent()) {
+      if (destination.isPresent()) {
+        throw new InvalidInputException(
+            "host/hypervisor_hostname and a forced host in availability_zone exclude each other");
+      }
+      destination = Optional.of(new Destination(host, node, false));
+    }
     int min = count(s, "min_count");
     int max = count(s, "max_count");
     if (s.has("min_count") && !s.has("max_count")) {
@@ -139,7 +154,8 @@ record ServerCreateRequest(
         tags,
         adminPass,
         accessIpV4,
-        accessIpV6);
+        accessIpV6,
+        destination);
   }
 
   private static String flavorRef(ObjectNode s) {

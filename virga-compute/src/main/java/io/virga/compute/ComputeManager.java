@@ -473,15 +473,43 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
                 uuid,
                 rid,
                 () -> {
+                  long t0 = System.nanoTime();
+                  boolean ok = false;
                   try {
                     task.run();
+                    ok = true;
                   } catch (io.virga.core.NotFoundException e) {
                     log.warn("{} dropped: {}", what, e.getMessage());
                   } catch (RuntimeException e) {
                     log.error("{} failed: {}", what, e.toString(), e);
+                  } finally {
+                    observer.finished(what, Duration.ofNanos(System.nanoTime() - t0), ok);
                   }
                   return null;
                 }));
+  }
+
+  /** Told of every finished instance action (metrics); must be quick and must not throw. */
+  @FunctionalInterface
+  public interface ActionObserver {
+    void finished(String action, Duration took, boolean completed);
+  }
+
+  private volatile ActionObserver observer = (a, d, ok) -> {};
+
+  /** Sets the observer of instance actions (one; the last set wins). */
+  public void observeActions(ActionObserver o) {
+    this.observer = o;
+  }
+
+  /** When the last resource report or heartbeat reached the control plane. */
+  public java.util.Optional<java.time.Instant> lastReport() {
+    return tracker.lastSent();
+  }
+
+  /** Whether the driver has its hypervisor (libvirt connection up). */
+  public boolean hypervisorUp() {
+    return driver.isHostUp();
   }
 
   static <T> T withMdc(String uuid, String rid, java.util.function.Supplier<T> body) {

@@ -52,6 +52,48 @@ public final class InstanceRepository {
         });
   }
 
+  /**
+   * Creates the instances {@code rows} decides on from the project's current usage, in one
+   * transaction that holds the project's quota lock (a PostgreSQL advisory lock; on SQLite the
+   * transaction's write lock), so concurrent creates in any number of API processes see each
+   * other's rows and a quota holds across them. {@code rows} may throw to refuse.
+   */
+  public List<InstanceRecord> createWithinQuota(
+      String projectId, java.util.function.Function<Usage, List<NewInstance>> rows) {
+    return jdbi.inTransaction(
+        h -> {
+          lockProjectQuota(h, projectId);
+          Usage used =
+              usage(
+                  h.createQuery(
+                          "SELECT flavor_json FROM instances WHERE project_id = :p AND deleted = :d")
+                      .bind("p", projectId)
+                      .bind("d", false)
+                      .mapTo(String.class)
+                      .list());
+          List<InstanceRecord> out = new ArrayList<>();
+          for (NewInstance n : rows.apply(used)) {
+            out.add(create(h, n));
+          }
+          return out;
+        });
+  }
+
+  private static void lockProjectQuota(Handle h, String projectId) {
+    try {
+      if (h.getConnection().getMetaData().getDatabaseProductName().equals("PostgreSQL")) {
+        // namespace 0x5649 ("VI") keeps these keys apart from any other advisory lock
+        h.createQuery("SELECT pg_advisory_xact_lock(:ns, :key)")
+            .bind("ns", 0x5649)
+            .bind("key", projectId.hashCode())
+            .mapTo(String.class)
+            .findFirst();
+      }
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException("cannot take the quota lock of project " + projectId, e);
+    }
+  }
+
   private static InstanceRecord create(Handle h, NewInstance n) {
     long id = ComputeIds.next(h, "instances");
     long now = Times.now();
@@ -311,6 +353,26 @@ public final class InstanceRepository {
 
   /** What a project's live instances use: count, vCPUs, RAM (MB). */
   public record Usage(int instances, int cores, long ramMb, long diskGb) {}
+
+  /** Live instances by host ("" when unscheduled) and vm_state: what an operator graphs. */
+  public Map<String, Map<String, Integer>> countByHostAndState() {
+    Map<String, Map<String, Integer>> out = new java.util.TreeMap<>();
+    jdbi.useHandle(
+        h ->
+            h.createQuery(
+                    "SELECT host, vm_state, COUNT(*) AS n FROM instances WHERE deleted = :d"
+                        + " GROUP BY host, vm_state")
+                .bind("d", false)
+                .map(
+                    (rs, ctx) -> {
+                      String host = rs.getString("host");
+                      out.computeIfAbsent(host == null ? "" : host, k -> new java.util.TreeMap<>())
+                          .put(rs.getString("vm_state"), rs.getInt("n"));
+                      return 0;
+                    })
+                .list());
+    return out;
+  }
 
   public Usage projectUsage(String projectId) {
     return jdbi.withHandle(

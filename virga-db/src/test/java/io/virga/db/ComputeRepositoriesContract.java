@@ -77,6 +77,44 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
   }
 
   @Test
+  void aQuotaHoldsWhenManyCreatesRaceForTheLastPlaces() throws Exception {
+    // as API processes would: each create reads the usage and inserts in its own transaction
+    int limit = 5;
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+    try {
+      List<java.util.concurrent.Future<Integer>> results = new java.util.ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        results.add(
+            pool.submit(
+                () ->
+                    instances
+                        .createWithinQuota(
+                            "pq",
+                            used -> {
+                              if (used.instances() >= limit) {
+                                return List.of();
+                              }
+                              try {
+                                Thread.sleep(20); // widen the window between count and insert
+                              } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                              }
+                              return List.of(newInstance("pq"));
+                            })
+                        .size()));
+      }
+      int created = 0;
+      for (var f : results) {
+        created += f.get();
+      }
+      assertThat(created).isEqualTo(limit);
+      assertThat(instances.list(InstanceFilter.project("pq"))).hasSize(limit);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   void compareAndSwapLetsOnlyTheExpectedTaskStateWin() {
     InstanceRecord a = instances.create(newInstance("p1"));
     Optional<InstanceRecord> lost =

@@ -43,19 +43,25 @@ public final class LibvirtDriver implements ComputeDriver {
   private final Rescue rescue;
   private volatile String hostname;
 
-  /** The driver as configured: options from {@code config}, images from its base cache. */
+  /**
+   * The driver as configured: options from {@code config}, images from its base cache. The compute
+   * host name is {@code host} when set, else the hypervisor's hostname.
+   */
   public static LibvirtDriver fromConfig(Config config) {
     LibvirtOptions opts = LibvirtOptions.from(config);
     QemuImg qemuImg = QemuImg.fromConfig(config);
     ImageCache cache =
         new ImageCache(opts.instancesPath(), qemuImg, config.bool("force_raw_images", true));
-    return new LibvirtDriver(
-        opts,
-        new LibvirtHost(opts.connectionUri()),
-        ImageBackend.forType(opts.imagesType(), qemuImg, cache),
-        new ConfigDriveBuilder(opts.isoTool()),
-        SnapshotFlow.fromConfig(config, opts.instancesPath(), qemuImg),
-        ImageCacheManager.fromConfig(config, cache));
+    LibvirtDriver driver =
+        new LibvirtDriver(
+            opts,
+            new LibvirtHost(opts.connectionUri()),
+            ImageBackend.forType(opts.imagesType(), qemuImg, cache),
+            new ConfigDriveBuilder(opts.isoTool()),
+            SnapshotFlow.fromConfig(config, opts.instancesPath(), qemuImg),
+            ImageCacheManager.fromConfig(config, cache));
+    config.get("host").filter(h -> !h.isBlank()).ifPresent(h -> driver.hostname = h);
+    return driver;
   }
 
   /** A driver with default snapshot and cache-ageing options. */
