@@ -73,6 +73,7 @@ final class ServerMigrationActions {
               + current.rootGb()
               + " GB.");
     }
+    checkResizeQuota(r.projectId(), current, f.flavor());
     begin(
         c,
         r,
@@ -82,6 +83,31 @@ final class ServerMigrationActions {
         Optional.empty(),
         "resize",
         deps.migrationOptions().allowResizeToSameHost());
+  }
+
+  /** Nova's upsize quota check: the growth in cores and RAM must fit the project's limits. */
+  private void checkResizeQuota(String project, Flavor current, Flavor next) {
+    java.util.Map<String, Long> limits = deps.quotas().limits(project);
+    io.virga.db.InstanceRepository.Usage used = deps.instances().projectUsage(project);
+    String[] names = {"cores", "ram"};
+    long[] deltas = {next.vcpus() - current.vcpus(), next.memoryMb() - current.memoryMb()};
+    long[] usedNow = {used.cores(), used.ramMb()};
+    for (int k = 0; k < names.length; k++) {
+      long limit = limits.getOrDefault(names[k], -1L);
+      if (deltas[k] > 0 && limit >= 0 && usedNow[k] + deltas[k] > limit) {
+        throw new io.virga.core.QuotaExceededException(
+            "Quota exceeded for "
+                + names[k]
+                + ": Requested "
+                + deltas[k]
+                + ", but already used "
+                + usedNow[k]
+                + " of "
+                + limit
+                + " "
+                + names[k]);
+      }
+    }
   }
 
   void migrate(ComputeRoutes.Call c, String uuid, JsonNode arg) {

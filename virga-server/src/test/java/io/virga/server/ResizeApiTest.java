@@ -164,6 +164,26 @@ class ResizeApiTest {
   }
 
   @Test
+  void anUpsizeBeyondTheProjectsQuotaIs403() {
+    String id = bootActive();
+    String project = cloud.server(admin, id).path("tenant_id").asText();
+    ComputeTestCloud.Reply q =
+        cloud.call(
+            "PUT", "/os-quota-sets/" + project, admin, null, "{\"quota_set\": {\"ram\": 256}}");
+    assertThat(q.status()).as(q.text()).isEqualTo(200);
+    ComputeTestCloud.Reply r =
+        cloud.call(
+            "POST",
+            "/servers/" + id + "/action",
+            demo,
+            null,
+            "{\"resize\": {\"flavorRef\": \"1\"}}");
+    assertThat(r.status()).as(r.text()).isEqualTo(403);
+    assertThat(r.text()).contains("Quota exceeded for ram");
+    cloud.awaitStatus(demo, id, "ACTIVE");
+  }
+
+  @Test
   void noValidHostIs400AndLeavesTheServerAsItWas() {
     String id = bootActive();
     // m1.xlarge (16 GB) fits nowhere but host2, where the server is
