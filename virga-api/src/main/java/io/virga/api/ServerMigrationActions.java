@@ -259,6 +259,27 @@ final class ServerMigrationActions {
     }
   }
 
+  /**
+   * Deleting a server with a live migration under way: abort it first, so the guest is not handed
+   * to the destination after the source destroyed it. (Cold migrations clean up through their own
+   * failure paths: every step after the delete fails its compare-and-swap.)
+   */
+  static void abortLiveMigrationBeforeDelete(ComputeDeps deps, InstanceRecord r) {
+    for (Migration m : deps.migrations().list(MigrationFilter.ofInstance(r.uuid()))) {
+      if (m.live() && Migration.IN_PROGRESS.contains(m.status())) {
+        try {
+          deps.agents().forHost(m.sourceCompute()).liveMigrationAbort(r.uuid(), m.uuid());
+        } catch (RuntimeException e) {
+          LOG.warn(
+              "instance {}: cannot abort live migration {} before the delete: {}",
+              r.uuid(),
+              m.uuid(),
+              e.toString());
+        }
+      }
+    }
+  }
+
   /** Nova's {@code _poll_unconfirmed_resizes}: confirm resizes older than the window. */
   static void confirmExpired(ComputeDeps deps) {
     java.time.Duration window = deps.migrationOptions().resizeConfirmWindow();

@@ -181,4 +181,39 @@ class ResizeFailureTest {
     assertThat(cloud.running.cloud().compute().hosts().usage("host2").ramMb()).isZero();
     release.countDown();
   }
+
+  @Test
+  void deletingAServerMidCopyLeavesNothingOnEitherHost() throws Exception {
+    String id = bootActive();
+    CountDownLatch copying = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    hosts
+        .host2
+        .faults()
+        .hook(
+            Op.COPY_DISK,
+            uuid -> {
+              copying.countDown();
+              try {
+                release.await(20, java.util.concurrent.TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+    assertThat(hosts.action(demo, id, null, "{\"resize\": {\"flavorRef\": \"1\"}}")).isEqualTo(202);
+    copying.await();
+    assertThat(cloud.call("DELETE", "/servers/" + id, demo, null, null).status()).isEqualTo(204);
+    release.countDown();
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(20))
+        .until(() -> cloud.get("/servers/" + id, demo).status() == 404);
+    hosts.awaitMigration(admin, id, "error");
+    hosts.awaitIdle();
+    assertThat(hosts.host2.powerState(id)).isEmpty();
+    assertThat(hosts.host2.resizeLeftovers()).isEmpty();
+    assertThat(hosts.fakeHost().powerState(id)).isEmpty();
+    assertThat(hosts.fakeHost().openMigrationTargets()).isEmpty();
+    assertThat(cloud.running.cloud().compute().hosts().usage("fake-host").ramMb()).isZero();
+    assertThat(cloud.running.cloud().compute().hosts().usage("host2").ramMb()).isZero();
+  }
 }
