@@ -61,6 +61,18 @@ class ResizeApiTest {
     assertThat(m.path("migration_type").asText()).isEqualTo("resize");
     assertThat(m.path("source_compute").asText()).isEqualTo("host2");
     assertThat(m.path("dest_compute").asText()).isEqualTo("fake-host");
+    // the cold copy's bytes are on the record, and server show's progress reached 100
+    var record =
+        cloud
+            .running
+            .cloud()
+            .compute()
+            .migrations()
+            .list(io.virga.db.MigrationFilter.ofInstance(id))
+            .get(0);
+    assertThat(record.progress().diskTotal()).isPositive();
+    assertThat(record.progress().diskProcessed()).isEqualTo(record.progress().diskTotal());
+    assertThat(s.path("progress").asInt()).isEqualTo(100);
 
     assertThat(hosts.action(demo, id, null, "{\"confirmResize\": null}")).isEqualTo(204);
     s = cloud.awaitStatus(demo, id, "ACTIVE");
