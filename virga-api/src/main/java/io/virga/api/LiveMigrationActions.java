@@ -99,6 +99,7 @@ final class LiveMigrationActions implements AutoCloseable {
             "The target host " + req.host().get() + " is the server's current host.");
       }
     }
+    ServerMigrationActions.requireHost(r, "os-migrateLive");
     ops.swap(r, InstanceUpdate.none().task(TaskState.MIGRATING), InstanceAction.LIVE_MIGRATE);
     deps.actions().start(uuid, c.requestId(), "live-migration", r.projectId(), c.auth().userId());
     long typeId = MigrationScheduler.flavorTypeId(deps, r.flavor());

@@ -49,6 +49,7 @@ final class ServerMigrationActions {
           "resize needs an object with flavorRef: {\"resize\": {\"flavorRef\": \"2\"}}");
     }
     InstanceAction.RESIZE.check(uuid, r.vmState(), r.taskState());
+    requireHost(r, "resize");
     String flavorId = ServerCreateRequest.lastSegment(arg.get("flavorRef").asText());
     FlavorRecord f;
     try {
@@ -149,6 +150,7 @@ final class ServerMigrationActions {
       String action,
       boolean allowSameHost) {
     String uuid = r.uuid();
+    requireHost(r, type == MigrationType.RESIZE ? "resize" : "migrate");
     // resize_prep first: of two racing requests only one claims
     ops.swap(
         r,
@@ -188,6 +190,14 @@ final class ServerMigrationActions {
     }
     deps.agents().forHost(m.destCompute()).prepResize(uuid, m.uuid());
     c.ctx().status(202);
+  }
+
+  /** A server that was never scheduled (stopped before it got a host) cannot move: 409. */
+  static void requireHost(InstanceRecord r, String action) {
+    if (r.host().isEmpty()) {
+      throw new io.virga.core.ConflictException(
+          "Cannot '" + action + "' instance " + r.uuid() + ": it is not on any host");
+    }
   }
 
   /** {@code confirmResize}: the source removes what it kept for a revert. */

@@ -246,4 +246,64 @@ class ResizeApiTest {
     hosts.awaitIdle();
     assertThat(hosts.host2.resizeLeftovers()).isEmpty();
   }
+
+  @Test
+  void allowResizeToSameHostKeepsTheServerWhereItIsThroughConfirmAndRevert() {
+    hosts.close();
+    hosts = new TwoHostCloud(home.resolve("same"), Map.of("allow_resize_to_same_host", "true"));
+    cloud = hosts.cloud;
+    admin = cloud.admin();
+    demo = cloud.demo();
+    String id = bootActive();
+    // host2 has the most free RAM, and may now be chosen although the server is on it
+    assertThat(hosts.action(demo, id, null, "{\"resize\": {\"flavorRef\": \"1\"}}")).isEqualTo(202);
+    cloud.awaitStatus(demo, id, "VERIFY_RESIZE");
+    assertThat(hosts.hostOf(admin, id)).isEqualTo("host2");
+    JsonNode m = hosts.awaitMigration(admin, id, "finished");
+    assertThat(m.path("source_compute").asText()).isEqualTo(m.path("dest_compute").asText());
+    // both flavors are held on the one host until confirm
+    assertThat(usage("host2").ramMb()).isEqualTo(128 + 512);
+    assertThat(hosts.action(demo, id, null, "{\"confirmResize\": null}")).isEqualTo(204);
+    cloud.awaitStatus(demo, id, "ACTIVE");
+    hosts.awaitMigration(admin, id, "confirmed");
+    hosts.awaitIdle();
+    assertThat(usage("host2").ramMb()).isEqualTo(512);
+    assertThat(hosts.host2.powerState(id)).contains(PowerState.RUNNING);
+    assertThat(hosts.host2.resizeLeftovers()).isEmpty();
+    // up to m1.small, then reverted: the old flavor and disks return, running, on the same host
+    assertThat(hosts.action(demo, id, null, "{\"resize\": {\"flavorRef\": \"2\"}}")).isEqualTo(202);
+    cloud.awaitStatus(demo, id, "VERIFY_RESIZE");
+    assertThat(hosts.action(demo, id, null, "{\"revertResize\": null}")).isEqualTo(202);
+    JsonNode s = cloud.awaitStatus(demo, id, "ACTIVE");
+    hosts.awaitMigration(admin, id, "reverted");
+    hosts.awaitIdle();
+    assertThat(s.path("flavor").path("id").asText()).isEqualTo("1");
+    assertThat(hosts.hostOf(admin, id)).isEqualTo("host2");
+    assertThat(hosts.host2.powerState(id)).contains(PowerState.RUNNING);
+    assertThat(hosts.host2.resizeLeftovers()).isEmpty();
+    assertThat(usage("host2").ramMb()).isEqualTo(512);
+  }
+
+  @Test
+  void aServerThatNeverGotAHostCannotMove() {
+    assertThat(
+            cloud
+                .call(
+                    "POST",
+                    "/flavors",
+                    admin,
+                    null,
+                    "{\"flavor\": {\"name\": \"bigdisk\", \"id\": \"bigdisk\", \"ram\": 128,"
+                        + " \"vcpus\": 1, \"disk\": 1000}}")
+                .status())
+        .isEqualTo(200);
+    String id = cloud.boot(demo, "nohost", "bigdisk");
+    cloud.awaitStatus(demo, id, "ERROR");
+    assertThat(hosts.action(demo, id, null, "{\"os-stop\": null}")).isEqualTo(202);
+    cloud.awaitStatus(demo, id, "SHUTOFF");
+    assertThat(hosts.action(demo, id, null, "{\"resize\": {\"flavorRef\": \"1\"}}")).isEqualTo(409);
+    assertThat(hosts.action(admin, id, null, "{\"migrate\": null}")).isEqualTo(409);
+    JsonNode s = cloud.awaitStatus(demo, id, "SHUTOFF");
+    assertThat(s.path("OS-EXT-STS:task_state").isNull()).isTrue();
+  }
 }
