@@ -407,4 +407,23 @@ class LiveMigrationApiTest {
     assertThat(hosts.fakeHost().incomingLiveMigrations()).isEmpty();
     assertThat(cloud.running.cloud().compute().hosts().usage("fake-host").ramMb()).isZero();
   }
+
+  @Test
+  void aFailureAfterTheGuestMovedLeavesTheRecordsWithTheGuest() {
+    String id = bootActive("l8");
+    hosts
+        .fakeHost()
+        .faults()
+        .failNext(Op.POST_LIVE_MIGRATION, () -> new VirgaException("injected post"));
+    assertThat(hosts.action(admin, id, "2.25", AUTO)).isEqualTo(202);
+    hosts.awaitMigration(admin, id, "error");
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> cloud.server(admin, id).path("OS-EXT-STS:task_state").isNull());
+    // the guest runs on the destination: the instance names it, and nothing was rolled back
+    assertThat(hosts.host2.powerState(id)).isEmpty();
+    assertThat(hosts.fakeHost().powerState(id)).contains(PowerState.RUNNING);
+    assertThat(hosts.hostOf(admin, id)).isEqualTo("fake-host");
+    cloud.awaitStatus(demo, id, "ACTIVE");
+  }
 }
