@@ -125,10 +125,7 @@ final class LiveMigrationActions implements AutoCloseable {
       deps.instances()
           .compareAndSwap(
               uuid, InstanceUpdate.none().clearTask(), List.of(Optional.of(TaskState.MIGRATING)));
-      if (e instanceof io.virga.core.NoValidHostException) {
-        throw new InvalidInputException(e.getMessage());
-      }
-      throw e;
+      throw ServerMigrationActions.noValidHostIs400(deps, r, e);
     }
     String rid = c.requestId();
     checks.execute(() -> checkAndCast(m, req.blockMigration(), rid));

@@ -183,13 +183,22 @@ final class ServerMigrationActions {
       deps.actions()
           .eventFinish(
               uuid, c.requestId(), "conductor_migrate_server", Optional.of(e.getMessage()));
-      if (e instanceof io.virga.core.NoValidHostException) {
-        throw new InvalidInputException(e.getMessage());
-      }
-      throw e;
+      throw noValidHostIs400(deps, r, e);
     }
     deps.agents().forHost(m.destCompute()).prepResize(uuid, m.uuid());
     c.ctx().status(202);
+  }
+
+  /**
+   * Nova's answer when no host fits a move: the instance fault is recorded (the server keeps its
+   * state), and the caller gets 400 with the scheduler's reasons.
+   */
+  static RuntimeException noValidHostIs400(ComputeDeps deps, InstanceRecord r, RuntimeException e) {
+    if (!(e instanceof io.virga.core.NoValidHostException)) {
+      return e;
+    }
+    deps.instances().recordFault(r.uuid(), 500, e.getMessage(), Optional.empty(), r.host());
+    return new InvalidInputException(e.getMessage());
   }
 
   /** A server that was never scheduled (stopped before it got a host) cannot move: 409. */

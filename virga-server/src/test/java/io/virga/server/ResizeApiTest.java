@@ -211,6 +211,8 @@ class ResizeApiTest {
     JsonNode s = cloud.awaitStatus(demo, id, "ACTIVE");
     assertThat(s.path("flavor").path("id").asText()).isEqualTo("v1.tiny");
     assertThat(hosts.migrations(admin, id, "2.80")).isEmpty();
+    assertThat(cloud.running.cloud().compute().instances().latestFault(id).orElseThrow().message())
+        .contains("No valid host");
   }
 
   @Test
