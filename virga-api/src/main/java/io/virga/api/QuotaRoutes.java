@@ -68,8 +68,11 @@ final class QuotaRoutes {
     if (!c.version().atLeast(2, 39)) {
       a.put("maxImageMeta", l.get("metadata_items"));
     }
-    a.put("maxPersonality", l.get("injected_files"));
-    a.put("maxPersonalitySize", l.get("injected_file_content_bytes"));
+    if (!c.version().atLeast(2, 57)) {
+      // 2.57 removed personality files
+      a.put("maxPersonality", l.get("injected_files"));
+      a.put("maxPersonalitySize", l.get("injected_file_content_bytes"));
+    }
     if (!c.version().atLeast(2, 36)) {
       a.put("maxSecurityGroupRules", -1);
       a.put("maxSecurityGroups", -1);
@@ -99,6 +102,9 @@ final class QuotaRoutes {
     m.put("id", project);
     InstanceRepository.Usage u = detail ? deps.instances().projectUsage(project) : null;
     for (String r : RESOURCES) {
+      if (r.startsWith("injected_") && c.version().atLeast(2, 57)) {
+        continue; // 2.57 removed the injected-file quotas
+      }
       long limit = limits.getOrDefault(r, -1L);
       if (detail) {
         long used =
@@ -146,7 +152,7 @@ final class QuotaRoutes {
       if (NETWORK.contains(k) && !c.version().atLeast(2, 36)) {
         continue;
       }
-      if (!RESOURCES.contains(k)) {
+      if (!RESOURCES.contains(k) || k.startsWith("injected_") && c.version().atLeast(2, 57)) {
         throw new InvalidInputException(
             "Invalid input for field/attribute quota_set. Additional properties are not allowed ('"
                 + k
