@@ -141,13 +141,10 @@ final class DiskReceiver implements AutoCloseable {
       DiskTransferProtocol.err(out, "not a Virga disk transfer");
       throw new IOException("a connection that is not a disk transfer");
     }
-    String id = in.readUTF();
     byte[] offered = in.readUTF().getBytes(StandardCharsets.UTF_8);
-    // both compared, in constant time for the token
-    boolean good = MessageDigest.isEqual(offered, token) & id.equals(migrationId);
-    if (!good) {
-      DiskTransferProtocol.err(out, "wrong migration or token");
-      throw new IOException("refused a sender with a wrong migration id or token");
+    if (!MessageDigest.isEqual(offered, token)) { // constant time
+      DiskTransferProtocol.err(out, "wrong token for this migration");
+      throw new IOException("refused a sender with a wrong token");
     }
     DiskTransferProtocol.ok(out);
     while (true) {

@@ -28,12 +28,7 @@ import javax.net.ssl.SSLSocket;
  * @param bandwidthBytes bytes per second, 0 = unlimited
  */
 record DiskSender(
-    String host,
-    int port,
-    String migrationId,
-    String token,
-    long bandwidthBytes,
-    Optional<SSLContext> tls) {
+    String host, int port, String token, long bandwidthBytes, Optional<SSLContext> tls) {
 
   /** A file and where its data lies. */
   record Plan(Path file, long size, List<SparseFiles.Extent> extents, long dataBytes) {}
@@ -61,10 +56,9 @@ record DiskSender(
       var in = new DataInputStream(new BufferedInputStream(s.getInputStream()));
       out.writeByte(DiskTransferProtocol.HELLO);
       out.writeUTF(DiskTransferProtocol.MAGIC);
-      out.writeUTF(migrationId);
       out.writeUTF(token);
       out.flush();
-      DiskTransferProtocol.expectOk(in, "migration " + migrationId);
+      DiskTransferProtocol.expectOk(in, "disk transfer to " + host + ":" + port);
       Throttle throttle = new Throttle(bandwidthBytes, System.nanoTime());
       long[] done = {0};
       for (Plan p : plans) {

@@ -11,15 +11,16 @@ import java.security.NoSuchAlgorithmException;
  * frame is a one-byte tag:
  *
  * <pre>
- * client: HELLO  utf(MAGIC) utf(migrationId) utf(token)      server: OK | ERR utf(reason)
+ * client: HELLO  utf(MAGIC) utf(token)                       server: OK | ERR utf(reason)
  * client: FILE   utf(name) long(size) long(dataBytes)
  *         DATA   long(offset) int(length) bytes              (only non-zero runs: holes are not sent)
  *         END    sha256                                      server: OK | ERR utf(reason)
  * client: QUIT                                               server: OK
  * </pre>
  *
- * The digest covers every DATA frame's offset, length and bytes, then the size, so a changed byte,
- * a lost or moved run, or a wrong size is refused.
+ * One receiver serves one migration, so the token alone says which. The digest covers every DATA
+ * frame's offset, length and bytes, then the size, so a changed byte, a lost or moved run, or a
+ * wrong size is refused.
  */
 final class DiskTransferProtocol {
   static final String MAGIC = "VIRGA-DISK-TRANSFER/1";

@@ -1,6 +1,7 @@
 package io.virga.libvirt;
 
 import io.virga.core.Config;
+import io.virga.core.Flavor;
 import io.virga.core.NotFoundException;
 import io.virga.core.TaskState;
 import io.virga.virt.ComputeDriver;
@@ -9,6 +10,9 @@ import io.virga.virt.ImageSource;
 import io.virga.virt.InstanceInfo;
 import io.virga.virt.InstanceSpec;
 import io.virga.virt.LifecycleEvent;
+import io.virga.virt.MigrationDisks;
+import io.virga.virt.MigrationProgress;
+import io.virga.virt.MigrationTarget;
 import io.virga.virt.RebootType;
 import io.virga.virt.SnapshotUpload;
 import java.io.IOException;
@@ -39,6 +43,8 @@ public final class LibvirtDriver implements ComputeDriver {
   private final LibvirtHostResources resources;
   private final SnapshotFlow snapshots;
   private final ImageCacheManager cacheManager;
+  private final ColdMigrationSource coldSource;
+  private final ColdMigrationDest coldDest;
   private volatile String hostname;
 
   /** The driver as configured: options from {@code config}, images from its base cache. */
@@ -53,7 +59,8 @@ public final class LibvirtDriver implements ComputeDriver {
         ImageBackend.forType(opts.imagesType(), qemuImg, cache),
         new ConfigDriveBuilder(opts.isoTool()),
         SnapshotFlow.fromConfig(config, opts.instancesPath(), qemuImg),
-        ImageCacheManager.fromConfig(config, cache));
+        ImageCacheManager.fromConfig(config, cache),
+        MigrationOptions.from(config));
   }
 
   /** A driver with default snapshot and cache-ageing options. */
@@ -66,7 +73,8 @@ public final class LibvirtDriver implements ComputeDriver {
         configDrive,
         SnapshotFlow.fromConfig(
             Config.of(java.util.Map.of()), opts.instancesPath(), backend.cache().qemuImg()),
-        ImageCacheManager.fromConfig(Config.of(java.util.Map.of()), backend.cache()));
+        ImageCacheManager.fromConfig(Config.of(java.util.Map.of()), backend.cache()),
+        MigrationOptions.from(Config.of(java.util.Map.of())));
   }
 
   LibvirtDriver(
@@ -75,7 +83,8 @@ public final class LibvirtDriver implements ComputeDriver {
       ImageBackend backend,
       ConfigDriveBuilder configDrive,
       SnapshotFlow snapshots,
-      ImageCacheManager cacheManager) {
+      ImageCacheManager cacheManager,
+      MigrationOptions migration) {
     this.ctx = new LibvirtDriverContext(host, opts, backend, configDrive);
     this.spawn = new Spawn(ctx);
     this.power = new Power(ctx, spawn);
@@ -83,6 +92,8 @@ public final class LibvirtDriver implements ComputeDriver {
     this.resources = new LibvirtHostResources(ctx);
     this.snapshots = snapshots;
     this.cacheManager = cacheManager;
+    this.coldSource = new ColdMigrationSource(ctx, migration, spawn, power);
+    this.coldDest = new ColdMigrationDest(ctx, migration, spawn);
   }
 
   public LibvirtOptions options() {
@@ -244,8 +255,49 @@ public final class LibvirtDriver implements ComputeDriver {
     return destroy.cleanupLeftovers(deletedUuids);
   }
 
+  // ---- Cold migration and resize (DESIGN §3.3): ColdMigrationSource / ColdMigrationDest ----
+
+  @Override
+  public MigrationTarget prepareMigrationTarget(InstanceSpec spec, String migrationId) {
+    return coldDest.prepare(spec, migrationId, hostname());
+  }
+
+  @Override
+  public MigrationDisks migrateDiskAndPowerOff(
+      InstanceSpec spec,
+      Flavor newFlavor,
+      MigrationTarget target,
+      Duration timeout,
+      Duration retryInterval,
+      Consumer<MigrationProgress> progress) {
+    return coldSource.migrateDiskAndPowerOff(
+        spec, newFlavor, target, timeout, retryInterval, progress);
+  }
+
+  @Override
+  public void finishMigration(
+      InstanceSpec spec, MigrationDisks disks, ImageSource images, boolean powerOn) {
+    coldDest.finish(spec, disks, images, powerOn);
+  }
+
+  @Override
+  public void cleanupMigrationTarget(InstanceSpec spec, String migrationId) {
+    coldDest.cleanup(spec, migrationId);
+  }
+
+  @Override
+  public void confirmMigration(InstanceSpec spec) {
+    coldSource.confirm(spec);
+  }
+
+  @Override
+  public void finishRevertMigration(InstanceSpec spec, ImageSource images, boolean powerOn) {
+    coldSource.finishRevert(spec, images, powerOn);
+  }
+
   @Override
   public void close() {
+    coldDest.closeAll();
     ctx.host.close();
   }
 }

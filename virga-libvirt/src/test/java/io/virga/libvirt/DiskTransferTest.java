@@ -76,8 +76,7 @@ class DiskTransferTest {
       long total = plans.stream().mapToLong(DiskSender.Plan::dataBytes).sum();
       assertThat(total).as("holes are not planned").isLessThan(4L << 20);
       AtomicLong last = new AtomicLong();
-      new DiskSender("127.0.0.1", r.port(), "m-1", TOKEN, 0, Optional.empty())
-          .send(plans, last::set);
+      new DiskSender("127.0.0.1", r.port(), TOKEN, 0, Optional.empty()).send(plans, last::set);
       assertThat(last.get()).isEqualTo(total);
       assertThat(r.isCompleted()).isTrue();
       assertThat(r.bytesReceived())
@@ -102,17 +101,17 @@ class DiskTransferTest {
       var plans = DiskSender.plan(List.of(src));
       assertThatThrownBy(
               () ->
-                  new DiskSender("127.0.0.1", r.port(), "m-1", "not-the-token", 0, Optional.empty())
+                  new DiskSender("127.0.0.1", r.port(), "not-the-token", 0, Optional.empty())
                       .send(plans, n -> {}))
-          .hasMessageContaining("wrong migration or token");
+          .hasMessageContaining("wrong token");
       assertThatThrownBy(
               () ->
-                  new DiskSender("127.0.0.1", r.port(), "m-2", TOKEN, 0, Optional.empty())
+                  new DiskSender("127.0.0.1", r.port(), TOKEN.toUpperCase(), 0, Optional.empty())
                       .send(plans, n -> {}))
-          .hasMessageContaining("wrong migration or token");
+          .hasMessageContaining("wrong token");
       assertThat(dest).doesNotExist();
       // the right sender still gets through afterwards
-      new DiskSender("127.0.0.1", r.port(), "m-1", TOKEN, 0, Optional.empty()).send(plans, n -> {});
+      new DiskSender("127.0.0.1", r.port(), TOKEN, 0, Optional.empty()).send(plans, n -> {});
       assertThat(Files.mismatch(src, dest.resolve("disk"))).isEqualTo(-1);
     }
   }
@@ -126,7 +125,6 @@ class DiskTransferTest {
       var in = new DataInputStream(s.getInputStream());
       out.writeByte(DiskTransferProtocol.HELLO);
       out.writeUTF(DiskTransferProtocol.MAGIC);
-      out.writeUTF("m-1");
       out.writeUTF(TOKEN);
       out.flush();
       DiskTransferProtocol.expectOk(in, "hello");
@@ -180,7 +178,7 @@ class DiskTransferTest {
         CompletableFuture.runAsync(
             () -> {
               try {
-                new DiskSender("127.0.0.1", r.port(), "m-1", TOKEN, 2L << 20, Optional.empty())
+                new DiskSender("127.0.0.1", r.port(), TOKEN, 2L << 20, Optional.empty())
                     .send(plans, done::set);
               } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
@@ -204,7 +202,7 @@ class DiskTransferTest {
     Files.write(src, data);
     try (DiskReceiver r = receiver(tmp.resolve("dest"), Optional.empty())) {
       long t0 = System.nanoTime();
-      new DiskSender("127.0.0.1", r.port(), "m-1", TOKEN, 4L << 20, Optional.empty())
+      new DiskSender("127.0.0.1", r.port(), TOKEN, 4L << 20, Optional.empty())
           .send(DiskSender.plan(List.of(src)), n -> {});
       long ms = (System.nanoTime() - t0) / 1_000_000;
       assertThat(ms).as("3 MiB at 4 MiB/s").isGreaterThanOrEqualTo(700);
@@ -244,10 +242,10 @@ class DiskTransferTest {
       // a plain-text sender is not understood by a TLS receiver
       assertThatThrownBy(
               () ->
-                  new DiskSender("127.0.0.1", r.port(), "m-1", TOKEN, 0, Optional.empty())
+                  new DiskSender("127.0.0.1", r.port(), TOKEN, 0, Optional.empty())
                       .send(DiskSender.plan(List.of(src)), n -> {}))
           .isInstanceOf(IOException.class);
-      new DiskSender("127.0.0.1", r.port(), "m-1", TOKEN, 0, Optional.of(ctx))
+      new DiskSender("127.0.0.1", r.port(), TOKEN, 0, Optional.of(ctx))
           .send(DiskSender.plan(List.of(src)), n -> {});
     }
     assertThat(Files.mismatch(src, dest.resolve("disk"))).isEqualTo(-1);
