@@ -54,7 +54,7 @@ final class ColdMigrationDest {
       Files.writeString(ctx.opts.instancesPath().resolve(probe), migrationId);
       DiskReceiver r =
           DiskReceiver.open(
-              opts.inboundAddr(),
+              opts.myIp(),
               dir,
               migrationId,
               token,
@@ -68,9 +68,9 @@ final class ColdMigrationDest {
           "instance {}: migration {} receives disks on {}:{}",
           spec.uuid(),
           migrationId,
-          opts.inboundAddr(),
+          opts.myIp(),
           r.port());
-      return new MigrationTarget(hostname, opts.inboundAddr(), r.port(), token, Optional.of(probe));
+      return new MigrationTarget(hostname, opts.myIp(), r.port(), token, Optional.of(probe));
     } catch (IOException e) {
       deleteQuietly(ctx.opts.instancesPath().resolve(probe));
       throw new MigrationException(spec.uuid(), "prep_resize", e);

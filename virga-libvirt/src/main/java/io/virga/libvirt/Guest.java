@@ -158,6 +158,15 @@ public final class Guest implements AutoCloseable {
     return run("read domain xml", () -> d.getXMLDesc(flags));
   }
 
+  /**
+   * Runs one of Virga's own JNA calls ({@link LibvirtMigrationDomain}) on this domain's pointer, on
+   * a platform thread, so libvirt's thread-local error is read where it was set.
+   */
+  <T> T withPointer(String step, java.util.function.Function<org.libvirt.jna.DomainPointer, T> c) {
+    Domain d = handle();
+    return run(step, () -> c.apply(LibvirtSnapshotNative.pointerOf(d)));
+  }
+
   @Override
   public void close() {
     Domain d;

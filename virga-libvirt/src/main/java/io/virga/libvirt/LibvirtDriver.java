@@ -10,6 +10,7 @@ import io.virga.virt.ImageSource;
 import io.virga.virt.InstanceInfo;
 import io.virga.virt.InstanceSpec;
 import io.virga.virt.LifecycleEvent;
+import io.virga.virt.LiveMigrationData;
 import io.virga.virt.MigrationDisks;
 import io.virga.virt.MigrationProgress;
 import io.virga.virt.MigrationTarget;
@@ -45,6 +46,9 @@ public final class LibvirtDriver implements ComputeDriver {
   private final ImageCacheManager cacheManager;
   private final ColdMigrationSource coldSource;
   private final ColdMigrationDest coldDest;
+  private final LiveMigrationChecks liveChecks;
+  private final LiveMigrationDest liveDest;
+  private final LiveMigration live;
   private volatile String hostname;
 
   /** The driver as configured: options from {@code config}, images from its base cache. */
@@ -94,6 +98,9 @@ public final class LibvirtDriver implements ComputeDriver {
     this.cacheManager = cacheManager;
     this.coldSource = new ColdMigrationSource(ctx, migration, spawn, power);
     this.coldDest = new ColdMigrationDest(ctx, migration, spawn);
+    this.liveChecks = new LiveMigrationChecks(ctx, migration);
+    this.liveDest = new LiveMigrationDest(ctx, spawn, coldDest);
+    this.live = new LiveMigration(ctx, migration, destroy);
   }
 
   public LibvirtOptions options() {
@@ -293,6 +300,62 @@ public final class LibvirtDriver implements ComputeDriver {
   @Override
   public void finishRevertMigration(InstanceSpec spec, ImageSource images, boolean powerOn) {
     coldSource.finishRevert(spec, images, powerOn);
+  }
+
+  // ---- Live migration (DESIGN §3.4): LiveMigrationChecks / LiveMigrationDest / LiveMigration ----
+
+  @Override
+  public LiveMigrationData checkCanLiveMigrateDestination(
+      InstanceSpec spec, Optional<Boolean> blockMigration) {
+    return liveChecks.checkDestination(spec, blockMigration, hostname());
+  }
+
+  @Override
+  public void cleanupLiveMigrationDestinationCheck(LiveMigrationData data) {
+    liveChecks.cleanupDestinationCheck(data);
+  }
+
+  @Override
+  public LiveMigrationData checkCanLiveMigrateSource(
+      InstanceSpec spec, LiveMigrationData dest, Optional<Boolean> blockMigration) {
+    return liveChecks.checkSource(spec, dest, blockMigration);
+  }
+
+  @Override
+  public LiveMigrationData preLiveMigration(
+      InstanceSpec spec, LiveMigrationData data, ImageSource images) {
+    return liveDest.pre(spec, data, images);
+  }
+
+  @Override
+  public void liveMigration(
+      InstanceSpec spec, LiveMigrationData data, Consumer<MigrationProgress> progress) {
+    live.migrate(spec, data, progress);
+  }
+
+  @Override
+  public boolean liveMigrationAbort(String uuid) {
+    return live.abort(uuid);
+  }
+
+  @Override
+  public boolean liveMigrationForceComplete(String uuid) {
+    return live.forceComplete(uuid);
+  }
+
+  @Override
+  public void postLiveMigrationAtSource(InstanceSpec spec, LiveMigrationData data) {
+    live.postAtSource(spec, data);
+  }
+
+  @Override
+  public void postLiveMigrationAtDestination(InstanceSpec spec, LiveMigrationData data) {
+    liveDest.post(spec);
+  }
+
+  @Override
+  public void rollbackLiveMigrationAtDestination(InstanceSpec spec, LiveMigrationData data) {
+    liveDest.rollback(spec, data);
   }
 
   @Override

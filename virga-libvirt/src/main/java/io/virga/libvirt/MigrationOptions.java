@@ -24,8 +24,11 @@ import java.util.Optional;
  *     more = libvirt's PARALLEL migration with that many
  * @param nativeTls {@code live_migration_with_native_tls}: QEMU's own TLS for the data streams
  * @param scheme {@code live_migration_scheme}: transport of the peer-to-peer libvirt URI (tcp)
- * @param inboundAddr {@code live_migration_inbound_addr}: the address other hosts reach this one
- *     by, for migration data (default {@code my_ip})
+ * @param inboundAddr {@code live_migration_inbound_addr}: the address or name other hosts reach
+ *     this one by, for live migration (default {@code my_ip})
+ * @param uriTemplate {@code live_migration_uri}: Nova's (deprecated there) full URI template,
+ *     {@code %s} standing for the destination; when set it wins over the scheme
+ * @param myIp {@code my_ip}: where the disk transfer receiver listens (default 127.0.0.1)
  * @param transferBandwidthMiBs {@code disk_transfer_bandwidth}: MiB/s cap of the cold-migration
  *     disk transfer, 0 = unlimited
  * @param transferKeystore {@code disk_transfer_tls_keystore}: a PKCS#12 file with this host's key
@@ -45,6 +48,8 @@ public record MigrationOptions(
     boolean nativeTls,
     String scheme,
     String inboundAddr,
+    Optional<String> uriTemplate,
+    String myIp,
     long transferBandwidthMiBs,
     Optional<Path> transferKeystore,
     String transferKeystorePassword) {
@@ -96,6 +101,8 @@ public record MigrationOptions(
         c.bool("live_migration_with_native_tls", false),
         c.string("live_migration_scheme", "tcp"),
         c.string("live_migration_inbound_addr", myIp),
+        c.get("live_migration_uri").filter(s -> !s.isBlank()),
+        myIp,
         c.longValue("disk_transfer_bandwidth", 0),
         c.get("disk_transfer_tls_keystore").filter(s -> !s.isBlank()).map(Path::of),
         c.string("disk_transfer_tls_password", ""));
@@ -106,6 +113,8 @@ public record MigrationOptions(
     if (!host.matches("[A-Za-z0-9._:\\[\\]-]+")) {
       throw new InvalidInputException("not a host name or address: '" + host + "'");
     }
-    return "qemu+" + scheme + "://" + host + "/system";
+    return uriTemplate
+        .map(t -> t.replace("%s", host))
+        .orElse("qemu+" + scheme + "://" + host + "/system");
   }
 }
