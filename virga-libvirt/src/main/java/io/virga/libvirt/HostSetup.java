@@ -45,6 +45,13 @@ public final class HostSetup {
   static final List<String> TEST_PACKAGES =
       List.of("python3-openstackclient", "postgresql", "rabbitmq-server");
 
+  /**
+   * What {@code virga up --hosts N} (and the multi-host tests) need besides: network namespaces and
+   * veth pairs (iproute2), shared storage that libvirt accepts for live migration (bindfs), and the
+   * private broker the agents talk over.
+   */
+  static final List<String> MULTI_HOST_PACKAGES = List.of("iproute2", "bindfs", "rabbitmq-server");
+
   /** How long the KVM probe waits for the boot line (a KVM boot takes ~1 s, more under load). */
   static final Duration KVM_PROBE_TIMEOUT = Duration.ofSeconds(20);
 
@@ -55,10 +62,19 @@ public final class HostSetup {
    * @param forTests also install what the test suites need
    * @param reprobeKvm probe KVM even when virt_type is already configured
    * @param cacheDir where the tiny guest is built and cached
+   * @param multiHost also install what namespaced hosts ({@code virga up --hosts N}) need
    */
-  public record Options(boolean forTests, boolean reprobeKvm, Path cacheDir) {
+  public record Options(boolean forTests, boolean reprobeKvm, Path cacheDir, boolean multiHost) {
+    public Options(boolean forTests, boolean reprobeKvm, Path cacheDir) {
+      this(forTests, reprobeKvm, cacheDir, false);
+    }
+
     public static Options defaults(boolean forTests) {
       return new Options(forTests, false, TinyGuest.defaultCacheDir());
+    }
+
+    public Options withMultiHost(boolean multiHost) {
+      return new Options(forTests, reprobeKvm, cacheDir, multiHost);
     }
   }
 
@@ -159,6 +175,9 @@ public final class HostSetup {
     List<String> wanted = new ArrayList<>(PACKAGES);
     if (options.forTests()) {
       wanted.addAll(TEST_PACKAGES);
+    }
+    if (options.forTests() || options.multiHost()) {
+      MULTI_HOST_PACKAGES.stream().filter(p -> !wanted.contains(p)).forEach(wanted::add);
     }
     List<String> missing = missingPackages(wanted);
     if (missing.isEmpty()) {
