@@ -1,5 +1,6 @@
 package io.virga.libvirt;
 
+import io.virga.core.FileTrees;
 import io.virga.core.PowerState;
 import io.virga.virt.ImageSource;
 import io.virga.virt.InstanceSpec;
@@ -35,13 +36,13 @@ final class ColdMigrationDest {
 
   private final LibvirtDriverContext ctx;
   private final MigrationOptions opts;
-  private final Spawn spawn;
+  private final GuestDefinition definition;
   private final Map<String, Open> open = new ConcurrentHashMap<>();
 
-  ColdMigrationDest(LibvirtDriverContext ctx, MigrationOptions opts, Spawn spawn) {
+  ColdMigrationDest(LibvirtDriverContext ctx, MigrationOptions opts) {
     this.ctx = ctx;
     this.opts = opts;
-    this.spawn = spawn;
+    this.definition = new GuestDefinition(ctx);
   }
 
   /** {@code prep_resize}: a probe in the instances path, and a receiver for the disks. */
@@ -151,8 +152,9 @@ final class ColdMigrationDest {
             () -> {
               var mapping =
                   DiskMapping.forInstance(spec.flavor(), configDrive, ctx.opts.cdromBus());
-              String x = spawn.getGuestXml(spec, dir, mapping, spawn.kernelBoot(spec, images));
-              Spawn.writeLibvirtXml(dir, x);
+              String x =
+                  definition.getGuestXml(spec, dir, mapping, definition.kernelBoot(spec, images));
+              GuestDefinition.writeLibvirtXml(dir, x);
               return x;
             },
             () -> {});
@@ -162,7 +164,7 @@ final class ColdMigrationDest {
           try (Guest g = ctx.host.define(xml)) {
             if (powerOn) {
               g.launch(false);
-              spawn.waitFor(g, PowerState.RUNNING, "RUNNING");
+              g.waitFor(PowerState.RUNNING, ctx.opts.spawnTimeout());
             }
           }
         },
@@ -203,7 +205,7 @@ final class ColdMigrationDest {
 
   private void removeAll(InstanceSpec spec, Path dir) {
     undefineIfIn(spec, dir);
-    ConfigDriveBuilder.deleteTree(dir);
+    FileTrees.deleteTree(dir);
   }
 
   /** Destroys and undefines the domain only when its disks are in {@code dir} (ours). */

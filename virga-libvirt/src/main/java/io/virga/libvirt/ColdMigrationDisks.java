@@ -24,7 +24,7 @@ final class ColdMigrationDisks {
       Set.of(
           ImageBackend.SWAP,
           DiskMapping.CONFIG,
-          Spawn.LIBVIRT_XML,
+          GuestDefinition.LIBVIRT_XML,
           Spawn.CONSOLE_LOG,
           ColdMigrationDest.MARKER);
 

@@ -1,5 +1,7 @@
 package io.virga.libvirt;
 
+import io.virga.core.Command;
+import io.virga.core.FileTrees;
 import io.virga.core.Flavor;
 import io.virga.core.PowerState;
 import io.virga.virt.ImageSource;
@@ -30,13 +32,13 @@ final class ColdMigrationSource {
 
   private final LibvirtDriverContext ctx;
   private final MigrationOptions opts;
-  private final Spawn spawn;
+  private final GuestDefinition definition;
   private final Power power;
 
-  ColdMigrationSource(LibvirtDriverContext ctx, MigrationOptions opts, Spawn spawn, Power power) {
+  ColdMigrationSource(LibvirtDriverContext ctx, MigrationOptions opts, Power power) {
     this.ctx = ctx;
     this.opts = opts;
-    this.spawn = spawn;
+    this.definition = new GuestDefinition(ctx);
     this.power = power;
   }
 
@@ -61,13 +63,13 @@ final class ColdMigrationSource {
         "renameInstanceDir",
         () -> {
           if (Files.exists(resize)) { // left by an earlier failed attempt
-            ConfigDriveBuilder.deleteTree(resize);
+            FileTrees.deleteTree(resize);
           }
           Files.move(dir, resize, StandardCopyOption.ATOMIC_MOVE);
         },
         () -> {
           if (Files.exists(dir)) {
-            ConfigDriveBuilder.deleteTree(dir); // a partial local copy
+            FileTrees.deleteTree(dir); // a partial local copy
           }
           Files.move(resize, dir, StandardCopyOption.ATOMIC_MOVE);
         });
@@ -88,7 +90,7 @@ final class ColdMigrationSource {
     Optional<String> xml = steps.call("saveDomainXml", () -> inactiveXml(spec), () -> {});
     steps.step(
         "undefineSourceDomain",
-        () -> ctx.host.lookup(spec.uuid()).ifPresent(Spawn::destroyAndUndefine),
+        () -> ctx.host.lookup(spec.uuid()).ifPresent(Destroy::destroyAndUndefine),
         () -> xml.ifPresent(x -> ctx.host.define(x).close()));
     LOG.info(
         "instance {}: migrate_disk_and_power_off done, {} disk(s), shared storage {}",
@@ -141,10 +143,8 @@ final class ColdMigrationSource {
     }
     long done = 0;
     for (Path f : files) {
-      QemuImg.exec(
-          List.of(
-              "cp", "--sparse=always", QemuImg.abs(f), QemuImg.abs(to.resolve(f.getFileName()))),
-          "cp");
+      Command.of("cp", "--sparse=always", QemuImg.abs(f), QemuImg.abs(to.resolve(f.getFileName())))
+          .check();
       done += Files.size(f);
       progress.accept(new MigrationProgress(0, 0, 0, total, done, total - done));
     }
@@ -187,7 +187,7 @@ final class ColdMigrationSource {
   void confirm(InstanceSpec spec) {
     Path resize = resizeDir(spec.uuid());
     if (Files.exists(resize)) {
-      ConfigDriveBuilder.deleteTree(resize);
+      FileTrees.deleteTree(resize);
     }
     LOG.info("instance {}: confirm_migration removed {}", spec.uuid(), resize);
   }
@@ -207,7 +207,7 @@ final class ColdMigrationSource {
         () -> {
           if (Files.exists(resize)) {
             if (Files.exists(dir)) {
-              ConfigDriveBuilder.deleteTree(dir);
+              FileTrees.deleteTree(dir);
             }
             Files.move(resize, dir, StandardCopyOption.ATOMIC_MOVE);
           } else if (!Files.isDirectory(dir)) {
@@ -224,8 +224,9 @@ final class ColdMigrationSource {
                       spec.flavor(),
                       Files.exists(dir.resolve(DiskMapping.CONFIG)),
                       ctx.opts.cdromBus());
-              String x = spawn.getGuestXml(spec, dir, mapping, spawn.kernelBoot(spec, images));
-              Spawn.writeLibvirtXml(dir, x);
+              String x =
+                  definition.getGuestXml(spec, dir, mapping, definition.kernelBoot(spec, images));
+              GuestDefinition.writeLibvirtXml(dir, x);
               return x;
             },
             () -> {});
@@ -235,7 +236,7 @@ final class ColdMigrationSource {
           try (Guest g = ctx.host.define(xml)) {
             if (powerOn && !g.isActive()) {
               g.launch(false);
-              spawn.waitFor(g, PowerState.RUNNING, "RUNNING");
+              g.waitFor(PowerState.RUNNING, ctx.opts.spawnTimeout());
             }
           }
         });

@@ -91,15 +91,15 @@ public final class LibvirtDriver implements ComputeDriver {
       MigrationOptions migration) {
     this.ctx = new LibvirtDriverContext(host, opts, backend, configDrive);
     this.spawn = new Spawn(ctx);
-    this.power = new Power(ctx, spawn);
+    this.power = new Power(ctx);
     this.destroy = new Destroy(ctx);
     this.resources = new LibvirtHostResources(ctx);
     this.snapshots = snapshots;
     this.cacheManager = cacheManager;
-    this.coldSource = new ColdMigrationSource(ctx, migration, spawn, power);
-    this.coldDest = new ColdMigrationDest(ctx, migration, spawn);
+    this.coldSource = new ColdMigrationSource(ctx, migration, power);
+    this.coldDest = new ColdMigrationDest(ctx, migration);
     this.liveChecks = new LiveMigrationChecks(ctx, migration);
-    this.liveDest = new LiveMigrationDest(ctx, spawn, coldDest);
+    this.liveDest = new LiveMigrationDest(ctx, coldDest);
     this.live = new LiveMigration(ctx, migration, destroy);
   }
 
@@ -114,7 +114,7 @@ public final class LibvirtDriver implements ComputeDriver {
   /** Connects, and restores any domain a snapshot interrupted by a crash left transient. */
   @Override
   public void init() {
-    ctx.host.call("connect", c -> c.getURI());
+    ctx.host.connect();
     int recovered = snapshots.recoverStaleSnapshots(ctx.host);
     if (recovered > 0) {
       LOG.info("cleaned up {} snapshot(s) interrupted before this start", recovered);
@@ -125,7 +125,7 @@ public final class LibvirtDriver implements ComputeDriver {
   public String hostname() {
     String h = hostname;
     if (h == null) {
-      h = ctx.host.call("read hostname", c -> c.getHostName());
+      h = ctx.host.hostname();
       hostname = h;
     }
     return h;

@@ -63,13 +63,12 @@ final class LiveMigration {
       LiveMigrationMonitor.Requests requests,
       Consumer<MigrationProgress> progress) {
     String uuid = spec.uuid();
-    LibvirtMigrationDomain dom = new LibvirtMigrationDomain(g);
     String sourceXml = g.xml(XML_SECURE | XML_MIGRATABLE);
     Optional<String> destXml =
         data.destinationXml().map(d -> LiveMigrationXml.update(sourceXml, d));
     int flags = LiveMigrationPolicy.flags(opts, data.blockMigration());
     var params =
-        new LibvirtMigrationDomain.Params(
+        new MigrationParams(
             destXml,
             data.blockMigration() ? data.migrateDisks() : List.of(),
             data.destAddress().isBlank()
@@ -88,7 +87,7 @@ final class LiveMigration {
         .start(
             () -> {
               try {
-                dom.migrateToUri3(data.destMigrationUri(), params, flags);
+                g.migrateToUri3(data.destMigrationUri(), params, flags);
                 job.complete(null);
               } catch (Throwable t) {
                 job.completeExceptionally(t);
@@ -102,7 +101,7 @@ final class LiveMigration {
         flags,
         dataGb);
     var outcome =
-        new LiveMigrationMonitor(uuid, dom, g, opts, dataGb, flags, requests, progress).run(job);
+        new LiveMigrationMonitor(uuid, g, opts, dataGb, flags, requests, progress).run(job);
     long ms = (System.nanoTime() - t0) / 1_000_000;
     try {
       job.join();

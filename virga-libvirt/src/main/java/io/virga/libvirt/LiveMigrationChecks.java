@@ -152,7 +152,7 @@ final class LiveMigrationChecks {
         LiveMigrationXml.cpu(domainXml)
             .ifPresent(
                 cpu -> {
-                  int r = remote.call("compare CPU", c -> c.compareCPU(cpu).getReturnCode());
+                  int r = remote.compareCpu(cpu);
                   if (r <= 0) { // 0 incompatible, -1 error
                     throw new InvalidStateException(
                         dest.destHost() + " has a CPU incompatible with the guest's");

@@ -1,5 +1,6 @@
 package io.virga.libvirt;
 
+import io.virga.core.FileTrees;
 import io.virga.virt.ImageSource;
 import io.virga.virt.InstanceSpec;
 import io.virga.virt.LiveMigrationData;
@@ -21,12 +22,12 @@ final class LiveMigrationDest {
   static final String LIVE = "live-migration";
 
   private final LibvirtDriverContext ctx;
-  private final Spawn spawn;
+  private final GuestDefinition definition;
   private final ColdMigrationDest cold;
 
-  LiveMigrationDest(LibvirtDriverContext ctx, Spawn spawn, ColdMigrationDest cold) {
+  LiveMigrationDest(LibvirtDriverContext ctx, ColdMigrationDest cold) {
     this.ctx = ctx;
-    this.spawn = spawn;
+    this.definition = new GuestDefinition(ctx);
     this.cold = cold;
   }
 
@@ -44,7 +45,7 @@ final class LiveMigrationDest {
             ColdMigrationDest.claimDir(dir, LIVE);
             Files.createFile(dir.resolve(Spawn.CONSOLE_LOG));
           },
-          () -> ConfigDriveBuilder.deleteTree(dir));
+          () -> FileTrees.deleteTree(dir));
       // the same disks as spawn makes them: overlays of the flavor's size over this host's bases,
       // which block migration (NON_SHARED_INC) fills with the source's top layer
       steps.step("createImage", () -> createDisks(spec, dir, images));
@@ -62,7 +63,8 @@ final class LiveMigrationDest {
             () -> {
               var mapping =
                   DiskMapping.forInstance(spec.flavor(), configDrive, ctx.opts.cdromBus());
-              return spawn.getGuestXml(spec, dir, mapping, spawn.kernelBoot(spec, images));
+              return definition.getGuestXml(
+                  spec, dir, mapping, definition.kernelBoot(spec, images));
             },
             () -> {});
     LOG.info(
@@ -94,7 +96,7 @@ final class LiveMigrationDest {
                 String inactive = g.xml(2);
                 ctx.host.define(inactive).close(); // PERSIST_DEST did it; harmless again
                 if (Files.isDirectory(dir)) {
-                  Spawn.writeLibvirtXml(dir, inactive);
+                  GuestDefinition.writeLibvirtXml(dir, inactive);
                 }
               }
             });
@@ -106,7 +108,7 @@ final class LiveMigrationDest {
     Path dir = ctx.opts.instanceDir(spec.uuid());
     if (!data.sharedInstancePath() && ColdMigrationDest.ownedBy(dir, LIVE)) {
       cold.undefineIfIn(spec, dir);
-      ConfigDriveBuilder.deleteTree(dir);
+      FileTrees.deleteTree(dir);
       LOG.info("instance {}: rolled back pre_live_migration here", spec.uuid());
     }
   }

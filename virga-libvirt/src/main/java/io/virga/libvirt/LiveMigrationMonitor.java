@@ -32,7 +32,6 @@ final class LiveMigrationMonitor {
   record Outcome(boolean pausedOnSource, boolean postCopy, long timeoutActions) {}
 
   private final String uuid;
-  private final LibvirtMigrationDomain dom;
   private final Guest guest;
   private final MigrationOptions opts;
   private final long dataGb;
@@ -42,7 +41,6 @@ final class LiveMigrationMonitor {
 
   LiveMigrationMonitor(
       String uuid,
-      LibvirtMigrationDomain dom,
       Guest guest,
       MigrationOptions opts,
       long dataGb,
@@ -50,7 +48,6 @@ final class LiveMigrationMonitor {
       Requests requests,
       Consumer<MigrationProgress> progress) {
     this.uuid = uuid;
-    this.dom = dom;
     this.guest = guest;
     this.opts = opts;
     this.dataGb = dataGb;
@@ -72,14 +69,14 @@ final class LiveMigrationMonitor {
     long timeoutActions = 0;
     while (!waitFor(job)) {
       long elapsedSec = (System.nanoTime() - start) / 1_000_000_000L;
-      LibvirtMigrationDomain.JobStats st;
+      MigrationJobStats st;
       try {
-        st = dom.jobStats(false);
+        st = guest.jobStats(false);
       } catch (LibvirtException e) {
         LOG.debug("instance {}: job stats unavailable: {}", uuid, e.getMessage());
         continue;
       }
-      if (st.type() == LibvirtMigrationNative.JOB_NONE) {
+      if (st.type() == MigrationJobStats.NONE) {
         continue; // not started yet, or just ended
       }
       progress.accept(progressOf(st));
@@ -133,7 +130,7 @@ final class LiveMigrationMonitor {
     }
   }
 
-  static MigrationProgress progressOf(LibvirtMigrationDomain.JobStats s) {
+  static MigrationProgress progressOf(MigrationJobStats s) {
     return new MigrationProgress(
         s.memoryTotal(),
         s.memoryProcessed(),
@@ -145,7 +142,7 @@ final class LiveMigrationMonitor {
 
   private boolean trySetDowntime(long ms) {
     try {
-      dom.setMaxDowntime(ms);
+      guest.migrateSetMaxDowntime(ms);
       LOG.debug("instance {}: max downtime {} ms", uuid, ms);
       return true;
     } catch (LibvirtException e) {
@@ -156,7 +153,7 @@ final class LiveMigrationMonitor {
 
   private void abort() {
     try {
-      dom.abortJob();
+      guest.abortJob();
       LOG.info("instance {}: live migration aborted ({})", uuid, requests.abortReason);
     } catch (LibvirtException e) {
       LOG.warn("instance {}: abort failed (the job may have just ended): {}", uuid, e.getMessage());
@@ -165,7 +162,7 @@ final class LiveMigrationMonitor {
 
   private boolean tryPostCopy() {
     try {
-      dom.startPostCopy();
+      guest.migrateStartPostCopy();
       LOG.info("instance {}: switched the live migration to post-copy", uuid);
       return true;
     } catch (LibvirtException e) {

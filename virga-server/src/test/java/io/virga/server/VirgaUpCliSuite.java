@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.virga.core.Config;
 import io.virga.db.Database;
-import io.virga.libvirt.TinyGuest;
+import io.virga.tinyguest.TinyGuest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
