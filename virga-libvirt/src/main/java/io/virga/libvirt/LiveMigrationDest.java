@@ -107,7 +107,11 @@ final class LiveMigrationDest {
   void rollback(InstanceSpec spec, LiveMigrationData data) {
     Path dir = ctx.opts.instanceDir(spec.uuid());
     if (!data.sharedInstancePath() && ColdMigrationDest.ownedBy(dir, LIVE)) {
-      cold.undefineIfIn(spec, dir);
+      try {
+        cold.undefineIfIn(spec, dir);
+      } catch (LibvirtException e) { // libvirtd down here: the files go all the same
+        LOG.warn("instance {}: cannot check for a domain here: {}", spec.uuid(), e.getMessage());
+      }
       FileTrees.deleteTree(dir);
       LOG.info("instance {}: rolled back pre_live_migration here", spec.uuid());
     }

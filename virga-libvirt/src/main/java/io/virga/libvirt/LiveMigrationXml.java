@@ -62,6 +62,16 @@ final class LiveMigrationXml {
     return write(src);
   }
 
+  /** The destination builds its XML with its own virt_type: it must be the one the guest runs. */
+  static void checkSameType(String sourceXml, String destXml, String destHost) {
+    String have = parse(sourceXml).getDocumentElement().getAttribute("type");
+    String want = parse(destXml).getDocumentElement().getAttribute("type");
+    if (!have.equals(want)) {
+      throw new io.virga.core.InvalidStateException(
+          "the guest runs under " + have + " but " + destHost + " runs " + want + " guests");
+    }
+  }
+
   /** The guest's {@code <cpu>} element (for compareCPU), when it names a model. */
   static java.util.Optional<String> cpu(String domainXml) {
     Document d = parse(domainXml);
