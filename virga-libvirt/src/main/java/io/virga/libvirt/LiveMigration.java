@@ -108,6 +108,8 @@ final class LiveMigration {
     } catch (CompletionException e) {
       failed(uuid, g, outcome, requests, e.getCause() == null ? e : e.getCause(), ms);
     }
+    progress.accept(
+        LiveMigrationMonitor.completed(outcome.last(), (long) spec.flavor().memoryMb() << 20));
     LOG.info(
         "instance {}: live migration completed in {} ms (post-copy {}, paused {})",
         uuid,

@@ -28,8 +28,14 @@ final class LiveMigrationMonitor {
     volatile String abortReason = "aborted by request";
   }
 
-  /** What happened, for the caller's rollback and the log. */
-  record Outcome(boolean pausedOnSource, boolean postCopy, long timeoutActions) {}
+  /**
+   * What happened, for the caller's rollback and the log.
+   *
+   * @param last the last progress polled (memory and disk totals), {@link MigrationProgress#NONE}
+   *     when no poll saw the job
+   */
+  record Outcome(
+      boolean pausedOnSource, boolean postCopy, long timeoutActions, MigrationProgress last) {}
 
   private final String uuid;
   private final Guest guest;
@@ -67,6 +73,7 @@ final class LiveMigrationMonitor {
     boolean paused = false;
     boolean postCopy = false;
     long timeoutActions = 0;
+    MigrationProgress last = MigrationProgress.NONE;
     while (!waitFor(job)) {
       long elapsedSec = (System.nanoTime() - start) / 1_000_000_000L;
       MigrationJobStats st;
@@ -79,7 +86,8 @@ final class LiveMigrationMonitor {
       if (st.type() == MigrationJobStats.NONE) {
         continue; // not started yet, or just ended
       }
-      progress.accept(progressOf(st));
+      last = progressOf(st);
+      progress.accept(last);
       var next = LiveMigrationPolicy.downtimeUpdate(steps, elapsedSec, downtime);
       if (next.isPresent() && trySetDowntime(next.getAsLong())) {
         downtime = next.getAsLong();
@@ -112,7 +120,7 @@ final class LiveMigrationMonitor {
         }
       }
     }
-    return new Outcome(paused, postCopy, timeoutActions);
+    return new Outcome(paused, postCopy, timeoutActions, last);
   }
 
   /** True once the job ended (either way); waits at most one poll interval. */
@@ -128,6 +136,15 @@ final class LiveMigrationMonitor {
       Thread.currentThread().interrupt();
       return true;
     }
+  }
+
+  /**
+   * The progress to report once the migration completed: all of the totals processed. The totals
+   * are the last poll's; a migration too quick for any poll reports the guest's memory.
+   */
+  static MigrationProgress completed(MigrationProgress last, long memoryBytes) {
+    long mem = last.memoryTotal() > 0 ? last.memoryTotal() : memoryBytes;
+    return new MigrationProgress(mem, mem, 0, last.diskTotal(), last.diskTotal(), 0);
   }
 
   static MigrationProgress progressOf(MigrationJobStats s) {

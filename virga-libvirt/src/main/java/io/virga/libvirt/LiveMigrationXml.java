@@ -50,6 +50,9 @@ final class LiveMigrationXml {
     if (log != null) {
       for (Element l : elements(src, "log")) {
         l.setAttribute("file", log);
+        // the destination's qemu opens the log when the migration starts: on shared storage
+        // append="off" would wipe the console the source is still writing
+        l.setAttribute("append", "on");
       }
     }
     for (String tag : new String[] {"kernel", "initrd"}) {

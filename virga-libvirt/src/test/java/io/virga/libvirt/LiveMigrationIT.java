@@ -79,6 +79,7 @@ class LiveMigrationIT {
       assertThat(progress).anyMatch(p -> p.diskTotal() > 0);
     }
     assertThat(progress).anyMatch(p -> p.memoryTotal() > 0 && p.memoryProcessed() > 0);
+    assertThat(progress.getLast().percent()).isEqualTo(100);
     assertThat(to.instanceDir(spec).resolve(ColdMigrationDest.MARKER)).doesNotExist();
   }
 
