@@ -148,16 +148,7 @@ final class ColdMigrationDest {
         });
     String xml =
         steps.call(
-            "getGuestXml",
-            () -> {
-              var mapping =
-                  DiskMapping.forInstance(spec.flavor(), configDrive, ctx.opts.cdromBus());
-              String x =
-                  definition.getGuestXml(spec, dir, mapping, definition.kernelBoot(spec, images));
-              GuestDefinition.writeLibvirtXml(dir, x);
-              return x;
-            },
-            () -> {});
+            "getGuestXml", () -> definition.regenerate(spec, dir, configDrive, images), () -> {});
     steps.step(
         "createDomain",
         () -> {

@@ -218,17 +218,9 @@ final class ColdMigrationSource {
     String xml =
         steps.call(
             "getGuestXml",
-            () -> {
-              var mapping =
-                  DiskMapping.forInstance(
-                      spec.flavor(),
-                      Files.exists(dir.resolve(DiskMapping.CONFIG)),
-                      ctx.opts.cdromBus());
-              String x =
-                  definition.getGuestXml(spec, dir, mapping, definition.kernelBoot(spec, images));
-              GuestDefinition.writeLibvirtXml(dir, x);
-              return x;
-            },
+            () ->
+                definition.regenerate(
+                    spec, dir, Files.exists(dir.resolve(DiskMapping.CONFIG)), images),
             () -> {});
     steps.step(
         "createDomain",

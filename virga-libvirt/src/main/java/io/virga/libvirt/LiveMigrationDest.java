@@ -59,14 +59,7 @@ final class LiveMigrationDest {
     }
     String xml =
         steps.call(
-            "getGuestXml",
-            () -> {
-              var mapping =
-                  DiskMapping.forInstance(spec.flavor(), configDrive, ctx.opts.cdromBus());
-              return definition.getGuestXml(
-                  spec, dir, mapping, definition.kernelBoot(spec, images));
-            },
-            () -> {});
+            "getGuestXml", () -> definition.regenerate(spec, dir, configDrive, images), () -> {});
     LOG.info(
         "instance {}: pre_live_migration done (shared path {})",
         spec.uuid(),
