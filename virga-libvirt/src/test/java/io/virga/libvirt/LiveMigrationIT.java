@@ -156,6 +156,24 @@ class LiveMigrationIT {
   }
 
   @Test
+  void forceCompleteRequestedWithPostCopyPermitted() throws Exception {
+    Map<String, String> conf = new java.util.HashMap<>(NON_CONVERGING);
+    conf.put("live_migration_completion_timeout", "0");
+    conf.put("live_migration_permit_post_copy", "true");
+    try (TwoHosts h = new TwoHosts(false, conf)) {
+      InstanceSpec spec = dirtyingGuest(h.one);
+      var running = CompletableFuture.runAsync(() -> h.migrate(spec, h.one, h.two, p -> {}));
+      Thread.sleep(4000);
+      assertThat(h.one.driver.liveMigrationForceComplete(spec.uuid())).isTrue();
+      running.get(180, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(h.two.driver.getInfo(spec.uuid()).orElseThrow().powerState())
+          .isEqualTo(PowerState.RUNNING);
+      int before = TwoHosts.ticks(console(h.two, spec)).stream().mapToInt(i -> i).max().orElse(0);
+      h.two.awaitConsole(spec, "TICK " + (before + 2), Duration.ofSeconds(30));
+    }
+  }
+
+  @Test
   void abortRequestedWhileRunning() throws Exception {
     Map<String, String> conf = new java.util.HashMap<>(NON_CONVERGING);
     conf.put("live_migration_completion_timeout", "0"); // never by itself

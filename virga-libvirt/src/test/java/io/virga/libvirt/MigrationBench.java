@@ -15,8 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Migration benchmarks between two namespaced hosts (bench/README.md): {@code live} — the driver's
@@ -66,12 +64,19 @@ public final class MigrationBench {
     return Command.of(cmd).timeout(Duration.ofMinutes(5)).check().stdout().strip();
   }
 
-  /** libvirt's downtime of the last migration, from the destination's completed job stats. */
-  private static long downtimeMs(String uri, String domain) {
-    Matcher m =
-        Pattern.compile("Total downtime:\\s+(\\d+) ms")
-            .matcher(virsh(uri, "domjobinfo", "--completed", domain));
-    return m.find() ? Long.parseLong(m.group(1)) : -1;
+  /**
+   * libvirt's downtime of the last migration: the destination's completed job stats (the source
+   * domain is gone with UNDEFINE_SOURCE); -1 when libvirt kept none.
+   */
+  private long downtimeMs(InstanceSpec s) {
+    try (Guest g = h.two.driver.host().lookup(s.uuid()).orElseThrow()) {
+      MigrationJobStats st = g.jobStats(true);
+      if (st.type() == MigrationJobStats.COMPLETED) {
+        return st.downtimeMs();
+      }
+      System.out.println("no completed job stats on the destination (type " + st.type() + ")");
+      return -1;
+    }
   }
 
   record Sample(long totalMs, long downtimeMs, long tickGapMs) {}
@@ -83,8 +88,8 @@ public final class MigrationBench {
       h.migrate(s, h.one, h.two, p -> {});
       long ms = (System.nanoTime() - t0) / 1_000_000;
       h.two.awaitConsole(s, "TICK \\d+", Duration.ofSeconds(30));
+      long down = downtimeMs(s);
       Thread.sleep(2500);
-      long down = downtimeMs(h.hosts.host(2).uri(), s.domainName());
       h.two.driver.destroy(s, true);
       return new Sample(ms, down, w.longestStillMs());
     }
@@ -120,8 +125,8 @@ public final class MigrationBench {
           s.domainName(),
           h.hosts.host(2).tcpUri());
       long ms = (System.nanoTime() - t0) / 1_000_000;
+      long down = downtimeMs(s);
       Thread.sleep(2500);
-      long down = downtimeMs(h.hosts.host(2).uri(), s.domainName());
       h.two.driver.destroy(s, true);
       FileTreesQuiet.delete(src);
       return new Sample(ms, down, w.longestStillMs());
