@@ -210,6 +210,52 @@ class TenantOnboardingCliIT {
         json(openstack("acme", "image", "list", "-f", "json")).findValuesAsText("ID");
     assertThat(images).contains(cloud.imageId).doesNotContain(privateImage);
 
+    // sharing: a shared image reaches the tenant once it accepts; an image made for the tenant
+    String shared =
+        json(openstack(
+                "virga",
+                "image",
+                "create",
+                "--shared",
+                "--disk-format",
+                "raw",
+                "--container-format",
+                "bare",
+                "--file",
+                raw.toString(),
+                "shared-img",
+                "-f",
+                "json"))
+            .get("id")
+            .asText();
+    ok(openstack("virga", "image", "add", "project", shared, "acme"));
+    assertThat(json(openstack("acme", "image", "list", "-f", "json")).findValuesAsText("ID"))
+        .doesNotContain(shared);
+    ok(openstack("acme", "image", "set", "--accept", shared));
+    assertThat(json(openstack("acme", "image", "list", "-f", "json")).findValuesAsText("ID"))
+        .contains(shared);
+    String forAcme =
+        json(openstack(
+                "virga",
+                "image",
+                "create",
+                "--project",
+                "acme",
+                "--disk-format",
+                "raw",
+                "--container-format",
+                "bare",
+                "--file",
+                raw.toString(),
+                "for-acme",
+                "-f",
+                "json"))
+            .get("id")
+            .asText();
+    assertThat(
+            json(openstack("acme", "image", "show", forAcme, "-f", "json")).get("owner").asText())
+        .isEqualTo(project);
+
     // admin calls are refused (403)
     for (String[] call :
         List.of(
@@ -262,6 +308,10 @@ class TenantOnboardingCliIT {
     assertThat(denied.err()).contains("401");
 
     ok(openstack("virga", "server", "delete", "--wait", serverId));
+    Result owner = openstack("virga", "project", "delete", "acme");
+    assertThat(owner.exit()).isNotZero();
+    assertThat(owner.err()).contains("1 image(s)");
+    ok(openstack("virga", "image", "delete", forAcme));
     ok(openstack("virga", "project", "delete", "acme"));
     ok(openstack("virga", "user", "delete", "alice"));
     assertThat(json(openstack("virga", "project", "list", "-f", "json")).findValuesAsText("Name"))
