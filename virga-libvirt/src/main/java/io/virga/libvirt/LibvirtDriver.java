@@ -39,6 +39,7 @@ public final class LibvirtDriver implements ComputeDriver {
   private final LibvirtHostResources resources;
   private final SnapshotFlow snapshots;
   private final ImageCacheManager cacheManager;
+  private final Diagnostics diagnostics;
   private volatile String hostname;
 
   /** The driver as configured: options from {@code config}, images from its base cache. */
@@ -83,6 +84,7 @@ public final class LibvirtDriver implements ComputeDriver {
     this.resources = new LibvirtHostResources(ctx);
     this.snapshots = snapshots;
     this.cacheManager = cacheManager;
+    this.diagnostics = new Diagnostics(ctx);
   }
 
   public LibvirtOptions options() {
@@ -197,6 +199,11 @@ public final class LibvirtDriver implements ComputeDriver {
   }
 
   /** The tail of console.log; {@code maxBytes < 0} returns all of it. */
+  @Override
+  public io.virga.core.InstanceDiagnostics getDiagnostics(InstanceSpec spec) {
+    return diagnostics.get(spec);
+  }
+
   @Override
   public String getConsoleOutput(InstanceSpec spec, int maxBytes) {
     Path log = ctx.opts.instanceDir(spec.uuid()).resolve(Spawn.CONSOLE_LOG);
