@@ -281,6 +281,13 @@ class TenantOnboardingCliIT {
     JsonNode all = json(openstack("virga", "usage", "list", "-f", "json"));
     assertThat(all.findValuesAsText("Project")).contains(project);
 
+    // the operator's view of the host: allocations (512 MB reserved + two 128 MB servers), uptime
+    JsonNode host = json(openstack("virga", "hypervisor", "show", "fake-host", "-f", "json"));
+    assertThat(host.get("memory_mb_used").asInt()).isEqualTo(512 + 2 * 128);
+    assertThat(host.get("vcpus_used").asInt()).isEqualTo(2);
+    assertThat(host.get("running_vms").asInt()).isEqualTo(2);
+    assertThat(host.get("load_average").asText()).as("uptime parsed by the CLI").isNotBlank();
+
     // the user changes their own password; the old one no longer works
     ok(
         openstack(
