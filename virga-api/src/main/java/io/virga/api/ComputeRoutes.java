@@ -145,6 +145,7 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
     new HostRoutes(deps).register(routes);
     new UsageAuditRoutes(deps).register(routes);
     new ImageProxyRoutes(deps).register(routes);
+    new ServerDiagnosticsRoutes(deps, servers).register(routes);
   }
 
   private static Map<String, Object> versionEntry(Context ctx) {

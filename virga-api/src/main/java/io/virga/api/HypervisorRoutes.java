@@ -310,7 +310,7 @@ final class HypervisorRoutes {
       ComputeServiceRecord s = serviceById(c, id);
       Optional<String> status = ApiJson.optString(body, "status");
       Optional<String> reason = ApiJson.optString(body, "disabled_reason");
-      Optional<Boolean> forced = ApiJson.optBoolean(body, "forced_down");
+      Optional<Boolean> forced = NovaParams.looseBoolean(body, "forced_down");
       if (status.isEmpty() && forced.isEmpty()) {
         throw new InvalidInputException("Either 'status' or 'forced_down' must be specified.");
       }
@@ -359,7 +359,7 @@ final class HypervisorRoutes {
           throw new NotFoundException("force-down needs microversion 2.11 or later");
         }
         boolean forced =
-            ApiJson.optBoolean(body, "forced_down")
+            NovaParams.looseBoolean(body, "forced_down")
                 .orElseThrow(
                     () -> new InvalidInputException("'forced_down' is a required property"));
         deps.hosts().setForcedDown(host, forced);

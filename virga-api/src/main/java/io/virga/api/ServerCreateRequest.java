@@ -125,7 +125,7 @@ record ServerCreateRequest(
     if (min > max) {
       throw new InvalidInputException("min_count must be <= max_count");
     }
-    boolean reservation = ApiJson.optBoolean(s, "return_reservation_id").orElse(false);
+    boolean reservation = NovaParams.looseBoolean(s, "return_reservation_id").orElse(false);
     Optional<String> description = ApiJson.optString(s, "description");
     if (description.isPresent() && description.get().length() > 255) {
       throw new InvalidInputException("description is longer than 255 characters");

@@ -445,6 +445,11 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   }
 
   @Override
+  public io.virga.core.InstanceDiagnostics getInstanceDiagnostics(String uuid) {
+    return withMdc(uuid, requestId(), () -> flows.diagnostics(uuid));
+  }
+
+  @Override
   public String getHostUptime() {
     return HostUptime.read();
   }

@@ -176,4 +176,9 @@ public interface ComputeAgentApi {
   default String getHostUptime() {
     throw new NotImplementedException("this compute agent does not report the host's uptime");
   }
+
+  /** A call: the instance's diagnostics from its hypervisor (Nova's get_instance_diagnostics). */
+  default InstanceDiagnostics getInstanceDiagnostics(String uuid) {
+    throw new NotImplementedException("this compute agent does not report diagnostics");
+  }
 }

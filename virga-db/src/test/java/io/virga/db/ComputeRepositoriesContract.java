@@ -282,4 +282,33 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
     assertThat(migrations.inProgress("ha")).isEmpty();
     assertThat(migrations.list(MigrationFilter.ofInstance("nope"))).isEmpty();
   }
+
+  @Test
+  void usageWindowsListLaunchedInstancesOldestFirstWithPaging() throws Exception {
+    UsageRepository usage = new UsageRepository(instances);
+    List<String> launched = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      InstanceRecord r = instances.create(newInstance("pu"));
+      instances.compareAndSwap(r.uuid(), InstanceUpdate.none().launched(), null);
+      launched.add(r.uuid());
+      Thread.sleep(5); // distinct created_at
+    }
+    instances.create(newInstance("pu")); // never launched: used nothing
+    instances.markDeleted(launched.get(0)); // terminated, still in the window
+    long now = System.currentTimeMillis();
+    List<InstanceRecord> all =
+        usage.activeInWindow(Optional.of("pu"), now - 60_000, now + 60_000, Optional.empty(), 0);
+    assertThat(all).extracting(InstanceRecord::uuid).containsExactlyElementsOf(launched);
+    List<InstanceRecord> page =
+        usage.activeInWindow(
+            Optional.of("pu"), now - 60_000, now + 60_000, Optional.of(launched.get(0)), 1);
+    assertThat(page).extracting(InstanceRecord::uuid).containsExactly(launched.get(1));
+    assertThat(
+            usage.activeInWindow(
+                Optional.of("pu"), now + 60_000, now + 120_000, Optional.empty(), 0))
+        .extracting(InstanceRecord::uuid)
+        .containsExactlyElementsOf(launched.subList(1, 3));
+    assertThat(usage.activeInWindow(Optional.of("other"), now - 60_000, now, Optional.empty(), 0))
+        .isEmpty();
+  }
 }

@@ -149,6 +149,33 @@ public final class Guest implements AutoCloseable {
     return new InstanceInfo(powerState(i.state), i.maxMem, i.memory, i.nrVirtCpu, i.cpuTime);
   }
 
+  /** Per-vCPU CPU time in nanoseconds, indexed by vCPU number. */
+  long[] vcpuTimes() {
+    org.libvirt.VcpuInfo[] v = call("read vcpu info", Domain::getVcpusInfo);
+    long[] out = new long[v.length];
+    for (org.libvirt.VcpuInfo i : v) {
+      if (i.number >= 0 && i.number < out.length) {
+        out[i.number] = i.cpuTime;
+      }
+    }
+    return out;
+  }
+
+  /** The I/O counters of the disk with this target device. */
+  org.libvirt.DomainBlockStats blockStats(String dev) {
+    return call("read block stats of " + dev, d -> d.blockStats(dev));
+  }
+
+  /** The memory balloon's statistics by libvirt tag number (KiB). */
+  java.util.Map<Integer, Long> memoryStats() {
+    org.libvirt.MemoryStatistic[] s = call("read memory stats", d -> d.memoryStats(13));
+    java.util.Map<Integer, Long> out = new java.util.TreeMap<>();
+    for (org.libvirt.MemoryStatistic m : s) {
+      out.put(m.getTag(), m.getValue());
+    }
+    return out;
+  }
+
   /** Nova's LIBVIRT_POWER_STATE table: the one map from libvirt's states to Virga's. */
   static PowerState powerState(DomainInfo.DomainState s) {
     return switch (s) {

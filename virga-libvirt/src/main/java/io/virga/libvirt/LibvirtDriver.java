@@ -51,6 +51,7 @@ public final class LibvirtDriver implements ComputeDriver {
   private final LiveMigrationChecks liveChecks;
   private final LiveMigrationDest liveDest;
   private final LiveMigration live;
+  private final Diagnostics diagnostics;
   private volatile String hostname;
 
   /**
@@ -111,6 +112,7 @@ public final class LibvirtDriver implements ComputeDriver {
     this.liveChecks = new LiveMigrationChecks(ctx, migration);
     this.liveDest = new LiveMigrationDest(ctx, coldDest);
     this.live = new LiveMigration(ctx, migration, destroy);
+    this.diagnostics = new Diagnostics(ctx);
   }
 
   public LibvirtOptions options() {
@@ -225,6 +227,11 @@ public final class LibvirtDriver implements ComputeDriver {
   }
 
   /** The tail of console.log; {@code maxBytes < 0} returns all of it. */
+  @Override
+  public io.virga.core.InstanceDiagnostics getDiagnostics(InstanceSpec spec) {
+    return diagnostics.get(spec);
+  }
+
   @Override
   public String getConsoleOutput(InstanceSpec spec, int maxBytes) {
     Path log = ctx.opts.instanceDir(spec.uuid()).resolve(Spawn.CONSOLE_LOG);

@@ -178,4 +178,25 @@ class ComputeAdminApiTest {
     assertThat(replaced.json().get("metadata").size()).isEqualTo(1);
     get("/images/00000000-0000-0000-0000-000000000000", demo, null, 404);
   }
+
+  @Test
+  void diagnosticsComeFromTheHostInTheMicroversionsShape() {
+    String id = cloud.boot(demo, "diag", "v1.tiny");
+    cloud.awaitStatus(demo, id, "ACTIVE");
+    String path = "/servers/" + id + "/diagnostics";
+    get(path, demo, null, 403);
+    JsonNode legacy = get(path, admin, "2.47", 200);
+    assertThat(legacy.get("cpu0_time").asLong()).isPositive();
+    assertThat(legacy.get("memory").asLong()).isEqualTo(128 * 1024);
+    assertThat(legacy.has("vda_read")).isTrue();
+    assertThat(legacy.has("driver")).isFalse();
+    JsonNode standard = get(path, admin, "2.48", 200);
+    assertThat(standard.get("driver").asText()).isEqualTo("fake");
+    assertThat(standard.get("state").asText()).isEqualTo("running");
+    assertThat(standard.get("num_cpus").asInt()).isEqualTo(1);
+    assertThat(standard.at("/memory_details/maximum").asInt()).isEqualTo(128);
+    assertThat(standard.at("/disk_details/0/read_bytes").asLong()).isEqualTo(4096);
+    assertThat(standard.get("uptime").asLong()).isNotNegative();
+    assertThat(standard.has("cpu0_time")).isFalse();
+  }
 }

@@ -146,6 +146,14 @@ class NovaValidationApiTest {
             post("/servers", demo, "2.37", serverBody("\"caf\\u00e9 \\u6f22\\u5b57 ok\"", ""))
                 .status())
         .isEqualTo(202);
+    ComputeTestCloud.Reply reservation =
+        post(
+            "/servers",
+            demo,
+            "2.37",
+            serverBody("\"r\"", ", \"return_reservation_id\": \"True\", \"min_count\": \"1\""));
+    assertThat(reservation.status()).as(reservation.text()).isEqualTo(202);
+    assertThat(reservation.json().get("reservation_id").asText()).startsWith("r-");
   }
 
   @Test

@@ -210,6 +210,52 @@ class TenantOnboardingCliIT {
         json(openstack("acme", "image", "list", "-f", "json")).findValuesAsText("ID");
     assertThat(images).contains(cloud.imageId).doesNotContain(privateImage);
 
+    // sharing: a shared image reaches the tenant once it accepts; an image made for the tenant
+    String shared =
+        json(openstack(
+                "virga",
+                "image",
+                "create",
+                "--shared",
+                "--disk-format",
+                "raw",
+                "--container-format",
+                "bare",
+                "--file",
+                raw.toString(),
+                "shared-img",
+                "-f",
+                "json"))
+            .get("id")
+            .asText();
+    ok(openstack("virga", "image", "add", "project", shared, "acme"));
+    assertThat(json(openstack("acme", "image", "list", "-f", "json")).findValuesAsText("ID"))
+        .doesNotContain(shared);
+    ok(openstack("acme", "image", "set", "--accept", shared));
+    assertThat(json(openstack("acme", "image", "list", "-f", "json")).findValuesAsText("ID"))
+        .contains(shared);
+    String forAcme =
+        json(openstack(
+                "virga",
+                "image",
+                "create",
+                "--project",
+                "acme",
+                "--disk-format",
+                "raw",
+                "--container-format",
+                "bare",
+                "--file",
+                raw.toString(),
+                "for-acme",
+                "-f",
+                "json"))
+            .get("id")
+            .asText();
+    assertThat(
+            json(openstack("acme", "image", "show", forAcme, "-f", "json")).get("owner").asText())
+        .isEqualTo(project);
+
     // admin calls are refused (403)
     for (String[] call :
         List.of(
@@ -234,6 +280,13 @@ class TenantOnboardingCliIT {
     assertThat(usage.get("RAM MB-Hours").asDouble()).isPositive();
     JsonNode all = json(openstack("virga", "usage", "list", "-f", "json"));
     assertThat(all.findValuesAsText("Project")).contains(project);
+
+    // the operator's view of the host: allocations (512 MB reserved + two 128 MB servers), uptime
+    JsonNode host = json(openstack("virga", "hypervisor", "show", "fake-host", "-f", "json"));
+    assertThat(host.get("memory_mb_used").asInt()).isEqualTo(512 + 2 * 128);
+    assertThat(host.get("vcpus_used").asInt()).isEqualTo(2);
+    assertThat(host.get("running_vms").asInt()).isEqualTo(2);
+    assertThat(host.get("load_average").asText()).as("uptime parsed by the CLI").isNotBlank();
 
     // the user changes their own password; the old one no longer works
     ok(
@@ -262,6 +315,10 @@ class TenantOnboardingCliIT {
     assertThat(denied.err()).contains("401");
 
     ok(openstack("virga", "server", "delete", "--wait", serverId));
+    Result owner = openstack("virga", "project", "delete", "acme");
+    assertThat(owner.exit()).isNotZero();
+    assertThat(owner.err()).contains("1 image(s)");
+    ok(openstack("virga", "image", "delete", forAcme));
     ok(openstack("virga", "project", "delete", "acme"));
     ok(openstack("virga", "user", "delete", "alice"));
     assertThat(json(openstack("virga", "project", "list", "-f", "json")).findValuesAsText("Name"))
