@@ -75,6 +75,8 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
     new KeyPairRoutes(deps).register(routes);
     new HypervisorRoutes(deps).register(routes);
     new QuotaRoutes(deps).register(routes);
+    new AggregateRoutes(deps).register(routes);
+    new ServerGroupRoutes(deps).register(routes);
   }
 
   private static Map<String, Object> versionEntry(Context ctx) {

@@ -7,6 +7,7 @@ import io.virga.db.ComputeServiceRecord;
 import io.virga.db.HostRepository;
 import io.virga.db.InstanceRecord;
 import io.virga.db.InstanceRepository;
+import io.virga.db.ServerGroupRepository;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -51,9 +52,16 @@ public final class Scheduler {
             .collect(Collectors.toMap(ComputeServiceRecord::host, s -> s, (a, b) -> a));
     List<String> refusals = new ArrayList<>();
     List<ComputeNodeRecord> candidates = new ArrayList<>();
+    Optional<ServerGroupRepository.Group> group = hosts.serverGroups().groupOf(instance.uuid());
+    Map<String, Integer> members =
+        group
+            .map(g -> hosts.serverGroups().memberHosts(g.uuid(), instance.uuid()))
+            .orElse(Map.of());
     for (ComputeNodeRecord node : hosts.nodes()) {
       ComputeServiceRecord svc = services.get(node.host());
-      Optional<String> refused = hostRefusal(instance, node, svc, now);
+      Optional<String> refused =
+          hostRefusal(instance, node, svc, now)
+              .or(() -> group.flatMap(g -> ServerGroupPolicy.refusal(g, members, node.host())));
       if (refused.isPresent()) {
         refusals.add(node.host() + ": " + refused.get());
       } else {
@@ -66,8 +74,12 @@ public final class Scheduler {
             .collect(
                 Collectors.toMap(
                     ComputeNodeRecord::id, n -> free(n, hosts.usage(n.host())).ramMb()));
+    // a soft group policy weighs before free RAM (Nova's ServerGroupSoft*Weigher)
     candidates.sort(
-        Comparator.comparingDouble((ComputeNodeRecord n) -> -freeRam.get(n.id()))
+        Comparator.comparingInt(
+                (ComputeNodeRecord n) ->
+                    group.map(g -> ServerGroupPolicy.weight(g, members, n.host())).orElse(0))
+            .thenComparingDouble((ComputeNodeRecord n) -> -freeRam.get(n.id()))
             .thenComparing(ComputeNodeRecord::host));
     String az = instance.availabilityZone().orElse(options.defaultAvailabilityZone());
     for (ComputeNodeRecord node : candidates) {
@@ -75,8 +87,14 @@ public final class Scheduler {
           Optional.ofNullable(services.get(node.host()))
               .map(ComputeServiceRecord::availabilityZone)
               .orElse(az);
+      Optional<HostRepository.GroupRule> rule =
+          group.map(
+              g ->
+                  new HostRepository.GroupRule(
+                      g.uuid(), m -> ServerGroupPolicy.refusal(g, m, node.host())));
       Optional<String> refused =
-          hosts.claim(instance.uuid(), node, hostAz, resourceRefusal(instance.flavor(), node));
+          hosts.claim(
+              instance.uuid(), node, hostAz, resourceRefusal(instance.flavor(), node), rule);
       if (refused.isEmpty()) {
         LOG.info("instance {} scheduled to host {}", instance.uuid(), node.host());
         return node;

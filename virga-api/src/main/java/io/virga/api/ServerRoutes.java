@@ -186,7 +186,19 @@ final class ServerRoutes {
   private void create(ComputeRoutes.Call c) {
     ObjectNode body = ApiJson.object(c.ctx());
     ServerCreateRequest req = ServerCreateRequest.parse(body, c.version());
-    ServerCreate.Created created = creates.create(c.auth(), req, c.requestId());
+    var group = ServerGroupRoutes.memberOf(deps, c.auth(), body, req.maxCount());
+    ServerCreate.Created created =
+        creates.create(
+            c.auth(),
+            req,
+            c.requestId(),
+            rows ->
+                group.ifPresent(
+                    g ->
+                        deps.hosts()
+                            .serverGroups()
+                            .addMembers(
+                                g.uuid(), rows.stream().map(InstanceRecord::uuid).toList())));
     c.ctx().status(202);
     if (req.returnReservationId()) {
       c.ctx().json(Map.of("reservation_id", created.reservationId()));

@@ -50,6 +50,7 @@ public final class AllInOne implements AutoCloseable {
   private IdentityService identity;
   private ImageService images;
   private ComputeDeps compute;
+  private RpcTransport transport;
   private ApiServer api;
   private ComputeDriver driver;
   private ComputeManager agent;
@@ -106,7 +107,7 @@ public final class AllInOne implements AutoCloseable {
     stack.add(database);
     identity = new IdentityService(database, config);
     images = new ImageService(database, config);
-    RpcTransport transport = new InProcessTransport();
+    transport = new InProcessTransport();
     stack.add(transport);
     compute =
         ComputeDeps.create(
@@ -187,6 +188,11 @@ public final class AllInOne implements AutoCloseable {
 
   public ComputeManager agent() {
     return agent;
+  }
+
+  /** The in-process RPC transport (tests attach more agents to it, as more hosts). */
+  RpcTransport transport() {
+    return transport;
   }
 
   @Override
