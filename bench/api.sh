@@ -10,7 +10,7 @@ trap 'rm -f "$cp_file"' EXIT
 mvn -B -q -o -pl virga-server -am test-compile dependency:build-classpath \
   -Dmdep.includeScope=test -Dmdep.outputFile="$cp_file" >/dev/null
 cp="virga-server/target/test-classes"
-for m in virga-server virga-api virga-compute virga-image virga-db virga-rpc virga-libvirt virga-virt virga-core; do
+for m in virga-server virga-api virga-compute virga-image virga-db virga-rpc virga-host virga-tinyguest virga-libvirt virga-virt virga-core; do
   cp="$cp:$m/target/classes"
 done
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED \

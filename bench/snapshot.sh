@@ -15,11 +15,12 @@ export JAVA_HOME
 mvn -B -q ${MVN_FLAGS:-} -pl virga-libvirt -am package -DskipTests
 cpfile="$(mktemp)"
 trap 'rm -f "$cpfile"' EXIT
-mvn -B -q ${MVN_FLAGS:-} -pl virga-libvirt dependency:build-classpath \
+mvn -B -q ${MVN_FLAGS:-} -pl virga-libvirt -am dependency:build-classpath \
   -Dmdep.includeScope=test -Dmdep.outputFile="$cpfile" >/dev/null
 # third-party jars only: Virga's own classes come from this checkout's target directories
 deps="$(tr ':' '\n' <"$cpfile" | grep -v '/io/virga/' | paste -sd: -)"
 cp="virga-core/target/classes:virga-virt/target/classes:virga-libvirt/target/classes"
+cp="$cp:virga-tinyguest/target/classes"
 cp="$cp:virga-libvirt/target/test-classes:$deps"
 
 echo "snapshot bench: $runs interleaved runs, $(nproc) cpus, $(qemu-img --version | head -1)"

@@ -9,7 +9,8 @@ cp_file="$(mktemp)"
 trap 'rm -f "$cp_file"' EXIT
 mvn -B -q -o -pl virga-libvirt -am test-compile dependency:build-classpath \
   -Dmdep.includeScope=test -Dmdep.outputFile="$cp_file" >/dev/null
-cp="virga-libvirt/target/test-classes:virga-libvirt/target/classes:virga-virt/target/classes:virga-core/target/classes:$(cat "$cp_file")"
+cp="virga-libvirt/target/test-classes:virga-libvirt/target/classes:virga-tinyguest/target/classes"
+cp="$cp:virga-virt/target/classes:virga-core/target/classes:$(cat "$cp_file")"
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
   -Dlogback.configurationFile=bench/logback-bench.xml \
   -cp "$cp" io.virga.libvirt.SpawnBench "$@"

@@ -6,6 +6,7 @@ import io.virga.db.HostRepository;
 import io.virga.db.InstanceActionRepository;
 import io.virga.db.InstanceRepository;
 import io.virga.db.KeyPairRepository;
+import io.virga.db.MigrationRepository;
 import io.virga.db.QuotaRepository;
 import org.jdbi.v3.core.Jdbi;
 
@@ -20,7 +21,9 @@ public record ComputeDeps(
     Scheduler scheduler,
     SchedulerOptions options,
     ComputeAgents agents,
-    ComputeImages images) {
+    ComputeImages images,
+    MigrationRepository migrations,
+    MigrationApiOptions migrationOptions) {
 
   /** Repositories over one database, the scheduler from the configuration. */
   public static ComputeDeps create(
@@ -37,6 +40,8 @@ public record ComputeDeps(
         new Scheduler(hosts, options),
         options,
         agents,
-        images);
+        images,
+        new MigrationRepository(jdbi),
+        MigrationApiOptions.from(config));
   }
 }

@@ -19,11 +19,44 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
   private final ComputeDeps deps;
   private final ServerOperations servers;
   private final ServerCreate create;
+  private final LiveMigrationActions liveMigrations;
+  private final java.util.concurrent.ScheduledExecutorService confirmer;
 
   public ComputeRoutes(ComputeDeps deps) {
     this.deps = deps;
     this.servers = new ServerOperations(deps);
     this.create = new ServerCreate(deps);
+    this.liveMigrations = new LiveMigrationActions(deps, servers);
+    this.confirmer = resizeConfirmer(deps);
+  }
+
+  /** Nova's _poll_unconfirmed_resizes, when resize_confirm_window is set. */
+  private static java.util.concurrent.ScheduledExecutorService resizeConfirmer(ComputeDeps deps) {
+    java.time.Duration window = deps.migrationOptions().resizeConfirmWindow();
+    if (window.isZero()) {
+      return null;
+    }
+    var s =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "virga-resize-confirm");
+              t.setDaemon(true);
+              return t;
+            });
+    long every = Math.max(200, Math.min(60_000, window.toMillis() / 2));
+    s.scheduleWithFixedDelay(
+        () -> {
+          try {
+            ServerMigrationActions.confirmExpired(deps);
+          } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(ComputeRoutes.class)
+                .warn("resize auto-confirm pass failed: {}", e.toString());
+          }
+        },
+        every,
+        every,
+        java.util.concurrent.TimeUnit.MILLISECONDS);
+    return s;
   }
 
   /**
@@ -70,7 +103,7 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
   public void register(JavalinDefaultRouting routes) {
     routes.get("/compute", ComputeRoutes::versions, ApiServer.Access.PUBLIC);
     routes.get(ROOT, ComputeRoutes::version, ApiServer.Access.PUBLIC);
-    new ServerRoutes(deps, servers, create).register(routes);
+    new ServerRoutes(deps, servers, create, liveMigrations).register(routes);
     new FlavorRoutes(deps).register(routes);
     new KeyPairRoutes(deps).register(routes);
     new HypervisorRoutes(deps).register(routes);
@@ -106,6 +139,10 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
 
   @Override
   public void close() {
+    if (confirmer != null) {
+      confirmer.shutdownNow();
+    }
+    liveMigrations.close();
     create.close();
   }
 }

@@ -5,12 +5,15 @@ import io.virga.core.HostReport;
 import io.virga.core.ImageMeta;
 import io.virga.core.Instance;
 import io.virga.core.InstanceUpdate;
+import io.virga.core.Migration;
+import io.virga.core.MigrationStatus;
 import io.virga.core.NotFoundException;
 import io.virga.core.TaskState;
 import io.virga.db.HostRepository;
 import io.virga.db.InstanceActionRepository;
 import io.virga.db.InstanceRecord;
 import io.virga.db.InstanceRepository;
+import io.virga.db.MigrationRepository;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
@@ -24,6 +27,7 @@ public final class Conductor implements ConductorApi {
   private final InstanceActionRepository actions;
   private final HostRepository hosts;
   private final Function<String, ImageMeta> images;
+  private final MigrationRepository migrations;
 
   /**
    * @param images image metadata by id (the image service's get)
@@ -33,10 +37,23 @@ public final class Conductor implements ConductorApi {
       InstanceActionRepository actions,
       HostRepository hosts,
       Function<String, ImageMeta> images) {
+    this(instances, actions, hosts, images, null);
+  }
+
+  /**
+   * @param migrations migration records; null when this control plane serves no migrations
+   */
+  public Conductor(
+      InstanceRepository instances,
+      InstanceActionRepository actions,
+      HostRepository hosts,
+      Function<String, ImageMeta> images,
+      MigrationRepository migrations) {
     this.instances = instances;
     this.actions = actions;
     this.hosts = hosts;
     this.images = images;
+    this.migrations = migrations;
   }
 
   @Override
@@ -121,5 +138,44 @@ public final class Conductor implements ConductorApi {
   @Override
   public void removeSystemMetadata(String uuid, String key) {
     instances.lifecycle().removeSystemMetadata(uuid, key);
+  }
+
+  // ---- migrations ----
+
+  private MigrationRepository migrations() {
+    if (migrations == null) {
+      throw new io.virga.core.NotImplementedException("this conductor has no migration records");
+    }
+    return migrations;
+  }
+
+  @Override
+  public Migration getMigration(String migrationUuid) {
+    return migrations().get(migrationUuid);
+  }
+
+  @Override
+  public Optional<Migration> updateMigrationStatus(
+      String migrationUuid,
+      List<MigrationStatus> expected,
+      MigrationStatus status,
+      Optional<String> errorStep) {
+    return migrations().updateStatus(migrationUuid, expected, status, errorStep);
+  }
+
+  @Override
+  public void migrationProgress(String migrationUuid, Migration.Progress progress, int percent) {
+    migrations().progress(migrationUuid, progress, percent);
+  }
+
+  @Override
+  public Instance applyMigration(String uuid, String migrationUuid, boolean toDest) {
+    Migration m = migrations().get(migrationUuid);
+    return migrations().apply(uuid, m, toDest).toInstance();
+  }
+
+  @Override
+  public List<Migration> migrationsInProgress(String host) {
+    return migrations().inProgress(host);
   }
 }

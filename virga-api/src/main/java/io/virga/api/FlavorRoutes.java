@@ -111,9 +111,16 @@ final class FlavorRoutes {
     m.put("links", c.view().links("flavors", fl.id()));
     m.put("OS-FLV-EXT-DATA:ephemeral", fl.ephemeralGb());
     m.put("OS-FLV-DISABLED:disabled", f.disabled());
-    m.put("swap", fl.swapMb() == 0 ? "" : fl.swapMb());
+    // 2.75: swap is 0, not "", when the flavor has none
+    m.put("swap", fl.swapMb() == 0 && !c.version().atLeast(2, 75) ? "" : fl.swapMb());
     m.put("rxtx_factor", f.rxtxFactor());
     m.put("os-flavor-access:is_public", f.isPublic());
+    if (c.version().atLeast(2, 55)) {
+      m.put("description", f.description().orElse(null));
+    }
+    if (c.version().atLeast(2, 61)) {
+      m.put("extra_specs", fl.extraSpecs());
+    }
     return m;
   }
 
@@ -137,7 +144,7 @@ final class FlavorRoutes {
             "os-flavor-access:is_public");
     for (Iterator<String> it = f.fieldNames(); it.hasNext(); ) {
       String k = it.next();
-      if (!known.contains(k)) {
+      if (!known.contains(k) && !(k.equals("description") && c.version().atLeast(2, 55))) {
         throw new InvalidInputException(
             "Invalid input for field/attribute flavor. Additional properties are not allowed ('"
                 + k
@@ -175,7 +182,7 @@ final class FlavorRoutes {
                 new Flavor(id, name, ram, vcpus, disk, eph, swap, Map.of()),
                 rxtx,
                 isPublic,
-                Optional.empty());
+                ApiJson.optString(f, "description"));
     c.ctx().json(Map.of("flavor", view(c, created)));
   }
 

@@ -132,7 +132,7 @@ public record Microversion(int major, int minor) implements Comparable<Microvers
     }
   }
 
-  /** Compute's range, 2.1 … 2.53 (the microversions the compute routes implement). */
+  /** Compute's range, 2.1 … 2.80 (the microversions the compute routes implement). */
   public static final Range COMPUTE =
-      new Range("compute", "X-OpenStack-Nova-API-Version", of(2, 1), of(2, 53));
+      new Range("compute", "X-OpenStack-Nova-API-Version", of(2, 1), of(2, 80));
 }

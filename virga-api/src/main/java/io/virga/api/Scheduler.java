@@ -109,6 +109,16 @@ public final class Scheduler {
 
   private Optional<String> hostRefusal(
       InstanceRecord instance, ComputeNodeRecord node, ComputeServiceRecord svc, Instant now) {
+    return hostRefusal(instance, instance.flavor(), node, svc, now);
+  }
+
+  /** The filters for {@code instance} asking for {@code flavor} (a resize's new flavor). */
+  Optional<String> hostRefusal(
+      InstanceRecord instance,
+      Flavor flavor,
+      ComputeNodeRecord node,
+      ComputeServiceRecord svc,
+      Instant now) {
     if (svc == null) {
       return Optional.of("no compute service record");
     }
@@ -128,7 +138,7 @@ public final class Scheduler {
               + ", not "
               + instance.availabilityZone().get());
     }
-    return resourceRefusal(instance.flavor(), node).apply(hosts.usage(node.host()));
+    return resourceRefusal(flavor, node).apply(hosts.usage(node.host()));
   }
 
   /** RAM, vCPU and disk filters over the node's capacity and the usage assigned to it. */

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /** What hangs off one server: /servers/{id}/metadata and /servers/{id}/os-instance-actions. */
 final class ServerMetadataRoutes {
@@ -101,8 +102,24 @@ final class ServerMetadataRoutes {
 
   private void actions(ComputeRoutes.Call c) {
     InstanceRecord r = ops.visible(c.auth(), c.path("id"));
+    List<InstanceActionRecord> all = deps.actions().list(r.uuid());
+    // 2.58: changes-since, limit and marker (a request id); 2.66: changes-before
+    if (c.version().atLeast(2, 58)) {
+      Optional<java.time.Instant> since =
+          Optional.ofNullable(c.ctx().queryParam("changes-since")).map(MigrationRoutes::time);
+      Optional<java.time.Instant> before =
+          c.version().atLeast(2, 66)
+              ? Optional.ofNullable(c.ctx().queryParam("changes-before")).map(MigrationRoutes::time)
+              : Optional.empty();
+      all =
+          all.stream()
+              .filter(a -> since.map(t -> !a.updatedAt().isBefore(t)).orElse(true))
+              .filter(a -> before.map(t -> !a.updatedAt().isAfter(t)).orElse(true))
+              .toList();
+      all = ComputePaging.page(c.ctx(), all, a -> rid -> a.requestId().equals(rid));
+    }
     List<Map<String, Object>> out = new ArrayList<>();
-    for (InstanceActionRecord a : deps.actions().list(r.uuid())) {
+    for (InstanceActionRecord a : all) {
       out.add(action(a));
     }
     c.ctx().json(Map.of("instanceActions", out));
@@ -127,6 +144,12 @@ final class ServerMetadataRoutes {
         em.put("result", e.result().orElse(null));
         if (admin) {
           em.put("traceback", e.traceback().orElse(null));
+        }
+        if (c.version().atLeast(2, 62)) {
+          if (admin) {
+            em.put("host", e.host().orElse(""));
+          }
+          em.put("hostId", ServerView.hostId(r.projectId(), e.host()));
         }
         events.add(em);
       }

@@ -76,7 +76,7 @@ final class ServerOperations {
   }
 
   /** CAS from the task state just checked: of two racing requests only one passes. */
-  private void swap(InstanceRecord r, InstanceUpdate update, InstanceAction action) {
+  void swap(InstanceRecord r, InstanceUpdate update, InstanceAction action) {
     if (deps.instances().compareAndSwap(r.uuid(), update, List.of(r.taskState())).isEmpty()) {
       InstanceRecord now = deps.instances().get(r.uuid());
       action.check(r.uuid(), now.vmState(), now.taskState());
@@ -129,6 +129,7 @@ final class ServerOperations {
       deps.instances().markDeleted(uuid);
       return;
     }
+    ServerMigrationActions.confirmBeforeDelete(deps, r);
     deps.instances().compareAndSwap(uuid, InstanceUpdate.none().task(TaskState.DELETING), null);
     deps.agents().forHost(r.host().get()).terminateInstance(uuid);
   }

@@ -27,12 +27,20 @@ final class ServerRoutes {
   private final ServerOperations ops;
   private final ServerCreate creates;
   private final ServerLifecycleActions lifecycle;
+  private final ServerMigrationActions migrations;
+  private final LiveMigrationActions liveMigrations;
 
-  ServerRoutes(ComputeDeps deps, ServerOperations ops, ServerCreate creates) {
+  ServerRoutes(
+      ComputeDeps deps,
+      ServerOperations ops,
+      ServerCreate creates,
+      LiveMigrationActions liveMigrations) {
     this.deps = deps;
     this.ops = ops;
     this.creates = creates;
     this.lifecycle = new ServerLifecycleActions(deps, ops);
+    this.migrations = new ServerMigrationActions(deps, ops);
+    this.liveMigrations = liveMigrations;
   }
 
   void register(JavalinDefaultRouting r) {
@@ -44,6 +52,7 @@ final class ServerRoutes {
     r.delete(ROOT + "/servers/{id}", authed(this::delete));
     r.post(ROOT + "/servers/{id}/action", authed(this::action));
     new ServerMetadataRoutes(deps, ops).register(r);
+    new MigrationRoutes(deps, ops).register(r);
   }
 
   private void list(ComputeRoutes.Call c, boolean detail) {
@@ -172,6 +181,7 @@ final class ServerRoutes {
     return Optional.of(s.get().disabled() ? "MAINTENANCE" : "UP");
   }
 
+  /** Show and update (not the lists): 2.71 adds the server's groups (Virga has none). */
   private Map<String, Object> detail(ComputeRoutes.Call c, InstanceRecord r) {
     Map<String, Object> view =
         c.view()
@@ -179,6 +189,9 @@ final class ServerRoutes {
                 r,
                 deps.instances().latestFault(r.uuid()),
                 r.host().map(this::hostStatus).orElse(Optional.of("")));
+    if (c.version().atLeast(2, 71)) {
+      view.put("server_groups", List.of());
+    }
     lifecycle.decorate(c, r, view);
     return view;
   }
@@ -278,6 +291,11 @@ final class ServerRoutes {
       case "reboot" -> power(c, uuid, rebootType(arg));
       case "os-getConsoleOutput" -> console(c, uuid, arg);
       case "createImage" -> new ServerSnapshotAction(deps, ops).handle(c, uuid, arg);
+      case "resize" -> migrations.resize(c, uuid, arg);
+      case "migrate" -> migrations.migrate(c, uuid, arg);
+      case "confirmResize" -> migrations.confirm(c, uuid);
+      case "revertResize" -> migrations.revert(c, uuid);
+      case "os-migrateLive" -> liveMigrations.liveMigrate(c, uuid, arg);
       default -> {
         if (lifecycle.handle(c, uuid, name, arg)) {
           return;

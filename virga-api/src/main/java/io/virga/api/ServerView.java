@@ -119,6 +119,13 @@ final class ServerView {
     if (version.atLeast(2, 26)) {
       m.put("tags", r.tags());
     }
+    if (version.atLeast(2, 63)) {
+      // no image signature verification: never any trusted certificates
+      m.put("trusted_image_certificates", null);
+    }
+    if (version.atLeast(2, 73)) {
+      m.put("locked_reason", null);
+    }
     if ((status.equals("ERROR") || status.equals("DELETED")) && fault.isPresent()) {
       m.put("fault", fault(fault.get()));
     }

@@ -2,31 +2,20 @@ package io.virga.api;
 
 import io.virga.core.Config;
 import io.virga.db.PostgresFixture;
+import io.virga.testing.PerClassFixture;
 import java.util.HashMap;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The identity and image route suites again, with a real PostgreSQL as the database. */
 class ApiOnPostgresIT {
-  static PostgresFixture pg;
-
-  @BeforeAll
-  static void startServer() {
-    pg = PostgresFixture.start();
-  }
-
-  @AfterAll
-  static void stopServer() {
-    if (pg != null) {
-      pg.close();
-    }
-  }
+  @RegisterExtension
+  static final PerClassFixture<PostgresFixture> server = PostgresFixture.perClass();
 
   static Config onPostgres(Map<String, String> values) {
     Map<String, String> v = new HashMap<>(values);
-    v.put("database_url", pg.jdbcUrl(pg.createDatabase()));
+    v.put("database_url", server.get().jdbcUrl(server.get().createDatabase()));
     v.put("database_user", "postgres");
     v.put("database_password", "");
     return Config.of(v);

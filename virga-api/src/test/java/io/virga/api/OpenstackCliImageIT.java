@@ -6,14 +6,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.virga.core.Config;
 import io.virga.db.Database;
 import io.virga.image.ImageService;
+import io.virga.testing.Cli;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -75,27 +74,12 @@ class OpenstackCliImageIT {
 
   record Result(int exit, String out, String err) {}
 
-  Result openstack(String cloud, String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("openstack", "--os-cloud", cloud));
-    cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile());
-    pb.environment().keySet().removeIf(k -> k.startsWith("OS_"));
-    pb.environment().put("OS_CLIENT_CONFIG_FILE", clouds.toString());
-    pb.environment().put("HOME", work.toString());
-    Path out = work.resolve("out.txt");
-    Path err = work.resolve("err.txt");
-    pb.redirectOutput(out.toFile()).redirectError(err.toFile());
-    pb.redirectInput(new java.io.File("/dev/null")); // a pipe would be read as image data
-    Process p = pb.start();
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError("timed out: " + cmd);
+  Result openstack(String cloud, String... args) {
+    Cli.Result r = Cli.openstack(clouds, Map.of("HOME", work.toString()), cloud, args);
+    if (!r.ok()) {
+      System.err.println("$ openstack " + String.join(" ", args) + "\n" + r.out() + r.err());
     }
-    Result r = new Result(p.exitValue(), Files.readString(out), Files.readString(err));
-    if (r.exit() != 0) {
-      System.err.println("$ " + String.join(" ", cmd) + "\n" + r.out() + r.err());
-    }
-    return r;
+    return new Result(r.rc(), r.out(), r.err());
   }
 
   JsonNode json(Result r) throws IOException {
@@ -112,11 +96,8 @@ class OpenstackCliImageIT {
         .isNotBlank();
 
     Path disk = work.resolve("disk.qcow2");
-    Process qi =
-        new ProcessBuilder("qemu-img", "create", "-f", "qcow2", disk.toString(), "16M")
-            .inheritIO()
-            .start();
-    assertThat(qi.waitFor()).isZero();
+    Cli.run(List.of("qemu-img", "create", "-f", "qcow2", disk.toString(), "16M"))
+        .orFail("qemu-img create");
     byte[] original = Files.readAllBytes(disk);
 
     JsonNode created =
@@ -175,11 +156,8 @@ class OpenstackCliImageIT {
   @Test
   void aQcow2DeclaredRawIsRefusedThroughTheCli() throws Exception {
     Path disk = work.resolve("disk.qcow2");
-    Process qi =
-        new ProcessBuilder("qemu-img", "create", "-f", "qcow2", disk.toString(), "1M")
-            .inheritIO()
-            .start();
-    assertThat(qi.waitFor()).isZero();
+    Cli.run(List.of("qemu-img", "create", "-f", "qcow2", disk.toString(), "1M"))
+        .orFail("qemu-img create");
     Result r =
         openstack(
             "virga",

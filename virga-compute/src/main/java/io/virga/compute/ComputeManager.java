@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -57,13 +58,29 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   private final LifecycleFlows lifecycle;
   private final ShelveFlows shelve;
   private final LifecycleOptions lifecycleOptions;
+  private final ResizeFlows resizes;
+  private final LiveMigrationFlows liveMigrations;
 
   public ComputeManager(
       ComputeDriver driver,
       ConductorApi conductor,
       ImageSourceFactory images,
       ComputeOptions options) {
-    this(driver, conductor, images, options, LifecycleOptions.defaults());
+    this(driver, conductor, images, options, MigrationOptions.defaults(), MigrationSteps.noPeers());
+  }
+
+  /**
+   * @param peers the agents of other hosts (an RPC client on {@code compute.<host>}), for the
+   *     migration steps that hand over from one host to the other
+   */
+  public ComputeManager(
+      ComputeDriver driver,
+      ConductorApi conductor,
+      ImageSourceFactory images,
+      ComputeOptions options,
+      MigrationOptions migrationOptions,
+      Function<String, ComputeAgentApi> peers) {
+    this(driver, conductor, images, options, migrationOptions, peers, LifecycleOptions.defaults());
   }
 
   /** With the shelve options ({@code shelved_offload_time}, {@code shelved_poll_interval}). */
@@ -72,6 +89,8 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
       ConductorApi conductor,
       ImageSourceFactory images,
       ComputeOptions options,
+      MigrationOptions migrationOptions,
+      Function<String, ComputeAgentApi> peers,
       LifecycleOptions lifecycleOptions) {
     this.driver = driver;
     this.lifecycleOptions = lifecycleOptions;
@@ -87,11 +106,10 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
               return t;
             });
     TaskStates tasks = new TaskStates(conductor);
+    SpecBuilder specs = new SpecBuilder(conductor);
     this.tracker = new ResourceTracker(driver, conductor, host, options.myIp(), periodic);
     this.pendingDeletes = new PendingDeletes(driver);
-    this.flows =
-        new InstanceFlows(
-            driver, tasks, new SpecBuilder(conductor), images, options, tracker, pendingDeletes);
+    this.flows = new InstanceFlows(driver, tasks, specs, images, options, tracker, pendingDeletes);
     this.powerSync =
         new PowerSync(
             host,
@@ -101,6 +119,10 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
             (uuid, what, task) -> submit(uuid, what, task),
             periodic,
             options.stoppedEventDelay());
+    MigrationSteps steps = new MigrationSteps(tasks, peers);
+    this.resizes = new ResizeFlows(driver, steps, specs, images, flows, options, tracker);
+    this.liveMigrations =
+        new LiveMigrationFlows(driver, steps, specs, images, flows, tracker, migrationOptions);
     this.lifecycle =
         new LifecycleFlows(
             driver, tasks, new SpecBuilder(conductor), images, options, tracker, flows);
@@ -115,7 +137,14 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
             lifecycleOptions,
             tracker,
             flows);
-    this.recovery = new InstanceRecovery(host, tasks, flows, lifecycle, shelve);
+    this.recovery =
+        new InstanceRecovery(
+            host,
+            tasks,
+            flows,
+            new MigrationRecovery(host, driver, steps, specs, images, flows),
+            lifecycle,
+            shelve);
   }
 
   /** The host name this agent serves (its RPC topic is {@code compute.<host>}). */
@@ -186,6 +215,7 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   @Override
   public void close() {
     powerSync.close();
+    liveMigrations.close();
     periodic.shutdownNow();
     queue.close();
   }
@@ -282,6 +312,115 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     return withMdc(uuid, requestId(), () -> flows.consoleOutput(uuid, maxLines));
   }
 
+  // ---- resize and cold migration: casts queue per instance ----
+
+  @Override
+  public void prepResize(String uuid, String migrationUuid) {
+    submit(uuid, "prep_resize", rid -> resizes.prepResize(uuid, migrationUuid, rid));
+  }
+
+  @Override
+  public void resizeInstance(String uuid, String migrationUuid, String targetJson) {
+    submit(
+        uuid,
+        "resize_instance",
+        rid -> resizes.resizeInstance(uuid, migrationUuid, targetJson, rid));
+  }
+
+  @Override
+  public void finishResize(String uuid, String migrationUuid, String disksJson) {
+    submit(uuid, "finish_resize", rid -> resizes.finishResize(uuid, migrationUuid, disksJson, rid));
+  }
+
+  @Override
+  public void cleanupMigrationTarget(String uuid, String migrationUuid) {
+    submit(
+        uuid,
+        "cleanup_migration_target",
+        rid -> resizes.cleanupMigrationTarget(uuid, migrationUuid));
+  }
+
+  @Override
+  public void confirmResize(String uuid, String migrationUuid) {
+    submit(uuid, "confirm_resize", rid -> resizes.confirmResize(uuid, migrationUuid, rid));
+  }
+
+  @Override
+  public void revertResize(String uuid, String migrationUuid) {
+    submit(uuid, "revert_resize", rid -> resizes.revertResize(uuid, migrationUuid, rid));
+  }
+
+  @Override
+  public void finishRevertResize(String uuid, String migrationUuid) {
+    submit(
+        uuid, "finish_revert_resize", rid -> resizes.finishRevertResize(uuid, migrationUuid, rid));
+  }
+
+  // ---- live migration: checks and destination steps answer at once (the source waits) ----
+
+  @Override
+  public String checkCanLiveMigrateDestination(
+      String uuid, String migrationUuid, String blockMigration) {
+    return withMdc(
+        uuid,
+        requestId(),
+        () -> liveMigrations.checkCanLiveMigrateDestination(uuid, migrationUuid, blockMigration));
+  }
+
+  @Override
+  public String checkCanLiveMigrateSource(String uuid, String dataJson, String blockMigration) {
+    return withMdc(
+        uuid,
+        requestId(),
+        () -> liveMigrations.checkCanLiveMigrateSource(uuid, dataJson, blockMigration));
+  }
+
+  @Override
+  public void liveMigration(String uuid, String migrationUuid, String dataJson) {
+    String rid = requestId();
+    withMdc(
+        uuid,
+        rid,
+        () -> {
+          liveMigrations.liveMigration(uuid, migrationUuid, dataJson, rid);
+          return null;
+        });
+  }
+
+  @Override
+  public String preLiveMigration(String uuid, String migrationUuid, String dataJson) {
+    return withMdc(
+        uuid, requestId(), () -> liveMigrations.preLiveMigration(uuid, migrationUuid, dataJson));
+  }
+
+  @Override
+  public boolean postLiveMigrationAtDestination(
+      String uuid, String migrationUuid, String dataJson) {
+    return withMdc(
+        uuid,
+        requestId(),
+        () -> liveMigrations.postLiveMigrationAtDestination(uuid, migrationUuid, dataJson));
+  }
+
+  @Override
+  public void rollbackLiveMigrationAtDestination(
+      String uuid, String migrationUuid, String dataJson) {
+    submit(
+        uuid,
+        "rollback_live_migration_at_destination",
+        rid -> liveMigrations.rollbackLiveMigrationAtDestination(uuid, migrationUuid, dataJson));
+  }
+
+  @Override
+  public boolean liveMigrationAbort(String uuid, String migrationUuid) {
+    return withMdc(uuid, requestId(), () -> liveMigrations.abort(uuid, migrationUuid));
+  }
+
+  @Override
+  public boolean liveMigrationForceComplete(String uuid, String migrationUuid) {
+    return withMdc(uuid, requestId(), () -> liveMigrations.forceComplete(uuid, migrationUuid));
+  }
+
   // ---- plumbing ----
 
   @FunctionalInterface
@@ -317,7 +456,7 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
                 }));
   }
 
-  private static <T> T withMdc(String uuid, String rid, java.util.function.Supplier<T> body) {
+  static <T> T withMdc(String uuid, String rid, java.util.function.Supplier<T> body) {
     String prevUuid = MDC.get(INSTANCE_UUID);
     String prevRid = MDC.get(Rpc.REQUEST_ID);
     MDC.put(INSTANCE_UUID, uuid);

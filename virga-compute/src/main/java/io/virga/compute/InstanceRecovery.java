@@ -57,19 +57,30 @@ final class InstanceRecovery {
   private final ConductorApi conductor;
   private final TaskStates tasks;
   private final InstanceFlows flows;
+  private final MigrationRecovery migrations;
   private final LifecycleFlows lifecycle;
   private final ShelveFlows shelve;
 
+  InstanceRecovery(String host, TaskStates tasks, InstanceFlows flows) {
+    this(host, tasks, flows, null, null, null);
+  }
+
+  /**
+   * @param migrations recovery of migration steps; null when this agent does no migrations
+   * @param lifecycle rebuild and rescue flows; shelve the shelve flows (null in tests without them)
+   */
   InstanceRecovery(
       String host,
       TaskStates tasks,
       InstanceFlows flows,
+      MigrationRecovery migrations,
       LifecycleFlows lifecycle,
       ShelveFlows shelve) {
     this.host = host;
     this.conductor = tasks.conductor();
     this.tasks = tasks;
     this.flows = flows;
+    this.migrations = migrations;
     this.lifecycle = lifecycle;
     this.shelve = shelve;
   }
@@ -97,7 +108,7 @@ final class InstanceRecovery {
       flows.terminate(uuid, requestId);
       return;
     }
-    if (recoverShelve(i, task, requestId)) {
+    if (shelve != null && recoverShelve(i, task, requestId)) {
       return;
     }
     if (i.vmState() == VmState.BUILDING || is(task, BUILD_TASKS)) {
@@ -116,7 +127,7 @@ final class InstanceRecovery {
       force(uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask());
       return;
     }
-    if (is(task, Set.of(TaskState.RESCUING, TaskState.UNRESCUING))) {
+    if (lifecycle != null && is(task, Set.of(TaskState.RESCUING, TaskState.UNRESCUING))) {
       // the rescue domain may or may not exist: put the instance's own domain back, as unrescue
       log.warn(
           "{} interrupted at start-up; restoring the instance's own domain", task.get().value());
@@ -136,6 +147,9 @@ final class InstanceRecovery {
       flows.abandonSnapshot(i, Optional.empty());
       i = force(uuid, InstanceUpdate.none().clearTask());
       task = Optional.empty();
+    }
+    if (migrations != null && migrations.initInstance(i, requestId)) {
+      return;
     }
     if (i.vmState() != VmState.ERROR && is(task, Set.of(TaskState.RESIZE_PREP))) {
       log.info("resize_prep at start-up; clearing the task");
@@ -187,8 +201,7 @@ final class InstanceRecovery {
       return;
     }
     if (is(task, Set.of(TaskState.RESIZE_MIGRATING, TaskState.MIGRATING))) {
-      // Nova reverts a crashed resize with finish_revert_migration; the driver SPI has no
-      // migration steps yet, so the disks stay where they are and only the task is cleared
+      // no migration record to follow (MigrationRecovery handles those): only clear the task
       log.warn("migration interrupted at start-up ({}); resetting the task", task.get().value());
       force(uuid, InstanceUpdate.none().clearTask().power(power));
       return;

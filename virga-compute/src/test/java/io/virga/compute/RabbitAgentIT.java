@@ -9,34 +9,22 @@ import io.virga.core.VmState;
 import io.virga.rpc.RabbitBroker;
 import io.virga.rpc.RabbitTransport;
 import io.virga.rpc.Rpc;
+import io.virga.testing.PerClassFixture;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code virga api} and {@code virga agent} as separate processes would run them: each side on its
  * own RabbitMQ connection to a real broker (started by the test from the Debian package).
  */
 class RabbitAgentIT extends AgentFixture {
-  static RabbitBroker broker;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    broker = RabbitBroker.start(Duration.ofSeconds(180));
-  }
-
-  @AfterAll
-  static void stopBroker() {
-    if (broker != null) {
-      broker.close();
-    }
-  }
+  @RegisterExtension static final PerClassFixture<RabbitBroker> broker = RabbitBroker.perClass();
 
   @Test
   void anAgentOnItsOwnConnectionServesTheApiSide() {
-    try (RabbitTransport apiSide = RabbitTransport.connect(broker.uri());
-        RabbitTransport agentSide = RabbitTransport.connect(broker.uri());
+    try (RabbitTransport apiSide = RabbitTransport.connect(broker.get().uri());
+        RabbitTransport agentSide = RabbitTransport.connect(broker.get().uri());
         var conductorListener = Rpc.serve(apiSide, Rpc.CONDUCTOR, ConductorApi.class, conductor)) {
       manager = new ComputeManager(driver, Rpc.conductor(agentSide), i -> IMAGES, options());
       manager.start();

@@ -79,4 +79,93 @@ public interface ComputeAgentApi {
   default void backupInstance(String uuid, String imageId, String backupType, int rotation) {
     throw new NotImplementedException("backup is not implemented by this agent");
   }
+
+  // ---- resize and cold migration (DESIGN §3.3), Nova's RPC names ----
+  // Driver hand-offs (the destination's receiver, the disks moved, live-migration data) travel as
+  // JSON of io.virga.virt records: the contract lives in core, which cannot name them.
+
+  /** Destination: claim is made; prepare a target for the disks, then cast resize_instance. */
+  default void prepResize(String uuid, String migrationUuid) {
+    throw new NotImplementedException("prep_resize");
+  }
+
+  /** Source: migrate_disk_and_power_off to {@code targetJson}, then cast finish_resize. */
+  default void resizeInstance(String uuid, String migrationUuid, String targetJson) {
+    throw new NotImplementedException("resize_instance");
+  }
+
+  /** Destination: finish_migration with {@code disksJson}; the instance becomes resized. */
+  default void finishResize(String uuid, String migrationUuid, String disksJson) {
+    throw new NotImplementedException("finish_resize");
+  }
+
+  /** Destination: a migration failed before finish; remove what prep_resize made. */
+  default void cleanupMigrationTarget(String uuid, String migrationUuid) {
+    throw new NotImplementedException("cleanup_migration_target");
+  }
+
+  /** Source: confirm_resize (remove {@code <uuid>_resize} and the old domain). */
+  default void confirmResize(String uuid, String migrationUuid) {
+    throw new NotImplementedException("confirm_resize");
+  }
+
+  /** Destination: revert_resize (destroy here), then cast finish_revert_resize to the source. */
+  default void revertResize(String uuid, String migrationUuid) {
+    throw new NotImplementedException("revert_resize");
+  }
+
+  /** Source: finish_revert_resize (restore the old flavor and disks, start if it was running). */
+  default void finishRevertResize(String uuid, String migrationUuid) {
+    throw new NotImplementedException("finish_revert_resize");
+  }
+
+  // ---- live migration (DESIGN §3.4) ----
+
+  /**
+   * Destination, a call: check_can_live_migrate_destination, which asks the source
+   * (check_can_live_migrate_source) in turn; returns the live-migration data as JSON.
+   *
+   * @param blockMigration "auto", "true" or "false"
+   */
+  default String checkCanLiveMigrateDestination(
+      String uuid, String migrationUuid, String blockMigration) {
+    throw new NotImplementedException("check_can_live_migrate_destination");
+  }
+
+  /** Source, a call: check_can_live_migrate_source; returns the settled data as JSON. */
+  default String checkCanLiveMigrateSource(String uuid, String dataJson, String blockMigration) {
+    throw new NotImplementedException("check_can_live_migrate_source");
+  }
+
+  /** Source: queue the live migration (bounded per host), then run it. */
+  default void liveMigration(String uuid, String migrationUuid, String dataJson) {
+    throw new NotImplementedException("live_migration");
+  }
+
+  /** Destination, a call: pre_live_migration; returns the data with the destination XML. */
+  default String preLiveMigration(String uuid, String migrationUuid, String dataJson) {
+    throw new NotImplementedException("pre_live_migration");
+  }
+
+  /** Destination, a call: post_live_migration_at_destination. */
+  default boolean postLiveMigrationAtDestination(
+      String uuid, String migrationUuid, String dataJson) {
+    throw new NotImplementedException("post_live_migration_at_destination");
+  }
+
+  /** Destination: rollback_live_migration_at_destination. */
+  default void rollbackLiveMigrationAtDestination(
+      String uuid, String migrationUuid, String dataJson) {
+    throw new NotImplementedException("rollback_live_migration_at_destination");
+  }
+
+  /** Source, a call: abort a queued or running live migration; false when none is. */
+  default boolean liveMigrationAbort(String uuid, String migrationUuid) {
+    throw new NotImplementedException("live_migration_abort");
+  }
+
+  /** Source, a call: force a running live migration to complete; false when none runs. */
+  default boolean liveMigrationForceComplete(String uuid, String migrationUuid) {
+    throw new NotImplementedException("live_migration_force_complete");
+  }
 }

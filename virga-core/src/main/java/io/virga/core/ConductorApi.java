@@ -59,4 +59,40 @@ public interface ConductorApi {
   default void removeSystemMetadata(String uuid, String key) {
     throw new NotImplementedException("system metadata is not implemented by this conductor");
   }
+
+  // ---- migrations (resize, cold and live migration) ----
+
+  default Migration getMigration(String migrationUuid) {
+    throw new NotImplementedException("getMigration");
+  }
+
+  /**
+   * Moves the migration to {@code status} when it is in one of {@code expected} (any when empty);
+   * {@code errorStep} is kept for an error. Returns the new record, or empty when the CAS lost.
+   */
+  default Optional<Migration> updateMigrationStatus(
+      String migrationUuid,
+      List<MigrationStatus> expected,
+      MigrationStatus status,
+      Optional<String> errorStep) {
+    throw new NotImplementedException("updateMigrationStatus");
+  }
+
+  /** Records progress on the migration and {@code percent} as the instance's progress. */
+  default void migrationProgress(String migrationUuid, Migration.Progress progress, int percent) {
+    throw new NotImplementedException("migrationProgress");
+  }
+
+  /**
+   * Moves the instance to the migration's destination host and node with its new flavor, keeping
+   * the old one for a revert ({@code toDest}); or back to the source with the old flavor.
+   */
+  default Instance applyMigration(String uuid, String migrationUuid, boolean toDest) {
+    throw new NotImplementedException("applyMigration");
+  }
+
+  /** Migrations still in progress whose source or destination is {@code host} (recovery). */
+  default List<Migration> migrationsInProgress(String host) {
+    throw new NotImplementedException("migrationsInProgress");
+  }
 }

@@ -10,6 +10,7 @@ public enum MigrationStatus {
   CONFIRMED("confirmed"),
   REVERTING("reverting"),
   REVERTED("reverted"),
+  ACCEPTED("accepted"),
   RUNNING("running"),
   QUEUED("queued"),
   PREPARING("preparing"),

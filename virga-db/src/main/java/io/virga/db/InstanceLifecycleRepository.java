@@ -185,6 +185,11 @@ public final class InstanceLifecycleRepository {
         == 1;
   }
 
+  /** The zone an offloaded instance is unshelved into (2.77). */
+  public void setAvailabilityZone(String uuid, String zone) {
+    jdbi.useHandle(h -> set(h, uuid, "availability_zone", zone));
+  }
+
   /** Clears the host and node of an instance that no longer occupies one (shelve offload). */
   public void clearHost(String uuid) {
     jdbi.useHandle(

@@ -313,12 +313,18 @@ public final class InstanceRepository {
   }
 
   static Usage hostUsage(Handle h, String host) {
-    return usage(
-        h.createQuery("SELECT flavor_json FROM instances WHERE host = :host AND deleted = :d")
-            .bind("host", host)
-            .bind("d", false)
-            .mapTo(String.class)
-            .list());
+    List<String> flavors =
+        new ArrayList<>(
+            h.createQuery("SELECT flavor_json FROM instances WHERE host = :host AND deleted = :d")
+                .bind("host", host)
+                .bind("d", false)
+                .mapTo(String.class)
+                .list());
+    // what migrations in progress hold here besides the rows (MigrationRepository.claimedOn)
+    for (Flavor f : MigrationRepository.claimedOn(h, host)) {
+      flavors.add(Json.flavor(f));
+    }
+    return usage(flavors);
   }
 
   private static Usage usage(List<String> flavors) {

@@ -164,4 +164,80 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
     assertThat(new QuotaRepository(jdbi).limits("p")).containsEntry("instances", 10L);
     assertThat(Set.copyOf(actions.list("i1"))).hasSize(1);
   }
+
+  // ---- migrations: the record is the claim ----
+
+  private ComputeNodeRecord node(String host) {
+    hosts.report(
+        new HostReport(
+            host, host, "QEMU", 8002000, "127.0.0.1", 4, 0, 2048, 0, 100, 0, 100, 0, "{}"));
+    return hosts.nodes().stream().filter(n -> n.host().equals(host)).findFirst().orElseThrow();
+  }
+
+  @Test
+  void aMigrationHoldsItsFlavorOnTheDestinationThenOnTheSourceUntilConfirmed() {
+    MigrationRepository migrations = new MigrationRepository(jdbi);
+    ComputeNodeRecord a = node("ha");
+    ComputeNodeRecord b = node("hb");
+    InstanceRecord i = instances.create(newInstance("p1"));
+    assertThat(hosts.claim(i.uuid(), a, "nova", u -> Optional.empty())).isEmpty();
+    Flavor big = new Flavor("2", "big", 1024, 2, 5, 0, 0, Map.of());
+    NewMigration n =
+        new NewMigration(
+            UUID.randomUUID().toString(),
+            i.uuid(),
+            io.virga.core.MigrationType.RESIZE,
+            io.virga.core.MigrationStatus.PRE_MIGRATING,
+            "ha",
+            "ha",
+            small,
+            big,
+            1,
+            2,
+            VmState.ACTIVE,
+            "u1",
+            "p1");
+    // a refusal leaves no record
+    assertThat(migrations.claim(n, b, u -> Optional.of("full"))).contains("full");
+    assertThat(migrations.find(n.uuid())).isEmpty();
+    assertThat(migrations.claim(n, b, u -> Optional.empty())).isEmpty();
+    var m = migrations.get(n.uuid());
+    assertThat(m.destCompute()).isEqualTo("hb");
+    assertThat(m.oldVmState()).contains(VmState.ACTIVE);
+    assertThat(hosts.usage("ha").ramMb()).isEqualTo(512);
+    assertThat(hosts.usage("hb").ramMb()).isEqualTo(1024);
+    // progress lands on the record and the instance
+    migrations.progress(n.uuid(), new io.virga.core.Migration.Progress(0, 0, 0, 10, 5, 5), 50);
+    assertThat(migrations.get(n.uuid()).progress().diskProcessed()).isEqualTo(5);
+    assertThat(instances.get(i.uuid()).progress()).isEqualTo(50);
+    // finish: the instance moves with the new flavor; the source keeps the old one's claim
+    InstanceRecord moved = migrations.apply(i.uuid(), m, true);
+    assertThat(moved.host()).contains("hb");
+    assertThat(moved.flavor()).isEqualTo(big);
+    migrations.updateStatus(
+        n.uuid(), List.of(), io.virga.core.MigrationStatus.FINISHED, Optional.empty());
+    assertThat(hosts.usage("ha").ramMb()).isEqualTo(512);
+    assertThat(hosts.usage("hb").ramMb()).isEqualTo(1024);
+    // a CAS on status: only from the expected one
+    assertThat(
+            migrations.updateStatus(
+                n.uuid(),
+                List.of(io.virga.core.MigrationStatus.RUNNING),
+                io.virga.core.MigrationStatus.CONFIRMED,
+                Optional.empty()))
+        .isEmpty();
+    assertThat(
+            migrations.updateStatus(
+                n.uuid(),
+                List.of(io.virga.core.MigrationStatus.FINISHED),
+                io.virga.core.MigrationStatus.CONFIRMED,
+                Optional.of("none")))
+        .isPresent();
+    assertThat(hosts.usage("ha").ramMb()).isZero();
+    assertThat(migrations.get(n.uuid()).errorStep()).contains("none");
+    // filters
+    assertThat(migrations.list(MigrationFilter.ofInstance(i.uuid()))).hasSize(1);
+    assertThat(migrations.inProgress("ha")).isEmpty();
+    assertThat(migrations.list(MigrationFilter.ofInstance("nope"))).isEmpty();
+  }
 }

@@ -1,33 +1,22 @@
 package io.virga.db;
 
 import io.virga.core.Config;
+import io.virga.testing.PerClassFixture;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The compute repositories' tests (CAS, concurrent claims …) on a real PostgreSQL. */
 class ComputeRepositoriesPostgresIT {
-  static PostgresFixture pg;
-
-  @BeforeAll
-  static void startServer() {
-    pg = PostgresFixture.start();
-  }
-
-  @AfterAll
-  static void stopServer() {
-    if (pg != null) {
-      pg.close();
-    }
-  }
+  @RegisterExtension
+  static final PerClassFixture<PostgresFixture> server = PostgresFixture.perClass();
 
   @Nested
   class Compute extends ComputeRepositoriesContract {
     @Override
     Config config(Path home) {
-      return pg.freshConfig(home, Map.of());
+      return server.get().freshConfig(home, Map.of());
     }
   }
 }

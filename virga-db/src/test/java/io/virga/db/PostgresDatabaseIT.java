@@ -3,32 +3,21 @@ package io.virga.db;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.virga.core.Config;
+import io.virga.testing.PerClassFixture;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The same migrations and repository tests as the SQLite unit tests, on a real PostgreSQL. */
 class PostgresDatabaseIT {
-  static PostgresFixture pg;
-
-  @BeforeAll
-  static void startServer() {
-    pg = PostgresFixture.start();
-  }
-
-  @AfterAll
-  static void stopServer() {
-    if (pg != null) {
-      pg.close();
-    }
-  }
+  @RegisterExtension
+  static final PerClassFixture<PostgresFixture> server = PostgresFixture.perClass();
 
   @Test
   void opensPostgresAndMigrates() {
-    try (Database db = Database.open(pg.freshConfig(Path.of("/nonexistent"), Map.of()))) {
+    try (Database db = Database.open(server.get().freshConfig(Path.of("/nonexistent"), Map.of()))) {
       assertThat(db.kind()).isEqualTo(Database.Kind.POSTGRESQL);
       assertThat(db.ping()).isTrue();
       int tables =
@@ -48,7 +37,7 @@ class PostgresDatabaseIT {
   class Identity extends IdentityRepositoryContract {
     @Override
     Config config(Path home) {
-      return pg.freshConfig(home, Map.of());
+      return server.get().freshConfig(home, Map.of());
     }
   }
 
@@ -56,7 +45,7 @@ class PostgresDatabaseIT {
   class Images extends ImageRepositoryContract {
     @Override
     Config config(Path home) {
-      return pg.freshConfig(home, Map.of());
+      return server.get().freshConfig(home, Map.of());
     }
   }
 }

@@ -1,6 +1,7 @@
 package io.virga.db;
 
 import io.virga.core.Config;
+import io.virga.testing.PerClassFixture;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -26,7 +27,8 @@ import java.util.stream.Stream;
  * overrides): {@code initdb} into a temp directory (as the {@code postgres} OS user when running as
  * root, since PostgreSQL refuses root), {@code pg_ctl start} on a free port on 127.0.0.1 with trust
  * authentication, and a fresh database per {@link #createDatabase}. {@link #close} stops the server
- * and deletes the directory. Copy this class into another module's tests if it needs one.
+ * and deletes the directory. Other modules' tests reach it through virga-db's test-jar, as a {@code
+ * PerClassFixture<PostgresFixture>}.
  */
 public final class PostgresFixture implements AutoCloseable {
   private final Path bin;
@@ -40,6 +42,14 @@ public final class PostgresFixture implements AutoCloseable {
     this.dir = dir;
     this.port = port;
     this.asPostgresUser = asPostgresUser;
+  }
+
+  /**
+   * One server per test class: {@code @RegisterExtension static final … =
+   * PostgresFixture.perClass()}.
+   */
+  public static PerClassFixture<PostgresFixture> perClass() {
+    return new PerClassFixture<>(PostgresFixture::start);
   }
 
   public static PostgresFixture start() {

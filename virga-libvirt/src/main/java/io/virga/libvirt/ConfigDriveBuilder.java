@@ -1,20 +1,22 @@
 package io.virga.libvirt;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.virga.core.Command;
+import io.virga.core.CommandException;
+import io.virga.core.FileTrees;
 import io.virga.core.VirgaException;
 import io.virga.virt.InstanceSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Builds the config drive (Nova's {@code virt/configdrive.py} over {@code api/metadata/base.py}):
@@ -40,6 +42,7 @@ public final class ConfigDriveBuilder {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private static final SecureRandom RANDOM = new SecureRandom();
+  private static final Duration ISO_TIMEOUT = Duration.ofSeconds(60);
 
   private final String isoTool;
 
@@ -73,7 +76,7 @@ public final class ConfigDriveBuilder {
       deleteQuietly(target);
       throw e;
     } finally {
-      deleteTree(staging);
+      FileTrees.deleteTree(staging);
     }
   }
 
@@ -159,7 +162,7 @@ public final class ConfigDriveBuilder {
     return Base64.getEncoder().encodeToString(b);
   }
 
-  private void makeIso(Path tree, Path target) throws IOException {
+  private void makeIso(Path tree, Path target) {
     List<String> cmd = new ArrayList<>();
     cmd.add(isoTool);
     if (Path.of(isoTool).getFileName().toString().startsWith("xorriso")) {
@@ -181,25 +184,10 @@ public final class ConfigDriveBuilder {
             "-V",
             "config-2",
             tree.toString()));
-    Path log = target.resolveSibling(target.getFileName() + ".log");
-    Process p =
-        new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
-      if (!p.waitFor(60, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        throw new VirgaException("config drive: " + isoTool + " did not finish within 60 s");
-      }
-      if (p.exitValue() != 0) {
-        String out = Files.readString(log, StandardCharsets.UTF_8).strip();
-        throw new VirgaException(
-            "config drive: " + isoTool + " failed with exit code " + p.exitValue() + ": " + out);
-      }
-    } catch (InterruptedException e) {
-      p.destroyForcibly();
-      Thread.currentThread().interrupt();
-      throw new VirgaException("config drive: interrupted", e);
-    } finally {
-      Files.deleteIfExists(log);
+      Command.of(cmd).timeout(ISO_TIMEOUT).check();
+    } catch (CommandException e) {
+      throw new VirgaException("config drive: " + e.getMessage(), e);
     }
   }
 
@@ -208,17 +196,6 @@ public final class ConfigDriveBuilder {
       Files.deleteIfExists(p);
     } catch (IOException e) {
       // the caller's cleanup removes the instance dir anyway
-    }
-  }
-
-  static void deleteTree(Path root) {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (var walk = Files.walk(root)) {
-      walk.sorted(java.util.Comparator.reverseOrder()).forEach(ConfigDriveBuilder::deleteQuietly);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot remove " + root, e);
     }
   }
 }

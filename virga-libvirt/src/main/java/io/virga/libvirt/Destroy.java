@@ -1,5 +1,6 @@
 package io.virga.libvirt;
 
+import io.virga.core.FileTrees;
 import io.virga.virt.InstanceSpec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,10 +27,18 @@ final class Destroy {
   }
 
   void destroy(InstanceSpec spec, boolean destroyDisks) {
-    ctx.host.lookup(spec.uuid()).ifPresent(Spawn::destroyAndUndefine);
+    ctx.host.lookup(spec.uuid()).ifPresent(Destroy::destroyAndUndefine);
     if (destroyDisks && !deleteInstanceFiles(spec.uuid())) {
       LOG.warn(
           "instance {}: files could not all be removed; the periodic cleanup retries", spec.uuid());
+    }
+  }
+
+  /** Destroy and undefine (with its managed-save image), then free the handle. */
+  static void destroyAndUndefine(Guest g) {
+    try (g) {
+      g.destroy();
+      g.undefine();
     }
   }
 
@@ -40,11 +49,11 @@ final class Destroy {
     try {
       if (Files.exists(dir)) {
         if (Files.exists(del)) {
-          ConfigDriveBuilder.deleteTree(del);
+          FileTrees.deleteTree(del);
         }
         Files.move(dir, del, StandardCopyOption.ATOMIC_MOVE);
       }
-      ConfigDriveBuilder.deleteTree(del);
+      FileTrees.deleteTree(del);
     } catch (IOException | RuntimeException e) {
       LOG.warn("instance {}: cannot remove its files: {}", uuid, e.toString());
     }

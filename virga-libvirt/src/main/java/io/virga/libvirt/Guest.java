@@ -1,80 +1,139 @@
 package io.virga.libvirt;
 
+import com.sun.jna.NativeLong;
 import io.virga.core.PowerState;
 import io.virga.virt.InstanceInfo;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.libvirt.Domain;
 import org.libvirt.DomainInfo;
+import org.libvirt.jna.DomainPointer;
+import org.libvirt.jna.virDomainBlockJobInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One libvirt domain handle (Nova's {@code guest.Guest}). Freed explicitly by {@link #close()};
- * every call runs on a platform thread through the owning {@link LibvirtHost}.
+ * One libvirt domain handle (Nova's {@code guest.Guest}), the only place besides {@link
+ * LibvirtHost} that touches libvirt-java or the {@link LibvirtNative} extension. Freed explicitly
+ * by {@link #close()}; never by a finalizer.
+ *
+ * <p>The handle is guarded as FoundationDB's binding guards its pointers: every native call holds
+ * the read side of a lock for as long as it runs, and {@link #close()} takes the write side, so a
+ * handle is never freed under a call that uses it. Every call runs on a platform thread through the
+ * owning host (JNA pins virtual threads).
  */
 public final class Guest implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Guest.class);
 
-  /** virDomainUndefineFlags: also remove a managed-save image (and snapshot/nvram metadata). */
-  static final int UNDEFINE_MANAGED_SAVE = 1;
+  // virDomainUndefineFlagsValues
+  private static final int UNDEFINE_MANAGED_SAVE = 1;
+  private static final int UNDEFINE_SNAPSHOTS_METADATA = 2;
+  private static final int UNDEFINE_NVRAM = 4;
+  private static final int UNDEFINE_KEEP_NVRAM = 8;
+  private static final int UNDEFINE_CHECKPOINTS_METADATA = 16;
 
-  static final int UNDEFINE_SNAPSHOTS_METADATA = 2;
-  static final int UNDEFINE_NVRAM = 4;
-  static final int UNDEFINE_CHECKPOINTS_METADATA = 16;
+  /** virDomainCreateFlags: start with the vCPUs stopped. */
+  private static final int START_PAUSED = 1;
 
-  /** virDomainCreateFlags: start paused. */
-  static final int START_PAUSED = 1;
+  /** virDomainXMLFlags: include secrets. */
+  static final int XML_SECURE = 1;
+
+  /** virDomainXMLFlags: the persistent definition rather than the live one. */
+  static final int XML_INACTIVE = 2;
+
+  /** A running block job's progress (bytes). */
+  public record BlockJob(long cur, long end) {
+    /** The copy has caught up with the guest's writes: it can be ended or pivoted. */
+    public boolean ready() {
+      return end > 0 && cur == end;
+    }
+  }
 
   private final LibvirtHost host;
-  private Domain domain; // null once freed
-  private final Object freeLock = new Object();
+  private final ReentrantReadWriteLock handleLock = new ReentrantReadWriteLock();
+  private Domain domain; // guarded by handleLock; null once freed
 
   Guest(LibvirtHost host, Domain domain) {
     this.host = host;
     this.domain = domain;
   }
 
-  private Domain handle() {
-    synchronized (freeLock) {
-      if (domain == null) {
-        throw new IllegalStateException("domain handle already freed");
-      }
-      return domain;
-    }
+  /** A libvirt-java call on this domain. */
+  @FunctionalInterface
+  private interface DomainCall<T> {
+    T apply(Domain d) throws org.libvirt.LibvirtException;
   }
 
-  private <T> T run(String step, LibvirtHost.NativeCall<T> call) {
-    return host.onPlatform(step, call);
-  }
-
-  /** A libvirt call on this domain that returns nothing. */
+  /** A libvirt-java call on this domain that returns nothing worth keeping. */
   @FunctionalInterface
   private interface DomainAction {
     void apply(Domain d) throws org.libvirt.LibvirtException;
   }
 
-  private void act(String step, DomainAction action) {
-    Domain d = handle();
-    host.onPlatform(
+  /** A call into {@link LibvirtNative} with this domain's pointer; negative means failure. */
+  @FunctionalInterface
+  private interface PointerCall {
+    int apply(DomainPointer p);
+  }
+
+  /** Runs {@code c} on a platform thread while holding the handle against {@link #close()}. */
+  private <T> T call(String step, DomainCall<T> c) {
+    return host.onPlatform(
         step,
         () -> {
-          action.apply(d);
+          handleLock.readLock().lock();
+          try {
+            if (domain == null) {
+              throw new LibvirtException(step + ": domain handle already freed", -1, "FREED", null);
+            }
+            return c.apply(domain);
+          } finally {
+            handleLock.readLock().unlock();
+          }
+        });
+  }
+
+  private void act(String step, DomainAction a) {
+    call(
+        step,
+        d -> {
+          a.apply(d);
           return null;
         });
   }
 
+  /**
+   * A {@link LibvirtNative} call; libvirt's error is read on the same thread (it is per thread).
+   */
+  private int nativeCall(String step, PointerCall c) {
+    return call(
+        step,
+        d -> {
+          int rc = c.apply(LibvirtNative.pointerOf(d));
+          if (rc < 0) {
+            throw new LibvirtException(
+                step + ": " + LibvirtNative.INSTANCE.virGetLastErrorMessage(), -1, "NATIVE", null);
+          }
+          return rc;
+        });
+  }
+
   public String uuid() {
-    Domain d = handle();
-    return run("read domain uuid", d::getUUIDString);
+    return call("read domain uuid", Domain::getUUIDString);
   }
 
   public String name() {
-    Domain d = handle();
-    return run("read domain name", d::getName);
+    return call("read domain name", Domain::getName);
   }
 
   public boolean isActive() {
-    Domain d = handle();
-    return run("read domain state", d::isActive) == 1;
+    return call("read domain state", Domain::isActive) == 1;
+  }
+
+  /** False for a transient domain (one that vanishes when it stops). */
+  public boolean isPersistent() {
+    return call("ask whether the domain is persistent", Domain::isPersistent) == 1;
   }
 
   public PowerState powerState() {
@@ -82,12 +141,11 @@ public final class Guest implements AutoCloseable {
   }
 
   public InstanceInfo info() {
-    Domain d = handle();
-    DomainInfo i = run("read domain info", d::getInfo);
+    DomainInfo i = call("read domain info", Domain::getInfo);
     return new InstanceInfo(powerState(i.state), i.maxMem, i.memory, i.nrVirtCpu, i.cpuTime);
   }
 
-  /** Nova's LIBVIRT_POWER_STATE table. */
+  /** Nova's LIBVIRT_POWER_STATE table: the one map from libvirt's states to Virga's. */
   static PowerState powerState(DomainInfo.DomainState s) {
     return switch (s) {
       case VIR_DOMAIN_RUNNING, VIR_DOMAIN_BLOCKED -> PowerState.RUNNING;
@@ -101,19 +159,18 @@ public final class Guest implements AutoCloseable {
 
   /** virDomainCreateWithFlags: boots, or restores from a managed save when one exists. */
   public void launch(boolean paused) {
-    Domain d = handle();
-    run("start domain", () -> d.create(paused ? START_PAUSED : 0));
+    act(paused ? "start domain paused" : "start domain", d -> d.create(paused ? START_PAUSED : 0));
   }
 
   /** ACPI power button. */
   public void shutdown() {
-    act("send ACPI shutdown", Domain::shutdown);
+    act("send ACPI shutdown", d -> d.shutdown());
   }
 
   /** Hard power off; a domain that is already off is not an error. */
   public void destroy() {
     try {
-      act("destroy domain", Domain::destroy);
+      act("destroy domain", d -> d.destroy());
     } catch (LibvirtException e) {
       if (!e.isOperationInvalid() || isActive()) {
         throw e;
@@ -123,21 +180,20 @@ public final class Guest implements AutoCloseable {
 
   /** Pause the vCPUs. */
   public void pause() {
-    act("suspend vcpus", Domain::suspend);
+    act("suspend vcpus", d -> d.suspend());
   }
 
   public void resume() {
-    act("resume vcpus", Domain::resume);
+    act("resume vcpus", d -> d.resume());
   }
 
+  /** Save RAM to the managed-save image and stop (Nova's suspend). */
   public void managedSave() {
-    Domain d = handle();
-    run("managed save", d::managedSave);
+    act("managed save", Domain::managedSave);
   }
 
   public boolean hasManagedSave() {
-    Domain d = handle();
-    return run("check managed save", d::hasManagedSaveImage) == 1;
+    return call("check managed save", Domain::hasManagedSaveImage) == 1;
   }
 
   /** Undefine, removing any managed-save image and snapshot/checkpoint metadata with it. */
@@ -152,27 +208,105 @@ public final class Guest implements AutoCloseable {
                     | UNDEFINE_NVRAM));
   }
 
-  /** The domain XML libvirt holds ({@code flags}: 0 live, 2 inactive). */
-  public String xml(int flags) {
-    Domain d = handle();
-    return run("read domain xml", () -> d.getXMLDesc(flags));
+  /**
+   * Undefine, keeping NVRAM and any managed-save image: a running domain becomes transient and
+   * keeps running (what a block copy needs).
+   */
+  public void undefineKeepRunning() {
+    act("undefine (make transient)", d -> d.undefine(UNDEFINE_KEEP_NVRAM));
   }
 
+  /** The domain XML libvirt holds ({@code flags}: 0 live, {@link #XML_INACTIVE} persistent). */
+  public String xml(int flags) {
+    return call("read domain xml", d -> d.getXMLDesc(flags));
+  }
+
+  /**
+   * {@code virDomainBlockRebase(disk, dest, 0, COPY|REUSE_EXT|SHALLOW)}: mirror the top layer of
+   * {@code disk} into the existing file {@code dest}, which has the same backing file.
+   */
+  public void blockCopyShallowReuseExternal(String disk, String dest) {
+    int flags =
+        LibvirtNative.BLOCK_REBASE_COPY
+            | LibvirtNative.BLOCK_REBASE_REUSE_EXT
+            | LibvirtNative.BLOCK_REBASE_SHALLOW;
+    nativeCall(
+        "blockRebase " + disk + " (shallow copy)",
+        p -> LibvirtNative.INSTANCE.virDomainBlockRebase(p, disk, dest, new NativeLong(0), flags));
+  }
+
+  /** The block job on {@code disk}, or empty when there is none. */
+  public Optional<BlockJob> blockJobInfo(String disk) {
+    virDomainBlockJobInfo info = new virDomainBlockJobInfo();
+    int rc =
+        nativeCall(
+            "read the block job on " + disk,
+            p -> LibvirtNative.INSTANCE.virDomainGetBlockJobInfo(p, disk, info, 0));
+    return rc == 0 ? Optional.empty() : Optional.of(new BlockJob(info.cur, info.end));
+  }
+
+  /** End the block job on {@code disk} without pivoting (the guest keeps its disk). */
+  public void blockJobAbort(String disk) {
+    nativeCall(
+        "abort the block job on " + disk,
+        p -> LibvirtNative.INSTANCE.virDomainBlockJobAbort(p, disk, 0));
+  }
+
+  /**
+   * Polls until the domain reports {@code wanted}; fails at once when it crashes or stops while
+   * {@code wanted} is RUNNING, and after {@code timeout} otherwise.
+   */
+  public void waitFor(PowerState wanted, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long sleepMs = 5;
+    while (true) {
+      PowerState s = powerState();
+      if (s == wanted) {
+        return;
+      }
+      if (s == PowerState.CRASHED || (s == PowerState.SHUTDOWN && wanted == PowerState.RUNNING)) {
+        throw new LibvirtException(
+            "domain " + name() + " went to " + s + " instead of " + wanted, -1, "STATE", null);
+      }
+      if (System.nanoTime() > deadline) {
+        throw new LibvirtException(
+            "domain did not reach " + wanted + " within " + timeout.toSeconds() + " s",
+            -1,
+            "TIMEOUT",
+            null);
+      }
+      sleep(sleepMs);
+      sleepMs = Math.min(sleepMs * 2, 200);
+    }
+  }
+
+  /** A pause between polls of a domain; an interrupt ends the wait with a LibvirtException. */
+  static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new LibvirtException("interrupted while waiting", -1, "INTERRUPTED", e);
+    }
+  }
+
+  /** Frees the handle once no call holds it; later calls fail with a LibvirtException. */
   @Override
   public void close() {
-    Domain d;
-    synchronized (freeLock) {
-      d = domain;
-      domain = null;
-    }
-    if (d != null) {
-      host.onPlatform(
-          "free domain handle",
-          () -> {
-            freeQuietly(d);
-            return null;
-          });
-    }
+    host.onPlatform(
+        "free domain handle",
+        () -> {
+          handleLock.writeLock().lock();
+          try {
+            if (domain != null) {
+              freeQuietly(domain);
+              domain = null;
+            }
+          } finally {
+            handleLock.writeLock().unlock();
+          }
+          return null;
+        });
   }
 
   static void freeQuietly(Domain d) {

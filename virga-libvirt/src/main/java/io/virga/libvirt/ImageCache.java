@@ -2,6 +2,7 @@ package io.virga.libvirt;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.virga.core.Command;
 import io.virga.core.DiskFormat;
 import io.virga.core.FormatInspector;
 import io.virga.core.ImageMeta;
@@ -148,9 +149,7 @@ public final class ImageCache {
         name,
         (long) gb << 30,
         tmp ->
-            QemuImg.exec(
-                java.util.List.of("mkfs.ext4", "-F", "-q", "-L", EPHEMERAL_LABEL, QemuImg.abs(tmp)),
-                "mkfs.ext4"));
+            Command.of("mkfs.ext4", "-F", "-q", "-L", EPHEMERAL_LABEL, QemuImg.abs(tmp)).check());
   }
 
   /** The cached, locally made swap base {@code _base/swap_<mb>}: {@code mb} MiB after mkswap. */
@@ -159,9 +158,7 @@ public final class ImageCache {
       throw new IllegalArgumentException("swap size must be positive, not " + mb);
     }
     return makeLocal(
-        "swap_" + mb,
-        (long) mb << 20,
-        tmp -> QemuImg.exec(java.util.List.of("mkswap", QemuImg.abs(tmp)), "mkswap"));
+        "swap_" + mb, (long) mb << 20, tmp -> Command.of("mkswap", QemuImg.abs(tmp)).check());
   }
 
   private Path makeLocal(String name, long bytes, java.util.function.Consumer<Path> format) {

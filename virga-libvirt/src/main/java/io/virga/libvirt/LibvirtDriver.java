@@ -80,13 +80,13 @@ public final class LibvirtDriver implements ComputeDriver {
       ImageCacheManager cacheManager) {
     this.ctx = new LibvirtDriverContext(host, opts, backend, configDrive);
     this.spawn = new Spawn(ctx);
-    this.power = new Power(ctx, spawn);
+    this.power = new Power(ctx);
     this.destroy = new Destroy(ctx);
     this.resources = new LibvirtHostResources(ctx);
     this.snapshots = snapshots;
     this.cacheManager = cacheManager;
     this.rebuild = new Rebuild(ctx, spawn);
-    this.rescue = new Rescue(ctx, spawn, power);
+    this.rescue = new Rescue(ctx, power);
   }
 
   public LibvirtOptions options() {
@@ -100,7 +100,7 @@ public final class LibvirtDriver implements ComputeDriver {
   /** Connects, and restores any domain a snapshot interrupted by a crash left transient. */
   @Override
   public void init() {
-    ctx.host.call("connect", c -> c.getURI());
+    ctx.host.connect();
     int recovered = snapshots.recoverStaleSnapshots(ctx.host);
     if (recovered > 0) {
       LOG.info("cleaned up {} snapshot(s) interrupted before this start", recovered);
@@ -111,7 +111,7 @@ public final class LibvirtDriver implements ComputeDriver {
   public String hostname() {
     String h = hostname;
     if (h == null) {
-      h = ctx.host.call("read hostname", c -> c.getHostName());
+      h = ctx.host.hostname();
       hostname = h;
     }
     return h;

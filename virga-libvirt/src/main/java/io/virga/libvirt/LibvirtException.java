@@ -19,15 +19,6 @@ public class LibvirtException extends VirgaException {
     this.codeName = codeName;
   }
 
-  /** Wraps a binding exception, naming the step that failed. */
-  static LibvirtException of(String step, org.libvirt.LibvirtException e) {
-    org.libvirt.Error err = e.getError();
-    int code = err == null || err.getCode() == null ? -1 : err.getCode().ordinal();
-    String name = err == null || err.getCode() == null ? "UNKNOWN" : err.getCode().name();
-    String msg = err == null ? String.valueOf(e.getMessage()) : err.getMessage();
-    return new LibvirtException(step + ": " + msg + " (" + name + ")", code, name, e);
-  }
-
   /** libvirt's virErrorNumber, -1 when unknown. */
   public int code() {
     return code;

@@ -12,37 +12,29 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 import org.libvirt.Connect;
 import org.libvirt.Domain;
-import org.libvirt.Library;
+import org.libvirt.NodeInfo;
 import org.libvirt.event.ConnectionCloseListener;
 import org.libvirt.event.DomainEvent;
-import org.libvirt.event.DomainEventType;
 import org.libvirt.event.LifecycleListener;
-import org.libvirt.event.StoppedDetail;
-import org.libvirt.event.SuspendedDetail;
-import org.libvirt.jna.Libvirt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The one wrapper around libvirt-java (Nova's {@code host.Host}): a lazily opened connection under
  * a lock, the event loop started before the first connection, a silent error callback, reconnect on
- * close with the host reported down meanwhile, and lifecycle events handed to an executor.
+ * close with the host reported down meanwhile, and lifecycle events handed to an executor. With
+ * {@link Guest} (one domain) and {@link LibvirtNative} (the JNA extension behind them), it is the
+ * only code that touches libvirt: callers speak these methods, never the binding's types.
  *
  * <p>Every libvirt call runs on a platform thread: JNA pins virtual threads, so a call made from a
  * virtual thread is moved to this host's platform pool.
  */
 public final class LibvirtHost implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LibvirtHost.class);
-
-  /** Held for the life of the JVM: JNA would otherwise collect the callback libvirt calls. */
-  private static final Libvirt.VirErrorCallback SILENT_ERRORS = (userData, error) -> {};
-
-  private static final Object LOOP_LOCK = new Object();
-  private static boolean loopStarted;
 
   /**
    * Every connection this process closed. libvirt may still call a closed connection's callbacks
@@ -57,8 +49,11 @@ public final class LibvirtHost implements AutoCloseable {
       (closedConn, reason) -> connectionLost(reason.name());
 
   private final String uri;
-  private final ReentrantLock lock = new ReentrantLock();
-  private Connect conn; // guarded by lock
+
+  /** Read side: held by every call on the connection; write side: opening and closing it. */
+  private final ReentrantReadWriteLock connLock = new ReentrantReadWriteLock();
+
+  private Connect conn; // guarded by connLock
   private volatile boolean up = true;
   private volatile boolean closed;
   private volatile Consumer<LifecycleEvent> listener = e -> {};
@@ -79,37 +74,6 @@ public final class LibvirtHost implements AutoCloseable {
             Thread.ofPlatform().name("libvirt-reconnect").daemon().factory());
   }
 
-  /** libvirt's default event loop on a daemon thread, registered before any connection opens. */
-  static void ensureEventLoop() {
-    synchronized (LOOP_LOCK) {
-      if (loopStarted) {
-        return;
-      }
-      try {
-        Connect.setErrorCallback(SILENT_ERRORS);
-        Library.initEventLoop();
-      } catch (org.libvirt.LibvirtException e) {
-        throw LibvirtException.of("start libvirt event loop", e);
-      }
-      Thread t =
-          Thread.ofPlatform()
-              .name("libvirt-event-loop")
-              .daemon()
-              .start(
-                  () -> {
-                    try {
-                      Library.runEventLoop();
-                    } catch (InterruptedException e) {
-                      Thread.currentThread().interrupt();
-                    } catch (org.libvirt.LibvirtException e) {
-                      LOG.error("libvirt event loop stopped: {}", e.getMessage());
-                    }
-                  });
-      LOG.debug("libvirt event loop started on {}", t.getName());
-      loopStarted = true;
-    }
-  }
-
   public String uri() {
     return uri;
   }
@@ -123,9 +87,9 @@ public final class LibvirtHost implements AutoCloseable {
     this.listener = l;
   }
 
-  /** A libvirt call against the connection. */
+  /** A libvirt call against the connection; never handed outside the wrapper. */
   @FunctionalInterface
-  public interface ConnCall<T> {
+  private interface ConnCall<T> {
     T apply(Connect c) throws org.libvirt.LibvirtException;
   }
 
@@ -135,9 +99,26 @@ public final class LibvirtHost implements AutoCloseable {
     T call() throws org.libvirt.LibvirtException;
   }
 
-  /** Runs {@code call} on a platform thread with the connection, naming {@code step} on failure. */
-  public <T> T call(String step, ConnCall<T> call) {
-    return onPlatform(step, () -> call.apply(connection(step)));
+  /**
+   * Runs {@code call} on a platform thread with the connection, naming {@code step} on failure. The
+   * connection cannot be closed (by {@link #close()} or a reconnect) while the call runs.
+   */
+  private <T> T call(String step, ConnCall<T> call) {
+    return onPlatform(
+        step,
+        () -> {
+          while (true) {
+            connLock.readLock().lock();
+            try {
+              if (conn != null && !closed) {
+                return call.apply(conn);
+              }
+            } finally {
+              connLock.readLock().unlock();
+            }
+            open(step);
+          }
+        });
   }
 
   <T> T onPlatform(String step, NativeCall<T> call) {
@@ -146,7 +127,7 @@ public final class LibvirtHost implements AutoCloseable {
           try {
             return call.call();
           } catch (org.libvirt.LibvirtException e) {
-            throw LibvirtException.of(step, e);
+            throw wrap(step, e);
           }
         };
     if (!Thread.currentThread().isVirtual()) {
@@ -173,18 +154,18 @@ public final class LibvirtHost implements AutoCloseable {
     }
   }
 
-  /** The open connection, opening it (and the event loop) on first use or after a loss. */
-  Connect connection(String step) {
-    lock.lock();
+  /** Opens the connection (and the event loop) on first use or after a loss. */
+  private void open(String step) {
+    connLock.writeLock().lock();
     try {
       if (closed) {
         throw new LibvirtException(
             step + ": libvirt host " + uri + " is closed", -1, "CLOSED", null);
       }
       if (conn != null) {
-        return conn;
+        return;
       }
-      ensureEventLoop();
+      LibvirtEvents.ensureEventLoop();
       try {
         Connect c = new Connect(uri, false);
         c.setKeepAlive(5, 3);
@@ -193,13 +174,12 @@ public final class LibvirtHost implements AutoCloseable {
         conn = c;
         up = true;
         LOG.info("connected to libvirt at {}", uri);
-        return c;
       } catch (org.libvirt.LibvirtException e) {
         up = false;
-        throw LibvirtException.of(step + " (connecting to " + uri + ")", e);
+        throw wrap(step + " (connecting to " + uri + ")", e);
       }
     } finally {
-      lock.unlock();
+      connLock.writeLock().unlock();
     }
   }
 
@@ -210,7 +190,7 @@ public final class LibvirtHost implements AutoCloseable {
         "libvirt connection {} closed ({}); host reported down until it reconnects", uri, reason);
     reconnects.execute(
         () -> {
-          lock.lock();
+          connLock.writeLock().lock();
           try {
             Connect old = conn;
             conn = null;
@@ -218,7 +198,7 @@ public final class LibvirtHost implements AutoCloseable {
               retire(old);
             }
           } finally {
-            lock.unlock();
+            connLock.writeLock().unlock();
           }
           scheduleReconnect(0);
         });
@@ -231,7 +211,7 @@ public final class LibvirtHost implements AutoCloseable {
     reconnects.schedule(
         () -> {
           try {
-            connection("reconnect");
+            open("reconnect");
           } catch (LibvirtException e) {
             LOG.warn("libvirt at {} still unreachable: {}; retrying in 5 s", uri, e.getMessage());
             scheduleReconnect(5);
@@ -275,7 +255,7 @@ public final class LibvirtHost implements AutoCloseable {
     } finally {
       Guest.freeQuietly(d);
     }
-    Optional<LifecycleEvent.Transition> t = transition(event);
+    Optional<LifecycleEvent.Transition> t = LibvirtEvents.transition(event);
     if (t.isPresent()) {
       LifecycleEvent le = new LifecycleEvent(uuid, t.get(), Instant.now());
       events.execute(
@@ -288,30 +268,6 @@ public final class LibvirtHost implements AutoCloseable {
           });
     }
     return 0;
-  }
-
-  /** Nova's mapping of libvirt lifecycle events (host.py: _event_lifecycle_callback). */
-  static Optional<LifecycleEvent.Transition> transition(DomainEvent event) {
-    DomainEventType type = event.getType();
-    Object detail = event.getDetail();
-    return Optional.ofNullable(
-        switch (type) {
-          case STARTED, RESUMED -> LifecycleEvent.Transition.valueOf(type.name());
-          case STOPPED ->
-              detail == StoppedDetail.SAVED
-                  ? LifecycleEvent.Transition.SUSPENDED
-                  : detail == StoppedDetail.CRASHED
-                      ? LifecycleEvent.Transition.CRASHED
-                      : LifecycleEvent.Transition.STOPPED;
-          case SUSPENDED ->
-              detail == SuspendedDetail.PAUSED || detail == SuspendedDetail.API_ERROR
-                  ? LifecycleEvent.Transition.PAUSED
-                  : detail == SuspendedDetail.IOERROR || detail == SuspendedDetail.WATCHDOG
-                      ? LifecycleEvent.Transition.PAUSED
-                      : null;
-          case CRASHED -> LifecycleEvent.Transition.CRASHED;
-          default -> null;
-        });
   }
 
   /** The domain with this uuid, or empty when libvirt does not know it. */
@@ -350,21 +306,60 @@ public final class LibvirtHost implements AutoCloseable {
     return out;
   }
 
+  /**
+   * createXML: a transient domain, started at once, gone when it stops (what the KVM probe and
+   * tests boot); the caller destroys and closes it.
+   */
+  public Guest createTransient(String xml) {
+    return new Guest(this, call("create transient domain", c -> c.domainCreateXML(xml, 0)));
+  }
+
+  /** Opens the connection now (it is otherwise opened by the first call). */
+  public void connect() {
+    call("connect", Connect::getURI);
+  }
+
+  public String hostname() {
+    return call("read hostname", Connect::getHostName);
+  }
+
+  /** What the node offers: logical CPUs and memory in KiB. */
+  public record NodeFacts(int cpus, long memoryKiB) {}
+
+  public NodeFacts nodeFacts() {
+    NodeInfo node = call("read node info", Connect::nodeInfo);
+    return new NodeFacts(node.cpus, node.memory);
+  }
+
+  /** The hypervisor's version (major * 1,000,000 + minor * 1,000 + release). */
+  public long hypervisorVersion() {
+    return call("read hypervisor version", Connect::getVersion);
+  }
+
   public String capabilities() {
     return call("read host capabilities", Connect::getCapabilities);
+  }
+
+  /** Wraps a binding exception with libvirt's error code, naming the step that failed. */
+  static LibvirtException wrap(String step, org.libvirt.LibvirtException e) {
+    org.libvirt.Error err = e.getError();
+    int code = err == null || err.getCode() == null ? -1 : err.getCode().ordinal();
+    String name = err == null || err.getCode() == null ? "UNKNOWN" : err.getCode().name();
+    String msg = err == null ? String.valueOf(e.getMessage()) : err.getMessage();
+    return new LibvirtException(step + ": " + msg + " (" + name + ")", code, name, e);
   }
 
   @Override
   public void close() {
     closed = true;
-    lock.lock();
+    connLock.writeLock().lock();
     try {
       if (conn != null) {
         retire(conn);
         conn = null;
       }
     } finally {
-      lock.unlock();
+      connLock.writeLock().unlock();
     }
     reconnects.shutdownNow();
     events.shutdown();

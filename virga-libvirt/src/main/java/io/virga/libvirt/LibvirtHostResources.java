@@ -14,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import javax.xml.parsers.DocumentBuilderFactory;
-import org.libvirt.NodeInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.w3c.dom.Document;
@@ -36,9 +35,9 @@ final class LibvirtHostResources {
 
   HostResources get() {
     LibvirtHost host = ctx.host;
-    NodeInfo node = host.call("read node info", c -> c.nodeInfo());
-    String hostname = host.call("read hostname", c -> c.getHostName());
-    long version = host.call("read hypervisor version", c -> c.getVersion());
+    LibvirtHost.NodeFacts node = host.nodeFacts();
+    String hostname = host.hostname();
+    long version = host.hypervisorVersion();
     String caps = host.capabilities();
     int vcpusUsed = 0;
     List<Guest> guests = host.listAll();
@@ -63,12 +62,12 @@ final class LibvirtHostResources {
       throw new UncheckedIOException("cannot read filesystem of " + instances, e);
     }
     long overCommit = diskOverCommit(instances);
-    long memTotalMb = node.memory / 1024;
+    long memTotalMb = node.memoryKiB() / 1024;
     return new HostResources(
         hostname,
         "QEMU",
         version,
-        node.cpus,
+        node.cpus(),
         vcpusUsed,
         (int) memTotalMb,
         (int) (memTotalMb - memAvailableMb().orElse(memTotalMb)),

@@ -22,11 +22,11 @@ final class Power {
   private static final long POLL_MS = 100;
 
   private final LibvirtDriverContext ctx;
-  private final Spawn spawn;
+  private final GuestDefinition definition;
 
-  Power(LibvirtDriverContext ctx, Spawn spawn) {
+  Power(LibvirtDriverContext ctx) {
     this.ctx = ctx;
-    this.spawn = spawn;
+    this.definition = new GuestDefinition(ctx);
   }
 
   private Guest guest(InstanceSpec spec) {
@@ -81,7 +81,7 @@ final class Power {
       if (System.nanoTime() >= deadline) {
         return false;
       }
-      Spawn.sleep(POLL_MS);
+      Guest.sleep(POLL_MS);
     }
   }
 
@@ -111,7 +111,7 @@ final class Power {
         return false;
       }
       g.launch(false);
-      spawn.waitFor(g, PowerState.RUNNING, "RUNNING");
+      g.waitFor(PowerState.RUNNING, ctx.opts.spawnTimeout());
       return true;
     }
   }
@@ -135,12 +135,12 @@ final class Power {
       var mapping =
           DiskMapping.forInstance(
               spec.flavor(), Files.exists(dir.resolve(DiskMapping.CONFIG)), ctx.opts.cdromBus());
-      String xml = spawn.getGuestXml(spec, dir, mapping, spawn.kernelBoot(spec, images));
-      Spawn.writeLibvirtXml(dir, xml);
+      String xml = definition.getGuestXml(spec, dir, mapping, definition.kernelBoot(spec, images));
+      GuestDefinition.writeLibvirtXml(dir, xml);
       step = "createDomain";
       try (Guest g = ctx.host.define(xml)) {
         g.launch(false);
-        spawn.waitFor(g, PowerState.RUNNING, "RUNNING");
+        g.waitFor(PowerState.RUNNING, ctx.opts.spawnTimeout());
       }
     } catch (RuntimeException e) {
       throw new SpawnException(spec.uuid(), "hard reboot: " + step, e);
@@ -173,7 +173,7 @@ final class Power {
         LOG.warn("instance {}: resume without a managed save image boots afresh", spec.uuid());
       }
       g.launch(false);
-      spawn.waitFor(g, PowerState.RUNNING, "RUNNING");
+      g.waitFor(PowerState.RUNNING, ctx.opts.spawnTimeout());
     }
   }
 }

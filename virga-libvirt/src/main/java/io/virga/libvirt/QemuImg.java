@@ -2,23 +2,17 @@ package io.virga.libvirt;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.virga.core.Command;
+import io.virga.core.CommandException;
 import io.virga.core.Config;
 import io.virga.core.DiskFormat;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
-import java.util.concurrent.TimeUnit;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The one runner for qemu-img (DESIGN §5): every call names the format with {@code -f} (and the
@@ -32,7 +26,9 @@ public final class QemuImg {
   static final Set<String> FORMATS = Set.of("raw", "qcow2", "vmdk", "vpc", "vhdx", "vdi");
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Logger LOG = LoggerFactory.getLogger(QemuImg.class);
+
+  /** Convert is bounded by its CPU limit; this only ends a qemu-img that hangs on I/O. */
+  private static final Duration TIMEOUT = Duration.ofHours(6);
 
   /**
    * Resource limits for qemu-img on untrusted data.
@@ -202,94 +198,34 @@ public final class QemuImg {
 
   private String run(List<String> args, Optional<Integer> cpuSeconds) {
     List<String> cmd = new ArrayList<>();
-    if (cpuSeconds.isPresent()) {
-      cmd.addAll(
-          List.of(
-              "prlimit", "--as=" + limits.addressSpaceBytes(), "--cpu=" + cpuSeconds.get(), "--"));
-    }
     cmd.add(binary);
     cmd.addAll(args);
-    // Under an address-space limit, glibc's per-thread malloc arenas (64 MiB of reservation each)
-    // make qemu's worker threads fail to start now and then ("qemu_thread_create: Resource
-    // temporarily unavailable", measured 8 in 60 conversions at 1 GiB); two arenas avoid that.
-    Map<String, String> env = cpuSeconds.isPresent() ? Map.of("MALLOC_ARENA_MAX", "2") : Map.of();
-    return exec(cmd, "qemu-img " + args.get(0), env);
-  }
-
-  /**
-   * Runs a command (argument list, no shell) and returns its stdout; a non-zero exit becomes a
-   * {@link QemuImgException} carrying stderr. Used for qemu-img and the few helpers next to it
-   * (mkfs.ext4, mkswap, cp).
-   */
-  static String exec(List<String> cmd, String what) {
-    return exec(cmd, what, Map.of());
-  }
-
-  static String exec(List<String> cmd, String what, Map<String, String> env) {
-    ProcessBuilder pb =
-        new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(devNull()));
-    pb.environment().put("LC_ALL", "C");
-    pb.environment().putAll(env);
-    Process p;
-    long start = System.nanoTime();
+    Command c = Command.of(cmd).timeout(TIMEOUT);
+    cpuSeconds.ifPresent(cpu -> c.limits(new Command.Limits(limits.addressSpaceBytes(), cpu)));
+    String what = "qemu-img " + args.get(0);
+    Command.Result r;
     try {
-      p = pb.start();
-    } catch (IOException e) {
-      throw new QemuImgException(
-          what + " could not start (" + cmd.get(0) + "): " + e.getMessage(), e);
+      r = c.run();
+    } catch (CommandException e) {
+      throw new QemuImgException(what + ": " + e.getMessage(), e);
     }
-    // stderr drains on its own (virtual) thread so neither pipe can fill and stall the tool.
-    FutureTask<String> err = new FutureTask<>(() -> slurp(p.getErrorStream()));
-    Thread.ofVirtual().start(err);
-    String out = slurp(p.getInputStream());
-    int rc;
-    try {
-      if (!p.waitFor(6, TimeUnit.HOURS)) {
-        p.destroyForcibly();
-        throw new QemuImgException(what + " did not finish", null);
-      }
-      rc = p.exitValue();
-    } catch (InterruptedException e) {
-      p.destroyForcibly();
-      Thread.currentThread().interrupt();
-      throw new QemuImgException(what + " interrupted", e);
-    }
-    String stderr;
-    try {
-      stderr = err.get().strip();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new QemuImgException(what + " interrupted", e);
-    } catch (ExecutionException e) {
-      stderr = "(stderr unreadable: " + e.getCause() + ")";
-    }
-    LOG.debug(
-        "{} exited {} after {} ms: {}", what, rc, (System.nanoTime() - start) / 1_000_000, cmd);
-    if (rc != 0) {
-      String hint = rc > 128 ? " (killed by signal " + (rc - 128) + ", a resource limit?)" : "";
+    if (!r.ok()) {
+      String hint =
+          r.exitCode() > 128
+              ? " (killed by signal " + (r.exitCode() - 128) + ", a resource limit?)"
+              : "";
+      String stderr = r.stderr().strip();
       throw new QemuImgException(
           what
               + " failed with exit code "
-              + rc
+              + r.exitCode()
               + hint
               + ": "
-              + (stderr.isEmpty() ? out.strip() : stderr),
-          rc,
+              + (stderr.isEmpty() ? r.stdout().strip() : stderr),
+          r.exitCode(),
           stderr);
     }
-    return out;
-  }
-
-  private static java.io.File devNull() {
-    return new java.io.File("/dev/null");
-  }
-
-  private static String slurp(InputStream in) {
-    try (in) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return r.stdout();
   }
 
   static String abs(Path p) {

@@ -2,7 +2,7 @@ package io.virga.libvirt;
 
 import io.virga.core.VirgaException;
 
-/** A qemu-img (or mkfs/mkswap/cp) run that failed; the message carries the tool's stderr. */
+/** A qemu-img run that failed; the message carries the tool's stderr. */
 public class QemuImgException extends VirgaException {
   private static final long serialVersionUID = 1L;
 

@@ -1,11 +1,11 @@
 package io.virga.libvirt;
 
+import io.virga.core.Command;
 import io.virga.core.DiskFormat;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * {@code images_type=raw} (alias {@code flat}): every disk is a sparse raw copy of its base, grown
@@ -25,7 +25,7 @@ final class RawBackend extends ImageBackendBase {
   @Override
   DiskFormat fromBase(Path disk, Path base, ImageCache.BaseInfo info, long size) {
     if (info.format() == DiskFormat.RAW) {
-      QemuImg.exec(List.of("cp", "--sparse=always", QemuImg.abs(base), QemuImg.abs(disk)), "cp");
+      Command.of("cp", "--sparse=always", QemuImg.abs(base), QemuImg.abs(disk)).check();
     } else {
       qemuImg.convert(base, info.format().qemuName(), disk, "raw", false, false);
     }

@@ -40,7 +40,7 @@ final class Rebuild {
     taskState.accept(TaskState.REBUILD_BLOCK_DEVICE_MAPPING);
     String step = "destroy";
     try {
-      ctx.host.lookup(spec.uuid()).ifPresent(Spawn::destroyAndUndefine);
+      ctx.host.lookup(spec.uuid()).ifPresent(Destroy::destroyAndUndefine);
       step = "removeDisks";
       for (String name : disksToRemove(preserveEphemeral)) {
         Files.deleteIfExists(dir.resolve(name));

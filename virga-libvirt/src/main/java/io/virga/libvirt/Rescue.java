@@ -30,12 +30,12 @@ final class Rescue {
   static final String CONFIG_RESCUE = "disk.config.rescue";
 
   private final LibvirtDriverContext ctx;
-  private final Spawn spawn;
+  private final GuestDefinition definition;
   private final Power power;
 
-  Rescue(LibvirtDriverContext ctx, Spawn spawn, Power power) {
+  Rescue(LibvirtDriverContext ctx, Power power) {
     this.ctx = ctx;
-    this.spawn = spawn;
+    this.definition = new GuestDefinition(ctx);
     this.power = power;
   }
 
@@ -64,14 +64,15 @@ final class Rescue {
         ctx.configDrive.build(spec, dir.resolve(CONFIG_RESCUE));
       }
       step = "getGuestXml";
-      String xml = rescueXml(rescueSpec, dir, configDrive, spawn.kernelBoot(rescueSpec, images));
+      String xml =
+          rescueXml(rescueSpec, dir, configDrive, definition.kernelBoot(rescueSpec, images));
       step = "destroy";
       ctx.host.lookup(spec.uuid()).ifPresent(Rescue::destroyQuietly);
       step = "createDomain";
-      Spawn.writeLibvirtXml(dir, xml);
+      GuestDefinition.writeLibvirtXml(dir, xml);
       try (Guest g = ctx.host.define(xml)) {
         g.launch(false);
-        spawn.waitFor(g, PowerState.RUNNING, "RUNNING");
+        g.waitFor(PowerState.RUNNING, ctx.opts.spawnTimeout());
       }
       LOG.info("instance {}: rescued with image {}", spec.uuid(), rescueImage.id());
     } catch (RuntimeException e) {
@@ -109,10 +110,10 @@ final class Rescue {
   /** Destroy whatever runs, define and start the original XML, then drop the rescue files. */
   private void restore(InstanceSpec spec, Path dir, String originalXml) {
     ctx.host.lookup(spec.uuid()).ifPresent(Rescue::destroyQuietly);
-    Spawn.writeLibvirtXml(dir, originalXml);
+    GuestDefinition.writeLibvirtXml(dir, originalXml);
     try (Guest g = ctx.host.define(originalXml)) {
       g.launch(false);
-      spawn.waitFor(g, PowerState.RUNNING, "RUNNING");
+      g.waitFor(PowerState.RUNNING, ctx.opts.spawnTimeout());
     }
     removeRescueFiles(dir);
   }

@@ -3,9 +3,9 @@ package io.virga.libvirt;
 import java.util.Optional;
 
 /**
- * What the snapshot flow needs from one libvirt domain. {@link LibvirtSnapshotDomain} implements it
- * over libvirt-java; h3's LibvirtHost wrapper can implement it directly over its own handle. Every
- * method throws {@link SnapshotException} (or the wrapper's own unchecked exception) on failure.
+ * What the snapshot flow needs from one libvirt domain: {@link LibvirtSnapshotDomain} implements it
+ * over a {@link Guest}, the unit tests over a fake. Every method throws {@link SnapshotException}
+ * or {@link LibvirtException} on failure.
  */
 interface SnapshotDomain {
 
@@ -18,13 +18,6 @@ interface SnapshotDomain {
     SUSPENDED,
     /** Crashed, shutting down, pmsuspended, nostate: not snapshotted. */
     OTHER
-  }
-
-  /** A running block job's progress (bytes). */
-  record BlockJob(long cur, long end) {
-    boolean ready() {
-      return end > 0 && cur == end;
-    }
   }
 
   String name();
@@ -49,7 +42,7 @@ interface SnapshotDomain {
   void blockCopyShallowReuseExternal(String disk, String dest);
 
   /** The block job on {@code disk}, or empty when there is none. */
-  Optional<BlockJob> blockJobInfo(String disk);
+  Optional<Guest.BlockJob> blockJobInfo(String disk);
 
   /** End the block job on {@code disk} without pivoting (the guest keeps its disk). */
   void blockJobAbort(String disk);

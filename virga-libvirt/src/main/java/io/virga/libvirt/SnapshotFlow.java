@@ -3,6 +3,7 @@ package io.virga.libvirt;
 import io.virga.core.Config;
 import io.virga.core.DiskFormat;
 import io.virga.core.InvalidStateException;
+import io.virga.core.NotFoundException;
 import io.virga.core.TaskState;
 import io.virga.libvirt.SnapshotDomain.PowerState;
 import io.virga.virt.SnapshotUpload;
@@ -14,7 +15,6 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
-import org.libvirt.Domain;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,17 +71,16 @@ final class SnapshotFlow {
       Path instanceDir,
       SnapshotUpload upload,
       Consumer<TaskState> taskState) {
-    Domain d =
-        host.call("look up domain " + uuid + " to snapshot", c -> c.domainLookupByUUIDString(uuid));
-    try {
+    try (Guest g =
+        host.lookup(uuid)
+            .orElseThrow(
+                () -> new NotFoundException("instance " + uuid + " is not defined on this host"))) {
       snapshot(
-          new LibvirtSnapshotDomain(host, d),
+          new LibvirtSnapshotDomain(host, g),
           instanceDir.resolve("disk"),
           DiskInfo.format(instanceDir, "disk").map(DiskFormat::qemuName),
           upload,
           taskState);
-    } finally {
-      Guest.freeQuietly(d);
     }
   }
 
@@ -249,7 +248,7 @@ final class SnapshotFlow {
   private void waitForMirrorReady(SnapshotDomain domain, String dev) {
     long deadline = System.nanoTime() + options.blockJobTimeout().toNanos();
     while (true) {
-      SnapshotDomain.BlockJob job =
+      Guest.BlockJob job =
           domain
               .blockJobInfo(dev)
               .orElseThrow(

@@ -1,11 +1,11 @@
 package io.virga.libvirt;
 
+import io.virga.core.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Comparator;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -118,14 +118,12 @@ final class SnapshotRecovery {
     }
   }
 
+  /** Best effort: what stays behind is removed by the next agent start's cleanup. */
   static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (var walk = Files.walk(dir)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(SnapshotRecovery::deleteQuietly);
-    } catch (IOException e) {
-      LOG.warn("cannot list {} for removal; stale-snapshot cleanup will retry", dir, e);
+    try {
+      FileTrees.deleteTree(dir);
+    } catch (UncheckedIOException e) {
+      LOG.warn("cannot remove all of {}; stale-snapshot cleanup will retry", dir, e);
     }
   }
 

@@ -1,7 +1,6 @@
 package io.virga.libvirt;
 
-import io.virga.core.DiskFormat;
-import io.virga.core.ImageMeta;
+import io.virga.core.FileTrees;
 import io.virga.core.PowerState;
 import io.virga.core.TaskState;
 import io.virga.virt.ImageSource;
@@ -10,10 +9,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -29,7 +25,6 @@ import org.slf4j.LoggerFactory;
  */
 final class Spawn {
   private static final Logger LOG = LoggerFactory.getLogger(Spawn.class);
-  static final String LIBVIRT_XML = "libvirt.xml";
   static final String CONSOLE_LOG = "console.log";
 
   /** Side jobs of a spawn (the config drive build): a process wait, fine on a virtual thread. */
@@ -37,9 +32,11 @@ final class Spawn {
       java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
   private final LibvirtDriverContext ctx;
+  private final GuestDefinition definition;
 
   Spawn(LibvirtDriverContext ctx) {
     this.ctx = ctx;
+    this.definition = new GuestDefinition(ctx);
   }
 
   /** What this spawn made, so a failure removes exactly that. */
@@ -81,7 +78,7 @@ final class Spawn {
         t = lap(timings, step + " (beyond createImage)", t);
       }
       step = "getGuestXml";
-      String xml = getGuestXml(spec, dir, mapping, kernel);
+      String xml = definition.getGuestXml(spec, dir, mapping, kernel);
       writeLibvirtXml(dir, xml, created);
       t = lap(timings, step, t);
       step = "createDomainAndNetwork";
@@ -155,7 +152,7 @@ final class Spawn {
       track(created, dir, ImageBackend.SWAP);
       ctx.backend.createSwap(dir, flavor.swapMb());
     }
-    return kernelBoot(spec, images);
+    return definition.kernelBoot(spec, images);
   }
 
   private static void track(Created created, Path dir, String name) {
@@ -165,119 +162,35 @@ final class Spawn {
     }
   }
 
-  /** Kernel and ramdisk images cached raw, when the image names them (Nova: kernel_id). */
-  Optional<GuestConfigBuilder.KernelBoot> kernelBoot(InstanceSpec spec, ImageSource images) {
-    Optional<String> kernelId = spec.image().property("kernel_id");
-    if (kernelId.isEmpty()) {
-      return Optional.empty();
-    }
-    Path kernel = ctx.backend.cache().fetchRaw(sideImage(kernelId.get(), DiskFormat.AKI), images);
-    Optional<Path> ramdisk =
-        spec.image()
-            .property("ramdisk_id")
-            .map(id -> ctx.backend.cache().fetchRaw(sideImage(id, DiskFormat.ARI), images));
-    return Optional.of(
-        new GuestConfigBuilder.KernelBoot(kernel, ramdisk, GuestConfigBuilder.cmdline(spec)));
-  }
-
-  /** The metadata we know of a kernel or ramdisk image: its id and Glance's format for it. */
-  static ImageMeta sideImage(String id, DiskFormat format) {
-    String name = format.glanceName();
-    return new ImageMeta(id, name, format, name, 0, 0, 0, 0, Map.of());
-  }
-
   private void createConfigDrive(InstanceSpec spec, Path dir, Created created) {
     Path target = dir.resolve(DiskMapping.CONFIG);
     created.files.add(target);
     ctx.configDrive.build(spec, target);
   }
 
-  /** The domain XML from the recorded disk formats (disk.info), never from probing the files. */
-  String getGuestXml(
-      InstanceSpec spec,
-      Path dir,
-      DiskMapping mapping,
-      Optional<GuestConfigBuilder.KernelBoot> kernel) {
-    Map<String, String> formats = new HashMap<>();
-    DiskInfo.read(dir).forEach((name, fmt) -> formats.put(name, fmt.qemuName()));
-    formats.put(DiskMapping.CONFIG, "raw");
-    GuestConfig config =
-        GuestConfigBuilder.build(spec, ctx.opts, mapping, formats, dir, kernel, ctx.cacheMode(dir));
-    return GuestXmlWriter.write(config);
-  }
-
-  static void writeLibvirtXml(Path dir, String xml, Created created) {
-    Path target = dir.resolve(LIBVIRT_XML);
+  private static void writeLibvirtXml(Path dir, String xml, Created created) {
+    Path target = dir.resolve(GuestDefinition.LIBVIRT_XML);
     if (created != null && !Files.exists(target)) {
       created.files.add(target);
     }
-    writeLibvirtXml(dir, xml);
-  }
-
-  static void writeLibvirtXml(Path dir, String xml) {
-    Path target = dir.resolve(LIBVIRT_XML);
-    Path tmp = dir.resolve(LIBVIRT_XML + ".tmp");
-    try {
-      Files.writeString(tmp, xml);
-      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + target, e);
-    }
+    GuestDefinition.writeLibvirtXml(dir, xml);
   }
 
   private void createDomainAndNetwork(InstanceSpec spec, String xml, Created created) {
     try (Guest guest = ctx.host.define(xml)) {
       created.domain = true;
       guest.launch(false);
-      waitFor(guest, PowerState.RUNNING, "RUNNING");
-    }
-  }
-
-  /** Polls until the domain reports {@code wanted} or the spawn timeout passes. */
-  void waitFor(Guest guest, PowerState wanted, String what) {
-    long deadline = System.nanoTime() + ctx.opts.spawnTimeout().toNanos();
-    long sleepMs = 5;
-    while (true) {
-      PowerState s = guest.powerState();
-      if (s == wanted) {
-        return;
-      }
-      if (s == PowerState.CRASHED || (s == PowerState.SHUTDOWN && wanted == PowerState.RUNNING)) {
-        throw new LibvirtException(
-            "domain " + guest.name() + " went to " + s + " instead of " + what, -1, "STATE", null);
-      }
-      if (System.nanoTime() > deadline) {
-        throw new LibvirtException(
-            "domain did not reach "
-                + what
-                + " within "
-                + ctx.opts.spawnTimeout().toSeconds()
-                + " s",
-            -1,
-            "TIMEOUT",
-            null);
-      }
-      sleep(sleepMs);
-      sleepMs = Math.min(sleepMs * 2, 200);
-    }
-  }
-
-  static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new LibvirtException("interrupted while waiting", -1, "INTERRUPTED", e);
+      guest.waitFor(PowerState.RUNNING, ctx.opts.spawnTimeout());
     }
   }
 
   /** Undo: destroy + undefine the domain, remove what we created, keep going on errors. */
   private void cleanup(InstanceSpec spec, Path dir, Created created, RuntimeException cause) {
     if (created.domain) {
-      guarded(cause, () -> ctx.host.lookup(spec.uuid()).ifPresent(Spawn::destroyAndUndefine));
+      guarded(cause, () -> ctx.host.lookup(spec.uuid()).ifPresent(Destroy::destroyAndUndefine));
     }
     if (created.instanceDir) {
-      guarded(cause, () -> ConfigDriveBuilder.deleteTree(dir));
+      guarded(cause, () -> FileTrees.deleteTree(dir));
     } else {
       for (Path p : created.files.reversed()) {
         guarded(
@@ -290,13 +203,6 @@ final class Spawn {
               }
             });
       }
-    }
-  }
-
-  static void destroyAndUndefine(Guest g) {
-    try (g) {
-      g.destroy();
-      g.undefine();
     }
   }
 

@@ -60,7 +60,7 @@ final class ImageCacheFixtures {
 
   /** Runs a command (argument list); returns stdout; fails the test on a non-zero exit. */
   static String run(String... cmd) {
-    return QemuImg.exec(List.of(cmd), cmd[0]);
+    return io.virga.core.Command.of(cmd).check().stdout();
   }
 
   /** Like {@link #run} but returns the exit code and output, never failing. */

@@ -3,6 +3,7 @@ package io.virga.libvirt;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.virga.core.PowerState;
+import io.virga.tinyguest.TinyGuest;
 import io.virga.virt.InstanceSpec;
 import java.nio.file.Files;
 import java.time.Duration;

@@ -6,6 +6,7 @@ import io.virga.core.Config;
 import io.virga.core.DiskFormat;
 import io.virga.core.Flavor;
 import io.virga.core.ImageMeta;
+import io.virga.tinyguest.TinyGuest;
 import io.virga.virt.ImageSource;
 import io.virga.virt.InstanceSpec;
 import java.io.IOException;
@@ -187,7 +188,7 @@ final class LibvirtDriverFixture implements AutoCloseable {
         throw new AssertionError(
             "console of " + spec.uuid() + " never matched " + regex + "; it shows:\n" + out);
       }
-      Spawn.sleep(200);
+      Guest.sleep(200);
     }
   }
 
@@ -228,6 +229,6 @@ final class LibvirtDriverFixture implements AutoCloseable {
       }
     }
     driver.close();
-    ConfigDriveBuilder.deleteTree(home);
+    io.virga.core.FileTrees.deleteTree(home);
   }
 }

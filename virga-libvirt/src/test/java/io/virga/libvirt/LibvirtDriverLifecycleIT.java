@@ -171,7 +171,7 @@ class LibvirtDriverLifecycleIT {
     assertThat(fx.driver.getInfo(spec.uuid()).orElseThrow().powerState())
         .isEqualTo(PowerState.PAUSED);
     int atPause = fx.lastTick(spec);
-    Spawn.sleep(3000);
+    Guest.sleep(3000);
     assertThat(fx.lastTick(spec)).as("ticks while paused").isLessThanOrEqualTo(atPause + 1);
     int paused = fx.lastTick(spec);
     fx.driver.unpause(spec);

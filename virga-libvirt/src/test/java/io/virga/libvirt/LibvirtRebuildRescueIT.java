@@ -131,7 +131,7 @@ class LibvirtRebuildRescueIT {
     assertThat(info.backingFile())
         .contains(
             fx.driver.options().baseDir().resolve(ImageCache.baseName(newImage.id())).toString());
-    assertThat(Files.readString(dir.resolve(Spawn.LIBVIRT_XML))).contains(newImage.id());
+    assertThat(Files.readString(dir.resolve(GuestDefinition.LIBVIRT_XML))).contains(newImage.id());
 
     // without preserve_ephemeral the ephemeral disk is made afresh: the marker is gone
     fx.driver.rebuild(rebuilt, fx.images, false, t -> {});

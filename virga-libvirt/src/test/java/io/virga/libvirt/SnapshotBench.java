@@ -1,5 +1,6 @@
 package io.virga.libvirt;
 
+import io.virga.tinyguest.TinyGuest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -40,11 +40,8 @@ class SnapshotDriverIT {
   }
 
   private PowerState state(InstanceSpec spec) {
-    var d = fx.driver.host().call("look up", c -> c.domainLookupByName(spec.domainName()));
-    try {
-      return new LibvirtSnapshotDomain(fx.driver.host(), d).powerState();
-    } finally {
-      Guest.freeQuietly(d);
+    try (Guest g = fx.driver.host().lookupByName(spec.domainName()).orElseThrow()) {
+      return new LibvirtSnapshotDomain(fx.driver.host(), g).powerState();
     }
   }
 

@@ -21,7 +21,7 @@ class SnapshotFakeDomain implements SnapshotDomain {
   PowerState state;
   boolean persistent = true;
   String xml;
-  Optional<BlockJob> job = Optional.empty();
+  Optional<Guest.BlockJob> job = Optional.empty();
   int pollsUntilReady = 2;
   RuntimeException failOn;
   String failStep = "";
@@ -103,13 +103,13 @@ class SnapshotFakeDomain implements SnapshotDomain {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    job = Optional.of(new BlockJob(0, 100));
+    job = Optional.of(new Guest.BlockJob(0, 100));
   }
 
   @Override
-  public Optional<BlockJob> blockJobInfo(String dev) {
+  public Optional<Guest.BlockJob> blockJobInfo(String dev) {
     if (job.isPresent() && pollsUntilReady-- <= 0) {
-      job = Optional.of(new BlockJob(100, 100));
+      job = Optional.of(new Guest.BlockJob(100, 100));
     }
     return job;
   }

@@ -155,7 +155,7 @@ class SnapshotFlowTest {
     SnapshotFakeDomain dom =
         new SnapshotFakeDomain(disk, "qcow2", PowerState.RUNNING) {
           @Override
-          public Optional<BlockJob> blockJobInfo(String dev) {
+          public Optional<Guest.BlockJob> blockJobInfo(String dev) {
             if (calls.contains("blockRebase")) {
               // delete: destroy (a transient domain vanishes with its job), then remove the files
               job = Optional.empty();

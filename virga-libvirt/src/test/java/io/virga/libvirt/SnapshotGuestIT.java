@@ -7,6 +7,7 @@ import io.virga.core.Flavor;
 import io.virga.core.ImageMeta;
 import io.virga.core.TaskState;
 import io.virga.libvirt.SnapshotDomain.PowerState;
+import io.virga.tinyguest.TinyGuest;
 import io.virga.virt.InstanceSpec;
 import io.virga.virt.SnapshotUpload;
 import java.io.IOException;
@@ -151,12 +152,9 @@ class SnapshotGuestIT {
     }
   }
 
-  private PowerState state(SnapshotTestDomain d) throws LibvirtException {
-    var h = d.lookup();
-    try {
-      return new LibvirtSnapshotDomain(host, h).powerState();
-    } finally {
-      h.free();
+  private PowerState state(SnapshotTestDomain d) {
+    try (Guest g = d.guest(host)) {
+      return new LibvirtSnapshotDomain(host, g).powerState();
     }
   }
 

@@ -93,12 +93,9 @@ class SnapshotIT {
     flow.snapshot(host, dom.domain.getUUIDString(), instanceDir, upload, states::add);
   }
 
-  private PowerState state() throws LibvirtException {
-    var d = dom.lookup();
-    try {
-      return new LibvirtSnapshotDomain(host, d).powerState();
-    } finally {
-      d.free();
+  private PowerState state() {
+    try (Guest g = dom.guest(host)) {
+      return new LibvirtSnapshotDomain(host, g).powerState();
     }
   }
 
@@ -255,8 +252,8 @@ class SnapshotIT {
     Path stale =
         Files.createDirectories(snapshots.resolve(SnapshotRecovery.TEMP_PREFIX + "killed"));
     Path delta = stale.resolve("disk.delta");
-    var d = dom.lookup();
-    LibvirtSnapshotDomain sd = new LibvirtSnapshotDomain(host, d);
+    Guest g = dom.guest(host);
+    LibvirtSnapshotDomain sd = new LibvirtSnapshotDomain(host, g);
     Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML), sd.persistentXml());
     Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML + ".name"), dom.name);
     Files.writeString(stale.resolve(SnapshotRecovery.SAVED_XML + ".disk"), dom.disk.toString());
@@ -265,18 +262,15 @@ class SnapshotIT {
     sd.blockCopyShallowReuseExternal("vda", delta.toString());
     assertThat(sd.blockJobInfo("vda")).isPresent();
     assertThat(persistent()).isFalse();
-    d.free();
+    g.close();
 
     int removed = new SnapshotFlow(SnapshotOptions.defaults(instances)).recoverStaleSnapshots(host);
 
     assertThat(removed).isEqualTo(1);
     assertThat(persistent()).isTrue();
     assertThat(state()).isEqualTo(PowerState.RUNNING);
-    var after = dom.lookup();
-    try {
+    try (Guest after = dom.guest(host)) {
       assertThat(new LibvirtSnapshotDomain(host, after).blockJobInfo("vda")).isEmpty();
-    } finally {
-      after.free();
     }
     assertThat(list(snapshots)).isEmpty();
   }

@@ -132,6 +132,11 @@ final class SnapshotTestDomain implements AutoCloseable {
     return conn.domainLookupByName(name);
   }
 
+  /** The same domain through Virga's wrapper; the caller closes it. */
+  Guest guest(LibvirtHost host) {
+    return host.lookupByName(name).orElseThrow();
+  }
+
   @Override
   public void close() throws LibvirtException {
     try {

@@ -9,12 +9,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,20 +55,7 @@ public final class InProcessTransport implements RpcTransport {
     Consumer(String topic, Handler handler) {
       this.topic = topic;
       this.handler = handler;
-      AtomicInteger n = new AtomicInteger();
-      this.pool =
-          new ThreadPoolExecutor(
-              threadsPerListener,
-              threadsPerListener,
-              30,
-              TimeUnit.SECONDS,
-              new LinkedBlockingQueue<>(),
-              r -> {
-                Thread t = new Thread(r, "rpc-" + topic + "-" + n.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-              });
-      pool.allowCoreThreadTimeOut(true);
+      this.pool = RpcThreads.listenerPool(topic, threadsPerListener);
     }
 
     void deliver(Message m) {

@@ -17,11 +17,8 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -170,7 +167,7 @@ public final class RabbitTransport implements RpcTransport {
       declare(ch, topic);
       declared.add(topic);
       ch.basicQos(threadsPerListener);
-      ExecutorService pool = pool(topic);
+      ExecutorService pool = RpcThreads.listenerPool(topic, threadsPerListener);
       String tag =
           ch.basicConsume(
               topic,
@@ -219,24 +216,6 @@ public final class RabbitTransport implements RpcTransport {
     } catch (IOException e) {
       log.warn("rpc {}: cannot send a reply: {}", topic, e.toString());
     }
-  }
-
-  private ExecutorService pool(String topic) {
-    AtomicInteger n = new AtomicInteger();
-    ThreadPoolExecutor p =
-        new ThreadPoolExecutor(
-            threadsPerListener,
-            threadsPerListener,
-            30,
-            TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(),
-            r -> {
-              Thread t = new Thread(r, "rpc-" + topic + "-" + n.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
-    p.allowCoreThreadTimeOut(true);
-    return p;
   }
 
   @Override

@@ -228,4 +228,22 @@ public final class Rpc {
     }
     return Map.copyOf(byName);
   }
+
+  /** JSON of a record with the RPC codec (for opaque hand-off arguments such as driver data). */
+  public static String toJson(Object value) {
+    try {
+      return RpcCodec.MAPPER.writeValueAsString(value);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException("cannot encode " + value.getClass().getSimpleName(), e);
+    }
+  }
+
+  /** The inverse of {@link #toJson}. */
+  public static <T> T fromJson(String json, Class<T> type) {
+    try {
+      return RpcCodec.MAPPER.readValue(json, type);
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("cannot decode " + type.getSimpleName(), e);
+    }
+  }
 }

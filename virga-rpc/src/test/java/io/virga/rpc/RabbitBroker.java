@@ -1,5 +1,6 @@
 package io.virga.rpc;
 
+import io.virga.testing.PerClassFixture;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -65,6 +66,13 @@ public final class RabbitBroker implements AutoCloseable {
     }
     broker.close();
     throw new IllegalStateException("rabbitmq-server did not start within " + startTimeout);
+  }
+
+  /**
+   * One broker per test class: {@code @RegisterExtension static final … = RabbitBroker.perClass()}.
+   */
+  public static PerClassFixture<RabbitBroker> perClass() {
+    return new PerClassFixture<>(() -> start(Duration.ofSeconds(180)));
   }
 
   public URI uri() {

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.virga.core.ConductorApi;
 import io.virga.core.NotFoundException;
+import io.virga.testing.PerClassFixture;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The RPC contract over a real RabbitMQ broker (started by the test from the Debian package), plus
@@ -15,23 +15,11 @@ import org.junit.jupiter.api.Test;
  * virga agent} on separate hosts would be.
  */
 class RabbitTransportIT extends RpcContract {
-  static RabbitBroker broker;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    broker = RabbitBroker.start(Duration.ofSeconds(180));
-  }
-
-  @AfterAll
-  static void stopBroker() {
-    if (broker != null) {
-      broker.close();
-    }
-  }
+  @RegisterExtension static final PerClassFixture<RabbitBroker> broker = RabbitBroker.perClass();
 
   @Override
   RpcTransport newTransport() {
-    return RabbitTransport.connect(broker.uri(), 4);
+    return RabbitTransport.connect(broker.get().uri(), 4);
   }
 
   @Test

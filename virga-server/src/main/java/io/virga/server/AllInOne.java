@@ -11,6 +11,7 @@ import io.virga.compute.ComputeManager;
 import io.virga.compute.ComputeOptions;
 import io.virga.compute.ImageSourceFactory;
 import io.virga.compute.LifecycleOptions;
+import io.virga.compute.MigrationOptions;
 import io.virga.core.ComputeAgentApi;
 import io.virga.core.ConductorApi;
 import io.virga.core.Config;
@@ -50,10 +51,10 @@ public final class AllInOne implements AutoCloseable {
   private IdentityService identity;
   private ImageService images;
   private ComputeDeps compute;
-  private RpcTransport transport;
   private ApiServer api;
   private ComputeDriver driver;
   private ComputeManager agent;
+  private RpcTransport transport;
 
   private AllInOne() {}
 
@@ -116,7 +117,12 @@ public final class AllInOne implements AutoCloseable {
             host -> Rpc.computeAgent(transport, host),
             ComputeImages.of(images));
     Conductor conductor =
-        new Conductor(compute.instances(), compute.actions(), compute.hosts(), images::get);
+        new Conductor(
+            compute.instances(),
+            compute.actions(),
+            compute.hosts(),
+            images::get,
+            compute.migrations());
     stack.add(Rpc.serve(transport, Rpc.CONDUCTOR, ConductorApi.class, conductor));
     ComputeRoutes routes = new ComputeRoutes(compute);
     stack.add(routes);
@@ -132,6 +138,8 @@ public final class AllInOne implements AutoCloseable {
             Rpc.conductor(transport),
             inProcessImages(images),
             ComputeOptions.fromConfig(config),
+            MigrationOptions.fromConfig(config),
+            host -> Rpc.computeAgent(transport, host),
             LifecycleOptions.fromConfig(config));
     stack.add(agent);
     agent.start();
@@ -190,8 +198,11 @@ public final class AllInOne implements AutoCloseable {
     return agent;
   }
 
-  /** The in-process RPC transport (tests attach more agents to it, as more hosts). */
-  RpcTransport transport() {
+  /**
+   * The in-process RPC transport, on which more agents can serve {@code compute.<host>} (tests of
+   * migrations between hosts in one JVM).
+   */
+  public RpcTransport transport() {
     return transport;
   }
 

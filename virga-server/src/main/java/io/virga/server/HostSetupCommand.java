@@ -1,8 +1,8 @@
 package io.virga.server;
 
 import io.virga.core.Config;
-import io.virga.libvirt.HostSetup;
-import io.virga.libvirt.TinyGuest;
+import io.virga.host.HostSetup;
+import io.virga.tinyguest.TinyGuest;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

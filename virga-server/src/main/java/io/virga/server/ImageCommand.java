@@ -1,6 +1,6 @@
 package io.virga.server;
 
-import io.virga.libvirt.TinyGuest;
+import io.virga.tinyguest.TinyGuest;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -30,7 +30,7 @@ final class ImageCommand implements Runnable {
         "Builds Virga's tiny guest (Debian's cloud kernel and a busybox initramfs) from Debian"
             + " packages: a bootable qcow2 disk, and the kernel and initrd for direct kernel boot.",
         "Cached: rebuilt only when its inputs (package versions, scripts) change. Prints the"
-            + " three paths. Its console protocol is documented in io.virga.libvirt.TinyGuest."
+            + " three paths. Its console protocol is documented in io.virga.tinyguest.TinyGuest."
       })
   static final class BuildTiny implements Callable<Integer> {
     @Option(

@@ -3,40 +3,21 @@ package io.virga.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.virga.core.Config;
-import io.virga.core.PowerState;
-import io.virga.db.Database;
-import io.virga.libvirt.Guest;
 import io.virga.libvirt.ImageCache;
 import io.virga.libvirt.LibvirtDriver;
-import io.virga.libvirt.QemuImg;
+import io.virga.libvirt.RawFloor;
 import java.io.PrintStream;
-import java.io.StringReader;
-import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
-import javax.xml.parsers.DocumentBuilderFactory;
-import javax.xml.transform.TransformerFactory;
-import javax.xml.transform.dom.DOMSource;
-import javax.xml.transform.stream.StreamResult;
-import org.w3c.dom.Document;
-import org.w3c.dom.Element;
-import org.xml.sax.InputSource;
 
 /**
  * API benchmark (bench/README.md, "API create"): {@code POST /servers} → ACTIVE seen by {@code GET
@@ -53,7 +34,7 @@ public final class ApiBench {
   private final String base;
   private final String token;
   private final String imageId;
-  private String templateXml;
+  private RawFloor floor;
 
   private ApiBench(UpCommand.Running up, Path floorDir) throws Exception {
     this.up = up;
@@ -90,16 +71,7 @@ public final class ApiBench {
     values.put("virt_type", System.getenv().getOrDefault("VIRGA_VIRT_TYPE", "qemu"));
     values.put("password_hash_cost", "4");
     Config config = Config.of(values);
-    try (Database db = Database.open(config)) {
-      // libvirtd may be shared: this run's domain names start at a random id
-      long start = 0x10000000L + ThreadLocalRandom.current().nextLong(0x6fffffffL);
-      db.useTransaction(
-          h ->
-              h.createUpdate(
-                      "UPDATE compute_id_counters SET next_value = :v WHERE name = 'instances'")
-                  .bind("v", start)
-                  .execute());
-    }
+    VirgaUpProcess.seedInstanceIds(config); // libvirtd may be shared
     UpCommand.Running up =
         UpCommand.start(
             config,
@@ -111,8 +83,14 @@ public final class ApiBench {
       ApiBench b = new ApiBench(up, Files.createDirectories(home.resolve("floor")));
       b.warm();
       System.out.printf("api bench: %d runs, concurrency %d, load %s%n", runs, concurrency, load());
-      b.report("single", runs, 1);
-      b.report("concurrent-" + concurrency, Math.max(1, (runs + 1) / 2), concurrency);
+      RawFloor.report("single", runs, 1, "api", b::apiSpawn, b.floor::spawn);
+      RawFloor.report(
+          "concurrent-" + concurrency,
+          Math.max(1, (runs + 1) / 2),
+          concurrency,
+          "api",
+          b::apiSpawn,
+          b.floor::spawn);
     } finally {
       up.cloud().close();
       try (Stream<Path> walk = Files.walk(home)) {
@@ -207,101 +185,13 @@ public final class ApiBench {
         .equals("ACTIVE")) {
       Thread.sleep(50);
     }
-    templateXml = Files.readString(driver.options().instanceDir(id).resolve("libvirt.xml"));
+    String templateXml = Files.readString(driver.options().instanceDir(id).resolve("libvirt.xml"));
+    Path baseFile = driver.options().baseDir().resolve(ImageCache.baseName(imageId));
+    floor =
+        new RawFloor(driver.host(), floorDir, templateXml, baseFile, java.util.Optional.empty());
     call("DELETE", "/servers/" + id, null);
     while (call("GET", "/servers/" + id, null).statusCode() != 404) {
       Thread.sleep(50);
     }
-  }
-
-  private long floorSpawn() throws Exception {
-    String uuid = UUID.randomUUID().toString();
-    String name = "h5b-floor-" + uuid.substring(0, 8);
-    Path disk = floorDir.resolve(uuid + ".qcow2");
-    String xml = retarget(templateXml, name, uuid, disk);
-    Path baseFile = driver.options().baseDir().resolve(ImageCache.baseName(imageId));
-    long t0 = System.nanoTime();
-    new QemuImg().createOverlay(disk, baseFile, "raw", 1L << 30);
-    try (Guest g = driver.host().define(xml)) {
-      g.launch(false);
-      while (g.powerState() != PowerState.RUNNING) {
-        Thread.sleep(5);
-      }
-      long ns = System.nanoTime() - t0;
-      g.destroy();
-      g.undefine();
-      Files.deleteIfExists(disk);
-      return ns;
-    }
-  }
-
-  private String retarget(String xml, String name, String uuid, Path disk) throws Exception {
-    Document doc =
-        DocumentBuilderFactory.newInstance()
-            .newDocumentBuilder()
-            .parse(new InputSource(new StringReader(xml)));
-    Element d = doc.getDocumentElement();
-    d.getElementsByTagName("name").item(0).setTextContent(name);
-    d.getElementsByTagName("uuid").item(0).setTextContent(uuid);
-    var disks = d.getElementsByTagName("disk");
-    for (int i = 0; i < disks.getLength(); i++) {
-      Element e = (Element) disks.item(i);
-      Element src = (Element) e.getElementsByTagName("source").item(0);
-      src.setAttribute("file", disk.toString());
-    }
-    var logs = d.getElementsByTagName("log");
-    for (int i = 0; i < logs.getLength(); i++) {
-      ((Element) logs.item(i)).setAttribute("file", floorDir.resolve(uuid + ".log").toString());
-    }
-    var entries = d.getElementsByTagName("entry");
-    for (int i = 0; i < entries.getLength(); i++) {
-      Element e = (Element) entries.item(i);
-      if (e.getAttribute("name").equals("serial") || e.getAttribute("name").equals("uuid")) {
-        e.setTextContent(uuid);
-      }
-    }
-    StringWriter out = new StringWriter();
-    TransformerFactory.newInstance()
-        .newTransformer()
-        .transform(new DOMSource(doc), new StreamResult(out));
-    return out.toString();
-  }
-
-  private void report(String label, int runs, int n) throws Exception {
-    List<Double> api = new ArrayList<>();
-    List<Double> floor = new ArrayList<>();
-    try (ExecutorService pool = Executors.newFixedThreadPool(n)) {
-      for (int r = 0; r < runs; r++) {
-        boolean apiFirst = r % 2 == 0;
-        for (int k = 0; k < 2; k++) {
-          boolean isApi = (k == 0) == apiFirst;
-          List<Future<Long>> fs = new ArrayList<>();
-          for (int i = 0; i < n; i++) {
-            Callable<Long> c = isApi ? this::apiSpawn : this::floorSpawn;
-            fs.add(pool.submit(c));
-          }
-          long max = 0;
-          for (Future<Long> f : fs) {
-            max = Math.max(max, f.get());
-          }
-          double v = max / 1e9;
-          (isApi ? api : floor).add(v);
-          System.out.printf(
-              "  %-14s run %d %-5s %.3f s%n", label, r + 1, isApi ? "api" : "floor", v);
-        }
-      }
-    }
-    double ma = median(api);
-    double mf = median(floor);
-    System.out.printf(
-        "%s: api create->ACTIVE median %.3f s, floor median %.3f s, ratio %.2fx%n",
-        label, ma, mf, ma / mf);
-  }
-
-  private static double median(List<Double> v) {
-    List<Double> s = new ArrayList<>(v);
-    s.sort(null);
-    int m = s.size() / 2;
-    return s.size() % 2 == 1 ? s.get(m) : (s.get(m - 1) + s.get(m)) / 2;
   }
 }

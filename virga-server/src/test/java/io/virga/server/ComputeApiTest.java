@@ -40,7 +40,7 @@ class ComputeApiTest {
     ComputeTestCloud.Reply v = cloud.get("", null);
     assertThat(v.status()).isEqualTo(200);
     assertThat(v.json().path("version").path("min_version").asText()).isEqualTo("2.1");
-    assertThat(v.json().path("version").path("version").asText()).isEqualTo("2.53");
+    assertThat(v.json().path("version").path("version").asText()).isEqualTo("2.80");
     var all = cloud.send("GET", "/compute", null, null, null);
     assertThat(all.statusCode()).isEqualTo(200);
     assertThat(all.body()).contains("\"v2.1\"");

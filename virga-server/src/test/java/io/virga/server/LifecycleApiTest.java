@@ -138,6 +138,27 @@ class LifecycleApiTest {
   }
 
   @Test
+  void aLockReasonShowsFrom273() {
+    String id = active("reason");
+    assertThat(
+            action(demo, id, "2.73", "{\"lock\": {\"locked_reason\": \"maintenance\"}}").status())
+        .isEqualTo(202);
+    JsonNode s = cloud.call("GET", "/servers/" + id, demo, "2.73", null).json().path("server");
+    assertThat(s.path("locked").asBoolean()).isTrue();
+    assertThat(s.path("locked_reason").asText()).isEqualTo("maintenance");
+    assertThat(
+            cloud
+                .call("GET", "/servers/" + id, demo, "2.72", null)
+                .json()
+                .path("server")
+                .has("locked_reason"))
+        .isFalse();
+    assertThat(action(demo, id, null, "{\"unlock\": null}").status()).isEqualTo(202);
+    s = cloud.call("GET", "/servers/" + id, demo, "2.73", null).json().path("server");
+    assertThat(s.path("locked_reason").isNull()).isTrue();
+  }
+
+  @Test
   void resetStateIsForAdminsAndClearsTheTask() {
     String id = active("reset");
     assertThat(action(demo, id, null, "{\"os-resetState\": {\"state\": \"error\"}}").status())

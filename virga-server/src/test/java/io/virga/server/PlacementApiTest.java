@@ -164,12 +164,29 @@ class PlacementApiTest {
 
   @Test
   void maxServerPerHostLetsTwoMembersShareAHost() {
-    var groups = cloud.running.cloud().compute().hosts().serverGroups();
-    String g =
-        groups
-            .create(
-                "max2", cloud.running.users().demoProjectId(), "u", "anti-affinity", Optional.of(2))
-            .uuid();
+    ComputeTestCloud.Reply r =
+        cloud.call(
+            "POST",
+            "/os-server-groups",
+            demo,
+            "2.64",
+            "{\"server_group\": {\"name\": \"max2\", \"policy\": \"anti-affinity\","
+                + " \"rules\": {\"max_server_per_host\": 2}}}");
+    assertThat(r.status()).as(r.text()).isEqualTo(200);
+    assertThat(r.json().path("server_group").path("rules").path("max_server_per_host").asInt())
+        .isEqualTo(2);
+    String g = r.json().path("server_group").path("id").asText();
+    assertThat(
+            cloud
+                .call(
+                    "POST",
+                    "/os-server-groups",
+                    demo,
+                    "2.64",
+                    "{\"server_group\": {\"name\": \"x\", \"policy\": \"affinity\","
+                        + " \"rules\": {\"max_server_per_host\": 2}}}")
+                .status())
+        .isEqualTo(400);
     List<String> ids = boot("max2-", 4, g, null);
     Map<String, Integer> perHost = new HashMap<>();
     for (String id : ids) {
@@ -179,6 +196,8 @@ class PlacementApiTest {
     assertThat(perHost).containsEntry("fake-host", 2).containsEntry("host-b", 2);
     String fifth = boot("max2-fifth", 1, g, null).get(0);
     cloud.awaitStatus(demo, fifth, "ERROR");
+    JsonNode shown = cloud.call("GET", "/servers/" + ids.get(0), demo, "2.71", null).json();
+    assertThat(shown.path("server").path("server_groups").get(0).asText()).isEqualTo(g);
   }
 
   @Test
@@ -291,5 +310,39 @@ class PlacementApiTest {
                 .availabilityZone())
         .isEqualTo("nova");
     assertThat(cloud.get("/os-aggregates", admin).json().path("aggregates")).isEmpty();
+  }
+
+  @Test
+  void unshelveAt277GoesToTheZoneItNames() {
+    var hosts = cloud.running.cloud().compute().hosts();
+    var agg = hosts.aggregates().create("small", Optional.of("zone-small"));
+    hosts.aggregates().addHost(agg.id(), "fake-host");
+    String id = boot("shelved", 1, null, null).get(0);
+    cloud.awaitStatus(demo, id, "ACTIVE");
+    assertThat(host(id)).isEqualTo("host-b");
+    assertThat(
+            cloud
+                .call("POST", "/servers/" + id + "/action", demo, null, "{\"shelve\": null}")
+                .status())
+        .isEqualTo(202);
+    cloud.awaitStatus(demo, id, "SHELVED_OFFLOADED");
+    String body = "{\"unshelve\": {\"availability_zone\": \"zone-small\"}}";
+    assertThat(cloud.call("POST", "/servers/" + id + "/action", demo, "2.76", body).status())
+        .isEqualTo(400);
+    assertThat(
+            cloud
+                .call(
+                    "POST",
+                    "/servers/" + id + "/action",
+                    demo,
+                    "2.77",
+                    "{\"unshelve\": {\"availability_zone\": \"nowhere\"}}")
+                .status())
+        .isEqualTo(400);
+    assertThat(cloud.call("POST", "/servers/" + id + "/action", demo, "2.77", body).status())
+        .isEqualTo(202);
+    JsonNode s = cloud.awaitStatus(demo, id, "ACTIVE");
+    assertThat(host(id)).isEqualTo("fake-host");
+    assertThat(s.path("OS-EXT-AZ:availability_zone").asText()).isEqualTo("zone-small");
   }
 }

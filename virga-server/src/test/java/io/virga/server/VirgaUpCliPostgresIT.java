@@ -2,19 +2,21 @@ package io.virga.server;
 
 import io.virga.core.Config;
 import io.virga.db.PostgresFixture;
+import io.virga.testing.PerClassFixture;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The CLI suite with PostgreSQL (a throw-away server from the Debian package) as the database. */
 class VirgaUpCliPostgresIT extends VirgaUpCliSuite {
-  private PostgresFixture pg;
+  @RegisterExtension
+  static final PerClassFixture<PostgresFixture> server = PostgresFixture.perClass();
+
   private String url;
 
   private String url() {
-    if (pg == null) {
-      pg = PostgresFixture.start();
-      url = pg.jdbcUrl(pg.createDatabase());
+    if (url == null) {
+      url = server.get().jdbcUrl(server.get().createDatabase());
     }
     return url;
   }
@@ -42,12 +44,5 @@ class VirgaUpCliPostgresIT extends VirgaUpCliSuite {
             "postgres",
             "database_password",
             ""));
-  }
-
-  @AfterAll
-  void stopPostgres() {
-    if (pg != null) {
-      pg.close();
-    }
   }
 }

@@ -5,28 +5,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.virga.core.Config;
-import io.virga.db.Database;
-import io.virga.libvirt.TinyGuest;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
+import io.virga.core.FileTrees;
+import io.virga.testing.Cli;
+import io.virga.testing.Cli.Result;
+import io.virga.tinyguest.TinyGuest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -46,11 +39,8 @@ abstract class VirgaUpCliSuite {
   static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern SERVER_ERROR = Pattern.compile(" 5(?!01)\\d\\d [0-9.]+ms");
 
+  VirgaUpProcess up;
   Path home;
-  Path clouds;
-  Path log;
-  int port;
-  Process up;
   String serverId;
   String domain;
   String host;
@@ -64,72 +54,17 @@ abstract class VirgaUpCliSuite {
   @BeforeAll
   void startVirga() throws Exception {
     home = Files.createTempDirectory("virga-up-it-");
-    clouds = home.resolve("clouds.yaml");
-    log = home.resolve("up.log");
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    // libvirtd is shared: start this run's domain names (instance-%08x) at a random id
-    try (Database db = Database.open(databaseConfig(home))) {
-      long start = 0x10000000L + ThreadLocalRandom.current().nextLong(0x6fffffffL);
-      db.useTransaction(
-          h ->
-              h.createUpdate(
-                      "UPDATE compute_id_counters SET next_value = :v WHERE name = 'instances'")
-                  .bind("v", start)
-                  .execute());
-    }
-    startUp();
-  }
-
-  void startUp() throws Exception {
-    String java = ProcessHandle.current().info().command().orElse("java");
-    Path jar =
-        Path.of(System.getProperty("virga.repo", "..")).resolve("virga-server/target/virga.jar");
-    assertThat(jar).exists();
-    ProcessBuilder pb =
-        new ProcessBuilder(
-            java,
-            "-jar",
-            jar.toString(),
-            "up",
-            "--port",
-            Integer.toString(port),
-            "--clouds-yaml",
-            clouds.toString());
-    Map<String, String> env = pb.environment();
-    env.put("VIRGA_HOME", home.toString());
-    env.put("VIRGA_ADMIN_PASSWORD", "it-admin-pw");
-    env.put("VIRGA_DEMO_PASSWORD", "it-demo-pw");
-    env.putAll(databaseEnv());
-    pb.redirectErrorStream(true);
-    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    int offset = logText().length();
-    up = pb.start();
-    Instant deadline = Instant.now().plusSeconds(180);
-    while (Instant.now().isBefore(deadline)) {
-      if (!up.isAlive()) {
-        throw new AssertionError("virga up exited with " + up.exitValue() + ":\n" + logText());
-      }
-      if (logText().substring(offset).contains("Virga is up on http://127.0.0.1:" + port)) {
-        return;
-      }
-      Thread.sleep(200);
-    }
-    throw new AssertionError("virga up did not come up within 180 s:\n" + logText());
+    VirgaUpProcess.seedInstanceIds(databaseConfig(home));
+    up = new VirgaUpProcess(home, databaseEnv());
+    up.start();
   }
 
   void stopUp() throws InterruptedException {
-    up.destroy(); // SIGTERM, as Ctrl-C or an init system would
-    assertThat(up.waitFor(60, TimeUnit.SECONDS)).as("virga up stops on SIGTERM").isTrue();
+    assertThat(up.stop()).as("virga up stops on SIGTERM").isTrue();
   }
 
   String logText() {
-    try {
-      return Files.exists(log) ? Files.readString(log) : "";
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return up.logText();
   }
 
   @AfterAll
@@ -143,65 +78,20 @@ abstract class VirgaUpCliSuite {
       }
     } finally {
       if (domain != null) {
-        run(List.of("virsh", "destroy", domain));
-        run(List.of("virsh", "undefine", "--managed-save", domain));
+        Cli.virsh("destroy", domain);
+        Cli.virsh("undefine", "--managed-save", domain);
       }
-      try (Stream<Path> walk = Files.walk(home)) {
-        walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
-  }
-
-  record Result(int rc, String out, String err) {
-    JsonNode json() {
-      try {
-        return JSON.readTree(out);
-      } catch (IOException e) {
-        throw new AssertionError("not JSON (rc " + rc + "): " + out + err, e);
-      }
-    }
-  }
-
-  Result run(List<String> cmd) {
-    return run(cmd, Map.of());
-  }
-
-  Result run(List<String> cmd, Map<String, String> env) {
-    try {
-      ProcessBuilder pb = new ProcessBuilder(cmd);
-      pb.environment().putAll(env);
-      Path out = Files.createTempFile(home, "out", ".txt");
-      Path err = Files.createTempFile(home, "err", ".txt");
-      pb.redirectOutput(out.toFile());
-      pb.redirectError(err.toFile());
-      Process p = pb.start();
-      if (!p.waitFor(300, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        throw new AssertionError("timed out: " + cmd);
-      }
-      Result r = new Result(p.exitValue(), Files.readString(out), Files.readString(err));
-      Files.delete(out);
-      Files.delete(err);
-      return r;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
+      FileTrees.deleteTree(home);
     }
   }
 
   /** {@code openstack --os-cloud <cloud> args…} against this run's clouds.yaml. */
   Result cli(String cloud, String... args) {
-    List<String> cmd = new ArrayList<>(List.of("openstack", "--os-cloud", cloud));
-    cmd.addAll(List.of(args));
-    return run(cmd, Map.of("OS_CLIENT_CONFIG_FILE", clouds.toString()));
+    return up.cli(cloud, args);
   }
 
   Result ok(String cloud, String... args) {
-    Result r = cli(cloud, args);
-    assertThat(r.rc()).as("openstack %s: %s", String.join(" ", args), r.err()).isZero();
-    return r;
+    return up.ok(cloud, args);
   }
 
   JsonNode show() {
@@ -336,15 +226,16 @@ abstract class VirgaUpCliSuite {
   @Test
   @Order(7)
   void powerActionsReachTheirStates() throws InterruptedException {
+    // action, the API's status, the domain's state as virsh domstate prints it
     String[][] steps = {
-      {"stop", "SHUTOFF"},
-      {"start", "ACTIVE"},
-      {"reboot", "ACTIVE"},
-      {"reboot --hard", "ACTIVE"},
-      {"pause", "PAUSED"},
-      {"unpause", "ACTIVE"},
-      {"suspend", "SUSPENDED"},
-      {"resume", "ACTIVE"},
+      {"stop", "SHUTOFF", "shut off"},
+      {"start", "ACTIVE", "running"},
+      {"reboot", "ACTIVE", "running"},
+      {"reboot --hard", "ACTIVE", "running"},
+      {"pause", "PAUSED", "paused"},
+      {"unpause", "ACTIVE", "running"},
+      {"suspend", "SUSPENDED", "shut off"}, // a managed save: off, its memory on disk
+      {"resume", "ACTIVE", "running"},
     };
     for (String[] step : steps) {
       List<String> args = new ArrayList<>(List.of("server"));
@@ -352,16 +243,8 @@ abstract class VirgaUpCliSuite {
       args.add(serverId);
       ok("virga", args.toArray(String[]::new));
       awaitStatus(step[1]);
-      assertThat(virsh("domstate", domain)).as(step[0]).isNotEmpty();
+      assertThat(Cli.virsh("domstate", domain)).as(step[0]).isEqualTo(step[2]);
     }
-    assertThat(virsh("domstate", domain)).contains("running");
-  }
-
-  String virsh(String... args) {
-    List<String> cmd = new ArrayList<>(List.of("virsh"));
-    cmd.addAll(List.of(args));
-    Result r = run(cmd);
-    return r.rc() == 0 ? r.out().strip() : "";
   }
 
   @Test
@@ -398,7 +281,7 @@ abstract class VirgaUpCliSuite {
     ok("virga", "server", "stop", serverId);
     awaitStatus("SHUTOFF");
     stopUp();
-    startUp();
+    up.start();
     assertThat(ok("virga", "server", "list", "-f", "value", "-c", "ID").out()).contains(serverId);
     assertThat(show().path("status").asText()).isEqualTo("SHUTOFF");
     ok("virga", "server", "start", serverId);
@@ -410,7 +293,7 @@ abstract class VirgaUpCliSuite {
   void deleteLeavesNoDomainAndNoFiles() {
     ok("virga", "server", "delete", "--wait", serverId);
     assertThat(cli("virga", "server", "show", serverId).rc()).isNotZero();
-    assertThat(run(List.of("virsh", "dominfo", domain)).rc())
+    assertThat(Cli.run(List.of("virsh", "dominfo", domain)).rc())
         .as("domain %s is gone", domain)
         .isNotZero();
     assertThat(home.resolve("instances").resolve(serverId)).doesNotExist();
@@ -448,12 +331,11 @@ abstract class VirgaUpCliSuite {
       Thread.sleep(10);
     }
     assertThat(seen).isEqualTo("BUILD/spawning");
-    up.destroyForcibly(); // SIGKILL mid-spawn: nothing gets to clean up
-    up.waitFor(30, TimeUnit.SECONDS);
-    startUp();
+    assertThat(up.kill()).isTrue(); // SIGKILL mid-spawn: nothing gets to clean up
+    up.start();
     awaitStatus("ERROR");
     ok("virga", "server", "delete", "--wait", id);
-    assertThat(run(List.of("virsh", "dominfo", domain)).rc())
+    assertThat(Cli.run(List.of("virsh", "dominfo", domain)).rc())
         .as("domain %s is gone", domain)
         .isNotZero();
     serverId = null;
@@ -468,7 +350,8 @@ abstract class VirgaUpCliSuite {
 
   HttpResponse<String> api(String method, String path, String token, String body) throws Exception {
     java.net.http.HttpRequest.Builder b =
-        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path))
+        java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + up.port + path))
             .method(
                 method,
                 body == null
@@ -492,9 +375,10 @@ abstract class VirgaUpCliSuite {
             null,
             """
             {"auth": {"identity": {"methods": ["password"], "password": {"user":
-              {"name": "admin", "domain": {"name": "Default"}, "password": "it-admin-pw"}}},
+              {"name": "admin", "domain": {"name": "Default"}, "password": "%s"}}},
              "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
-            """);
+            """
+                .formatted(VirgaUpProcess.ADMIN_PASSWORD));
     return r.headers().firstValue("X-Subject-Token").orElseThrow();
   }
 
@@ -504,13 +388,5 @@ abstract class VirgaUpCliSuite {
     List<String> bad = logText().lines().filter(l -> SERVER_ERROR.matcher(l).find()).toList();
     assertThat(bad).isEmpty();
     assertThat(logText()).doesNotContain("it-admin-pw").doesNotContain("it-demo-pw");
-  }
-
-  static Map<String, String> env(Map<String, String> m) {
-    return new HashMap<>(m);
-  }
-
-  static String utf8(byte[] b) {
-    return new String(b, StandardCharsets.UTF_8);
   }
 }

@@ -1,5 +1,6 @@
 package io.virga.virt;
 
+import io.virga.core.Flavor;
 import io.virga.core.NotImplementedException;
 import io.virga.core.TaskState;
 import java.time.Duration;
@@ -116,6 +117,135 @@ public interface ComputeDriver extends AutoCloseable {
   default void unrescue(InstanceSpec spec, ImageSource images) {
     throw new NotImplementedException("unrescue is not implemented by this driver");
   }
+
+  // ---- Cold migration and resize (DESIGN §3.3), Nova's names ----
+
+  /**
+   * Destination, {@code prep_resize}: create a shared-storage probe file in the instances path and
+   * open a receiver for the disks of {@code migrationId}, accepting only the returned token.
+   */
+  default MigrationTarget prepareMigrationTarget(InstanceSpec spec, String migrationId) {
+    throw new NotImplementedException("cold migration is not implemented by this driver");
+  }
+
+  /**
+   * Source, {@code migrate_disk_and_power_off}: refuse shrinking disks, detect shared storage
+   * through {@code target}'s probe, power off cleanly, rename {@code <uuid>} to {@code
+   * <uuid>_resize}, and (without shared storage) send every disk but swap to {@code target}, sparse
+   * and verified, telling {@code progress} as bytes go. On failure the instance is back in place on
+   * this host (directory renamed back; the caller restarts it if it was running).
+   */
+  default MigrationDisks migrateDiskAndPowerOff(
+      InstanceSpec spec,
+      Flavor newFlavor,
+      MigrationTarget target,
+      Duration timeout,
+      Duration retryInterval,
+      Consumer<MigrationProgress> progress) {
+    throw new NotImplementedException("cold migration is not implemented by this driver");
+  }
+
+  /**
+   * Destination, {@code finish_migration}: {@code spec} carries the new flavor. Rebuild missing
+   * bases from {@code images}, grow disks to the new flavor, write a new config drive and XML,
+   * define, and start only when {@code powerOn}. On failure nothing of it is left on this host.
+   */
+  default void finishMigration(
+      InstanceSpec spec, MigrationDisks disks, ImageSource images, boolean powerOn) {
+    throw new NotImplementedException("cold migration is not implemented by this driver");
+  }
+
+  /**
+   * Destination: undo {@link #prepareMigrationTarget} and anything received or built for {@code
+   * migrationId} (failure before finish, or the destination half of a revert). Idempotent.
+   */
+  default void cleanupMigrationTarget(InstanceSpec spec, String migrationId) {}
+
+  /** Source, {@code confirm_migration}: remove {@code <uuid>_resize} and the old domain. */
+  default void confirmMigration(InstanceSpec spec) {
+    throw new NotImplementedException("cold migration is not implemented by this driver");
+  }
+
+  /**
+   * Source, {@code finish_revert_migration}: {@code spec} carries the old flavor. Move {@code
+   * <uuid>_resize} back to {@code <uuid>}, define the domain again and start it only when {@code
+   * powerOn}. Also the recovery step when a migration fails on the source after the rename.
+   */
+  default void finishRevertMigration(InstanceSpec spec, ImageSource images, boolean powerOn) {
+    throw new NotImplementedException("cold migration is not implemented by this driver");
+  }
+
+  // ---- Live migration (DESIGN §3.4), Nova's names ----
+
+  /**
+   * Destination, {@code check_can_live_migrate_destination}: free disk, hypervisor type and CPU
+   * compatibility; creates a shared-storage probe. Throws {@link
+   * io.virga.core.InvalidStateException} or {@link io.virga.core.InvalidInputException} with the
+   * reason when this host cannot take it.
+   *
+   * @param blockMigration empty for "auto" (decided by the source's shared-storage check)
+   */
+  default LiveMigrationData checkCanLiveMigrateDestination(
+      InstanceSpec spec, Optional<Boolean> blockMigration) {
+    throw new NotImplementedException("live migration is not implemented by this driver");
+  }
+
+  /** Destination: remove the probe {@link #checkCanLiveMigrateDestination} created. */
+  default void cleanupLiveMigrationDestinationCheck(LiveMigrationData data) {}
+
+  /**
+   * Source, {@code check_can_live_migrate_source}: decide shared instance path from the probe,
+   * settle block migration ("auto" → block when not shared; explicit block on shared storage is
+   * refused), and return the data with the disks to copy.
+   */
+  default LiveMigrationData checkCanLiveMigrateSource(
+      InstanceSpec spec, LiveMigrationData dest, Optional<Boolean> blockMigration) {
+    throw new NotImplementedException("live migration is not implemented by this driver");
+  }
+
+  /**
+   * Destination, {@code pre_live_migration}: instance directory, disk.info, backing files in its
+   * own {@code _base}, empty target disks of the right virtual size for block migration, console
+   * log, config drive; returns the data with the destination XML.
+   */
+  default LiveMigrationData preLiveMigration(
+      InstanceSpec spec, LiveMigrationData data, ImageSource images) {
+    throw new NotImplementedException("live migration is not implemented by this driver");
+  }
+
+  /**
+   * Source: migrate peer-to-peer and monitor until it completes (returns), fails or is aborted
+   * (throws; the guest is still running here). {@code progress} is told every poll.
+   */
+  default void liveMigration(
+      InstanceSpec spec, LiveMigrationData data, Consumer<MigrationProgress> progress) {
+    throw new NotImplementedException("live migration is not implemented by this driver");
+  }
+
+  /** Source: abort the running live migration of {@code uuid}; false when none runs. */
+  default boolean liveMigrationAbort(String uuid) {
+    return false;
+  }
+
+  /**
+   * Source: force the running live migration of {@code uuid} to complete (post-copy when permitted
+   * and supported, else pause the guest); false when none runs.
+   */
+  default boolean liveMigrationForceComplete(String uuid) {
+    return false;
+  }
+
+  /** Source, after success: remove the instance's files here unless the path is shared. */
+  default void postLiveMigrationAtSource(InstanceSpec spec, LiveMigrationData data) {}
+
+  /** Destination, after success: make sure the domain is persistent and its files complete. */
+  default void postLiveMigrationAtDestination(InstanceSpec spec, LiveMigrationData data) {}
+
+  /**
+   * Destination, after failure or abort: remove any domain and (without shared storage) the
+   * instance directory {@link #preLiveMigration} made. Idempotent.
+   */
+  default void rollbackLiveMigrationAtDestination(InstanceSpec spec, LiveMigrationData data) {}
 
   /** Periodic cleanup of files a failed delete left behind; returns the uuids still not cleaned. */
   default List<String> cleanupLeftovers(List<String> deletedUuids) {

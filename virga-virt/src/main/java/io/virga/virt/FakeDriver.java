@@ -54,6 +54,7 @@ public final class FakeDriver implements ComputeDriver {
             t.setDaemon(true);
             return t;
           });
+  private final FakeMigrations migrations;
   private volatile Consumer<LifecycleEvent> listener = e -> {};
   private volatile boolean hostUp = true;
 
@@ -67,6 +68,7 @@ public final class FakeDriver implements ComputeDriver {
     this.vcpus = vcpus;
     this.memoryMb = memoryMb;
     this.localGb = localGb;
+    this.migrations = new FakeMigrations(hostname, guests, faults, bases, this::emit);
   }
 
   /** Failures, delays and hooks to inject. */
@@ -318,6 +320,111 @@ public final class FakeDriver implements ComputeDriver {
   /** The rescue image the guest runs, empty when it runs its own disk. */
   public Optional<String> rescueImage(String uuid) {
     return guest(uuid, "rescue image").rescueImage();
+  }
+
+  // ---- cold migration and resize (FakeMigrations) ----
+
+  @Override
+  public MigrationTarget prepareMigrationTarget(InstanceSpec spec, String migrationId) {
+    return migrations.prepareMigrationTarget(spec, migrationId);
+  }
+
+  @Override
+  public MigrationDisks migrateDiskAndPowerOff(
+      InstanceSpec spec,
+      io.virga.core.Flavor newFlavor,
+      MigrationTarget target,
+      Duration timeout,
+      Duration retryInterval,
+      Consumer<MigrationProgress> progress) {
+    return migrations.migrateDiskAndPowerOff(spec, newFlavor, progress);
+  }
+
+  @Override
+  public void finishMigration(
+      InstanceSpec spec, MigrationDisks disks, ImageSource images, boolean powerOn) {
+    migrations.finishMigration(spec, images, powerOn);
+  }
+
+  @Override
+  public void cleanupMigrationTarget(InstanceSpec spec, String migrationId) {
+    migrations.cleanupMigrationTarget(migrationId);
+  }
+
+  @Override
+  public void confirmMigration(InstanceSpec spec) {
+    migrations.confirmMigration(spec);
+  }
+
+  @Override
+  public void finishRevertMigration(InstanceSpec spec, ImageSource images, boolean powerOn) {
+    migrations.finishRevertMigration(spec, powerOn);
+  }
+
+  // ---- live migration ----
+
+  @Override
+  public LiveMigrationData checkCanLiveMigrateDestination(
+      InstanceSpec spec, Optional<Boolean> blockMigration) {
+    return migrations.checkCanLiveMigrateDestination(spec, blockMigration);
+  }
+
+  @Override
+  public LiveMigrationData checkCanLiveMigrateSource(
+      InstanceSpec spec, LiveMigrationData dest, Optional<Boolean> blockMigration) {
+    return migrations.checkCanLiveMigrateSource(spec, dest, blockMigration);
+  }
+
+  @Override
+  public LiveMigrationData preLiveMigration(
+      InstanceSpec spec, LiveMigrationData data, ImageSource images) {
+    return migrations.preLiveMigration(spec, data, images);
+  }
+
+  @Override
+  public void liveMigration(
+      InstanceSpec spec, LiveMigrationData data, Consumer<MigrationProgress> progress) {
+    migrations.liveMigration(spec, progress);
+  }
+
+  @Override
+  public boolean liveMigrationAbort(String uuid) {
+    return migrations.abort(uuid);
+  }
+
+  @Override
+  public boolean liveMigrationForceComplete(String uuid) {
+    return migrations.forceComplete(uuid);
+  }
+
+  @Override
+  public void postLiveMigrationAtDestination(InstanceSpec spec, LiveMigrationData data) {
+    migrations.postLiveMigrationAtDestination(spec);
+  }
+
+  @Override
+  public void rollbackLiveMigrationAtDestination(InstanceSpec spec, LiveMigrationData data) {
+    migrations.rollbackLiveMigrationAtDestination(spec);
+  }
+
+  /** Instances whose {@code <uuid>_resize} holding area is on this host (until confirm/revert). */
+  public Set<String> resizeLeftovers() {
+    return migrations.resizeSources();
+  }
+
+  /** Migration ids with a target prepared here and not cleaned up. */
+  public Set<String> openMigrationTargets() {
+    return migrations.openTargets();
+  }
+
+  /** Instances prepared here for an incoming live migration that has not finished. */
+  public Set<String> incomingLiveMigrations() {
+    return migrations.incoming();
+  }
+
+  /** How long each monitor poll of a fake live migration takes (5 polls per migration). */
+  public void livePollInterval(Duration d) {
+    migrations.livePollInterval = d;
   }
 
   @Override

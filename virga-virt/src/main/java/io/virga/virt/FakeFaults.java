@@ -29,7 +29,21 @@ public final class FakeFaults {
     CLEANUP,
     REBUILD,
     RESCUE,
-    UNRESCUE
+    UNRESCUE,
+    PREPARE_MIGRATION,
+    MIGRATE_DISK,
+    /** Once per chunk of a cold-migration disk copy (block it to hold a copy mid-way). */
+    COPY_DISK,
+    FINISH_MIGRATION,
+    CONFIRM_MIGRATION,
+    FINISH_REVERT_MIGRATION,
+    LIVE_CHECK_DESTINATION,
+    LIVE_CHECK_SOURCE,
+    PRE_LIVE_MIGRATION,
+    LIVE_MIGRATION,
+    /** Once per monitor poll of a live migration. */
+    LIVE_MIGRATION_STEP,
+    POST_LIVE_MIGRATION
   }
 
   private final Map<Op, ConcurrentLinkedDeque<Supplier<RuntimeException>>> failNext =
