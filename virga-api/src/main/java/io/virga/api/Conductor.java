@@ -178,4 +178,18 @@ public final class Conductor implements ConductorApi {
   public List<Migration> migrationsInProgress(String host) {
     return migrations().inProgress(host);
   }
+
+  @Override
+  public List<Migration> evacuationsFrom(String host) {
+    java.util.Set<MigrationStatus> pending =
+        java.util.EnumSet.of(
+            MigrationStatus.ACCEPTED, MigrationStatus.PRE_MIGRATING, MigrationStatus.DONE);
+    return migrations().list(io.virga.db.MigrationFilter.all()).stream()
+        .filter(
+            m ->
+                m.type() == io.virga.core.MigrationType.EVACUATION
+                    && m.sourceCompute().equals(host)
+                    && pending.contains(m.status()))
+        .toList();
+  }
 }

@@ -46,6 +46,12 @@ public final class Scheduler {
    * plus why each host was refused.
    */
   public ComputeNodeRecord schedule(InstanceRecord instance) {
+    return schedule(instance, host -> true);
+  }
+
+  /** {@link #schedule} among the hosts {@code allowed} accepts (evacuate's target host). */
+  public ComputeNodeRecord schedule(
+      InstanceRecord instance, java.util.function.Predicate<String> allowed) {
     Instant now = Instant.now();
     Map<String, ComputeServiceRecord> services =
         hosts.services().stream()
@@ -60,7 +66,9 @@ public final class Scheduler {
     for (ComputeNodeRecord node : hosts.nodes()) {
       ComputeServiceRecord svc = services.get(node.host());
       Optional<String> refused =
-          hostRefusal(instance, node, svc, now)
+          (allowed.test(node.host())
+                  ? hostRefusal(instance, node, svc, now)
+                  : Optional.of("not the requested host"))
               .or(() -> group.flatMap(g -> ServerGroupPolicy.refusal(g, members, node.host())));
       if (refused.isPresent()) {
         refusals.add(node.host() + ": " + refused.get());

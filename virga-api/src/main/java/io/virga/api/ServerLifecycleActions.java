@@ -54,6 +54,7 @@ final class ServerLifecycleActions {
       case "shelveOffload" -> shelve.shelveOffload(c, uuid);
       case "unshelve" -> shelve.unshelve(c, uuid, arg);
       case "createBackup" -> shelve.createBackup(c, uuid, arg);
+      case "evacuate" -> new ServerEvacuateAction(deps, ops).handle(c, uuid, arg);
       default -> {
         return false;
       }

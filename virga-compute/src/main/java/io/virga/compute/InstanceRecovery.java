@@ -124,6 +124,7 @@ final class InstanceRecovery {
     }
     if (is(task, REBUILD_TASKS)) {
       log.warn("instance failed to rebuild; setting ERROR");
+      failEvacuations(i);
       force(uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask());
       return;
     }
@@ -263,6 +264,25 @@ final class InstanceRecovery {
       return true;
     }
     return false;
+  }
+
+  /** An evacuation onto this host that a restart interrupted has failed (its claim released). */
+  private void failEvacuations(Instance i) {
+    try {
+      for (io.virga.core.Migration m : conductor.migrationsInProgress(host)) {
+        if (m.type() == io.virga.core.MigrationType.EVACUATION
+            && m.instanceUuid().equals(i.uuid())
+            && m.destCompute().equals(host)) {
+          conductor.updateMigrationStatus(
+              m.uuid(),
+              java.util.List.of(),
+              io.virga.core.MigrationStatus.FAILED,
+              Optional.empty());
+        }
+      }
+    } catch (io.virga.core.NotImplementedException e) {
+      // a conductor without migration records: nothing to fail
+    }
   }
 
   /** Nova's _retry_reboot. */

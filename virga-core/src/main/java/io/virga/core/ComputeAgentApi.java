@@ -168,4 +168,12 @@ public interface ComputeAgentApi {
   default boolean liveMigrationForceComplete(String uuid, String migrationUuid) {
     throw new NotImplementedException("live_migration_force_complete");
   }
+
+  /**
+   * Evacuate onto this host (its claim made, the instance assigned here): rebuild from the image,
+   * then mark the evacuation migration done (failed on error).
+   */
+  default void evacuateInstance(String uuid, String migrationUuid) {
+    throw new NotImplementedException("evacuate is not implemented by this agent");
+  }
 }

@@ -95,4 +95,12 @@ public interface ConductorApi {
   default List<Migration> migrationsInProgress(String host) {
     throw new NotImplementedException("migrationsInProgress");
   }
+
+  /**
+   * Evacuations away from {@code host} whose source copy is still to be destroyed (Nova's accepted,
+   * pre-migrating and done), for {@code _destroy_evacuated_instances}.
+   */
+  default List<Migration> evacuationsFrom(String host) {
+    throw new NotImplementedException("evacuationsFrom");
+  }
 }
