@@ -115,13 +115,15 @@ final class ServerRoutes {
     List<Map<String, Object>> out = new ArrayList<>();
     for (InstanceRecord r : matched) {
       if (detail) {
-        out.add(
+        Map<String, Object> one =
             view.detail(
                 r,
                 deps.instances().latestFault(r.uuid()),
                 r.host()
                     .map(h -> hostStatus.computeIfAbsent(h, this::hostStatus))
-                    .orElse(Optional.of(""))));
+                    .orElse(Optional.of("")));
+        lifecycle.decorate(c, r, one);
+        out.add(one);
       } else {
         out.add(view.basic(r));
       }

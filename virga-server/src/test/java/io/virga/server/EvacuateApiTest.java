@@ -128,29 +128,11 @@ class EvacuateApiTest {
   void aDestinationAgentKilledMidEvacuationLeavesErrorAndAFailedMigration() throws Exception {
     String id = activeOnHost2("crash");
     host2Down();
-    java.util.concurrent.CountDownLatch reached = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
-    cloud
-        .driver
-        .faults()
-        .hook(
-            io.virga.virt.FakeFaults.Op.REBUILD,
-            uuid -> {
-              reached.countDown();
-              try {
-                never.await();
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-              throw new io.virga.core.VirgaException("agent stopped mid-evacuate");
-            });
+    var crash = cloud.crashDuring(io.virga.virt.FakeFaults.Op.REBUILD);
     assertThat(two.action(admin, id, "2.80", "{\"evacuate\": {}}")).isEqualTo(200);
-    assertThat(reached.await(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(crash.awaitReached()).isTrue();
     // fake-host's whole process dies (API, agent and its database handle) with the task in flight
-    cloud.running.cloud().database().close();
-    never.countDown();
-    cloud.driver.faults().clear();
-    cloud.restart();
+    crash.crash();
     admin = cloud.admin();
     JsonNode s = cloud.awaitStatus(admin, id, "ERROR");
     assertThat(s.path("OS-EXT-STS:task_state").isNull()).isTrue();
