@@ -146,6 +146,8 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
     new UsageAuditRoutes(deps).register(routes);
     new ImageProxyRoutes(deps).register(routes);
     new ServerDiagnosticsRoutes(deps, servers).register(routes);
+    new AggregateRoutes(deps).register(routes);
+    new ServerGroupRoutes(deps).register(routes);
   }
 
   private static Map<String, Object> versionEntry(Context ctx) {

@@ -36,7 +36,6 @@ final class HypervisorRoutes {
     r.get(ROOT + "/os-hypervisors/statistics", authed(this::statistics));
     r.get(ROOT + "/os-hypervisors/{id}", authed(this::hypervisor));
     r.get(ROOT + "/os-hypervisors/{id}/uptime", authed(this::uptime));
-    r.get(ROOT + "/os-aggregates", authed(this::aggregates));
     r.get(ROOT + "/os-hypervisors/{pattern}/search", authed(c -> search(c, false)));
     r.get(ROOT + "/os-hypervisors/{pattern}/servers", authed(c -> search(c, true)));
     r.get(ROOT + "/os-services", authed(this::services));
@@ -199,12 +198,6 @@ final class HypervisorRoutes {
     Map<String, Object> m = hypervisor(c, n, s, false);
     m.put("uptime", deps.agents().forHost(n.host()).getHostUptime());
     c.ctx().json(Map.of("hypervisor", m));
-  }
-
-  /** Virga has no host aggregates; the list is empty (clients such as hypervisor show ask). */
-  private void aggregates(ComputeRoutes.Call c) {
-    Policy.requireAdmin(c.auth(), "os_compute_api:os-aggregates:index");
-    c.ctx().json(Map.of("aggregates", List.of()));
   }
 
   private void search(ComputeRoutes.Call c, boolean withServers) {

@@ -174,13 +174,15 @@ final class ServerRoutes {
     List<Map<String, Object>> out = new ArrayList<>();
     for (InstanceRecord r : servers) {
       if (detail) {
-        out.add(
+        Map<String, Object> one =
             view.detail(
                 r,
                 deps.instances().latestFault(r.uuid()),
                 r.host()
                     .map(h -> hostStatus.computeIfAbsent(h, this::hostStatus))
-                    .orElse(Optional.of(""))));
+                    .orElse(Optional.of("")));
+        lifecycle.decorate(c, r, one);
+        out.add(one);
       } else {
         out.add(view.basic(r));
       }
@@ -244,7 +246,19 @@ final class ServerRoutes {
   private void create(ComputeRoutes.Call c) {
     ObjectNode body = ApiJson.object(c.ctx());
     ServerCreateRequest req = ServerCreateRequest.parse(body, c.version());
-    ServerCreate.Created created = creates.create(c.auth(), req, c.requestId());
+    var group = ServerGroupRoutes.memberOf(deps, c.auth(), body, req.maxCount());
+    ServerCreate.Created created =
+        creates.create(
+            c.auth(),
+            req,
+            c.requestId(),
+            rows ->
+                group.ifPresent(
+                    g ->
+                        deps.hosts()
+                            .serverGroups()
+                            .addMembers(
+                                g.uuid(), rows.stream().map(InstanceRecord::uuid).toList())));
     c.ctx().status(202);
     if (req.returnReservationId()) {
       c.ctx().json(Map.of("reservation_id", created.reservationId()));

@@ -177,6 +177,12 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   public void start() {
     driver.init();
     driver.registerLifecycleListener(powerSync::onEvent);
+    try {
+      new EvacuatedInstances(host, driver, conductor, new SpecBuilder(conductor))
+          .destroyEvacuatedInstances();
+    } catch (RuntimeException e) {
+      log.error("cannot look for instances evacuated away from {}: {}", host, e.toString(), e);
+    }
     String rid = newRequestId();
     List<Instance> mine = conductor.instancesOnHost(host);
     log.info("compute agent {} starting with {} instances", host, mine.size());
@@ -308,6 +314,11 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   @Override
   public void unrescueInstance(String uuid) {
     submit(uuid, "unrescue", rid -> lifecycle.unrescue(uuid, rid));
+  }
+
+  @Override
+  public void evacuateInstance(String uuid, String migrationUuid) {
+    submit(uuid, "evacuate", rid -> lifecycle.evacuate(uuid, rid, migrationUuid));
   }
 
   @Override

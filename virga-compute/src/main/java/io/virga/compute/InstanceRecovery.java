@@ -61,8 +61,13 @@ final class InstanceRecovery {
   private final LifecycleFlows lifecycle;
   private final ShelveFlows shelve;
 
+  InstanceRecovery(String host, TaskStates tasks, InstanceFlows flows) {
+    this(host, tasks, flows, null, null, null);
+  }
+
   /**
    * @param migrations recovery of migration steps; null when this agent does no migrations
+   * @param lifecycle rebuild and rescue flows; shelve the shelve flows (null in tests without them)
    */
   InstanceRecovery(
       String host,
@@ -97,7 +102,7 @@ final class InstanceRecovery {
     }
     Recovering r = new Recovering(i, i.taskState());
     if (finishDeleted(r, requestId)
-        || recoverShelve(r.instance(), r.task(), requestId)
+        || (shelve != null && recoverShelve(r.instance(), r.task(), requestId))
         || failInterruptedBuild(r)
         || failInterruptedRebuild(r)
         || restoreInterruptedRescue(r)) {
@@ -173,13 +178,14 @@ final class InstanceRecovery {
       return false;
     }
     log.warn("instance failed to rebuild; setting ERROR");
+    failEvacuations(r.instance());
     force(r.uuid(), InstanceUpdate.none().vm(VmState.ERROR).clearTask());
     return true;
   }
 
   /** The rescue domain may or may not exist: put the instance's own domain back, as unrescue. */
   private boolean restoreInterruptedRescue(Recovering r) {
-    if (!is(r.task(), Set.of(TaskState.RESCUING, TaskState.UNRESCUING))) {
+    if (lifecycle == null || !is(r.task(), Set.of(TaskState.RESCUING, TaskState.UNRESCUING))) {
       return false;
     }
     TaskState task = r.task().get();
@@ -322,6 +328,25 @@ final class InstanceRecovery {
       return true;
     }
     return false;
+  }
+
+  /** An evacuation onto this host that a restart interrupted has failed (its claim released). */
+  private void failEvacuations(Instance i) {
+    try {
+      for (io.virga.core.Migration m : conductor.migrationsInProgress(host)) {
+        if (m.type() == io.virga.core.MigrationType.EVACUATION
+            && m.instanceUuid().equals(i.uuid())
+            && m.destCompute().equals(host)) {
+          conductor.updateMigrationStatus(
+              m.uuid(),
+              java.util.List.of(),
+              io.virga.core.MigrationStatus.FAILED,
+              Optional.empty());
+        }
+      }
+    } catch (io.virga.core.NotImplementedException e) {
+      // a conductor without migration records: nothing to fail
+    }
   }
 
   /** Nova's _retry_reboot. */

@@ -181,4 +181,12 @@ public interface ComputeAgentApi {
   default InstanceDiagnostics getInstanceDiagnostics(String uuid) {
     throw new NotImplementedException("this compute agent does not report diagnostics");
   }
+
+  /**
+   * Evacuate onto this host (its claim made, the instance assigned here): rebuild from the image,
+   * then mark the evacuation migration done (failed on error).
+   */
+  default void evacuateInstance(String uuid, String migrationUuid) {
+    throw new NotImplementedException("evacuate is not implemented by this agent");
+  }
 }

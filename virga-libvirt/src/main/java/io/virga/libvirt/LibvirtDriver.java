@@ -106,7 +106,7 @@ public final class LibvirtDriver implements ComputeDriver {
     this.snapshots = snapshots;
     this.cacheManager = cacheManager;
     this.rebuild = new Rebuild(ctx, spawn);
-    this.rescue = new Rescue(ctx, spawn, power);
+    this.rescue = new Rescue(ctx, power);
     this.coldSource = new ColdMigrationSource(ctx, migration, power);
     this.coldDest = new ColdMigrationDest(ctx, migration);
     this.liveChecks = new LiveMigrationChecks(ctx, migration);
