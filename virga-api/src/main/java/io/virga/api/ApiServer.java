@@ -69,6 +69,7 @@ public final class ApiServer implements AutoCloseable {
   private static final String ATTR_MAX_BODY = "virga.maxBody";
   private static final String ATTR_PUBLIC_URL = "virga.publicUrl";
   public static final String REQUEST_ID_HEADER = "X-Openstack-Request-Id";
+  public static final String COMPUTE_REQUEST_ID_HEADER = "X-Compute-Request-Id";
 
   /** Route roles: how much authentication a route needs. */
   public enum Access implements RouteRole {
@@ -131,28 +132,18 @@ public final class ApiServer implements AutoCloseable {
 
     /** Registers the image v2 routes backed by this service. */
     public Builder images(io.virga.image.ImageService images) {
+      routes(new ImageMemberRoutes(images));
       return routes(new ImageRoutes(images));
     }
 
+    /** Builds the route groups, configures Javalin and listens (DESIGN §6). */
     public ApiServer start() {
       IdentityService id = identity != null ? identity : new IdentityService(database, config);
       PrometheusMeterRegistry reg =
           registry != null ? registry : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       String bind = config.string("bind_address", "127.0.0.1");
       int port = config.integer("port", 8774);
-      long maxBody = config.longValue("max_request_body_bytes", 114688);
-      Optional<String> publicUrl =
-          config.get("public_url").filter(s -> !s.isBlank()).map(s -> s.replaceAll("/+$", ""));
-      List<RouteGroup> all = new ArrayList<>();
-      all.add(new IdentityRoutes(id, config.string("region_name", "RegionOne")));
-      all.add(routes -> routes.get("/", ApiServer::root, Access.PUBLIC));
-      all.add(
-          routes ->
-              routes.get(
-                  "/metrics",
-                  ctx -> ctx.contentType("text/plain; version=0.0.4").result(reg.scrape()),
-                  Access.PUBLIC));
-      all.addAll(groups);
+      List<RouteGroup> all = routeGroups(id, reg);
       Javalin app =
           Javalin.create(
               cfg -> {
@@ -162,48 +153,89 @@ public final class ApiServer implements AutoCloseable {
                 cfg.jetty.defaultPort = port;
                 cfg.http.disableCompression();
                 cfg.http.prefer405over404 = true;
-                cfg.http.maxRequestSize = maxBody;
+                cfg.http.maxRequestSize = maxBody();
                 cfg.router.ignoreTrailingSlashes = true;
                 cfg.router.treatMultipleSlashesAsSingleSlash = true;
                 cfg.jsonMapper(new JavalinJackson(ApiJson.MAPPER, false));
                 cfg.requestLogger.http((ctx, ms) -> finish(ctx, ms, reg));
                 cfg.router.mount(
                     routes -> {
-                      routes.before(
-                          ctx -> {
-                            String rid = "req-" + UUID.randomUUID();
-                            ctx.attribute(ATTR_REQUEST_ID, rid);
-                            ctx.attribute(ATTR_MAX_BODY, maxBody);
-                            publicUrl.ifPresent(u -> ctx.attribute(ATTR_PUBLIC_URL, u));
-                            ctx.header(REQUEST_ID_HEADER, rid);
-                            MDC.put("request_id", rid);
-                          });
-                      routes.beforeMatched(ctx -> authenticate(ctx, id));
-                      routes.exception(Exception.class, ApiFaults::handle);
-                      routes.error(
-                          404, ctx -> defaultFault(ctx, "The resource could not be found."));
-                      routes.error(
-                          405,
-                          ctx ->
-                              defaultFault(
-                                  ctx,
-                                  "The method "
-                                      + ctx.method()
-                                      + " is not allowed for "
-                                      + ctx.path()));
-                      routes.error(413, ctx -> defaultFault(ctx, "Request is too large."));
-                      routes.error(
-                          500,
-                          ctx ->
-                              defaultFault(
-                                  ctx,
-                                  "Unexpected API error; see the server log under request id "
-                                      + ctx.attribute(ATTR_REQUEST_ID)));
+                      registerFilters(routes, id);
+                      registerFaults(routes);
                       for (RouteGroup g : all) {
                         g.register(routes);
                       }
                     });
               });
+      listen(app, bind, port);
+      LOG.info("API listening on http://{}:{}", bind, app.port());
+      return new ApiServer(app, id, reg, bind);
+    }
+
+    /** Identity, the version document and /metrics first, then the groups added here. */
+    private List<RouteGroup> routeGroups(IdentityService id, PrometheusMeterRegistry reg) {
+      List<RouteGroup> all = new ArrayList<>();
+      all.add(new IdentityRoutes(id, config.string("region_name", "RegionOne")));
+      all.add(new IdentityProjectRoutes(id, database));
+      all.add(new IdentityUserRoutes(id, database));
+      all.add(new IdentityRoleRoutes(id, database));
+      all.add(routes -> routes.get("/", ApiServer::root, Access.PUBLIC));
+      all.add(
+          routes ->
+              routes.get(
+                  "/metrics",
+                  ctx -> ctx.contentType("text/plain; version=0.0.4").result(reg.scrape()),
+                  Access.PUBLIC));
+      all.addAll(groups);
+      return all;
+    }
+
+    private long maxBody() {
+      return config.longValue("max_request_body_bytes", 114688);
+    }
+
+    /**
+     * Every request: a request id (header, MDC), the body limit, the public URL; then the token.
+     */
+    private void registerFilters(JavalinDefaultRouting routes, IdentityService id) {
+      long maxBody = maxBody();
+      Optional<String> publicUrl =
+          config.get("public_url").filter(s -> !s.isBlank()).map(s -> s.replaceAll("/+$", ""));
+      routes.before(
+          ctx -> {
+            String rid = "req-" + UUID.randomUUID();
+            ctx.attribute(ATTR_REQUEST_ID, rid);
+            ctx.attribute(ATTR_MAX_BODY, maxBody);
+            publicUrl.ifPresent(u -> ctx.attribute(ATTR_PUBLIC_URL, u));
+            ctx.header(REQUEST_ID_HEADER, rid);
+            if (ctx.path().startsWith("/compute")) {
+              ctx.header(COMPUTE_REQUEST_ID_HEADER, rid); // Nova sends both
+            }
+            MDC.put("request_id", rid);
+          });
+      routes.beforeMatched(ctx -> authenticate(ctx, id));
+    }
+
+    /** Exceptions and the router's own 404/405/413/500 pages as OpenStack fault bodies. */
+    private static void registerFaults(JavalinDefaultRouting routes) {
+      routes.exception(Exception.class, ApiFaults::handle);
+      routes.error(404, ctx -> defaultFault(ctx, "The resource could not be found."));
+      routes.error(
+          405,
+          ctx ->
+              defaultFault(
+                  ctx, "The method " + ctx.method() + " is not allowed for " + ctx.path()));
+      routes.error(413, ctx -> defaultFault(ctx, "Request is too large."));
+      routes.error(
+          500,
+          ctx ->
+              defaultFault(
+                  ctx,
+                  "Unexpected API error; see the server log under request id "
+                      + ctx.attribute(ATTR_REQUEST_ID)));
+    }
+
+    private static void listen(Javalin app, String bind, int port) {
       try {
         app.start();
       } catch (RuntimeException e) {
@@ -217,8 +249,6 @@ public final class ApiServer implements AutoCloseable {
                 + "); set bind_address/port",
             e);
       }
-      LOG.info("API listening on http://{}:{}", bind, app.port());
-      return new ApiServer(app, id, reg, bind);
     }
   }
 

@@ -178,4 +178,17 @@ public final class Conductor implements ConductorApi {
   public void removeSystemMetadata(String uuid, String key) {
     instances.lifecycle().removeSystemMetadata(uuid, key);
   }
+
+  public List<Migration> evacuationsFrom(String host) {
+    java.util.Set<MigrationStatus> pending =
+        java.util.EnumSet.of(
+            MigrationStatus.ACCEPTED, MigrationStatus.PRE_MIGRATING, MigrationStatus.DONE);
+    return migrations().list(io.virga.db.MigrationFilter.all()).stream()
+        .filter(
+            m ->
+                m.type() == io.virga.core.MigrationType.EVACUATION
+                    && m.sourceCompute().equals(host)
+                    && pending.contains(m.status()))
+        .toList();
+  }
 }

@@ -7,6 +7,7 @@ import io.virga.db.ComputeServiceRecord;
 import io.virga.db.HostRepository;
 import io.virga.db.InstanceRecord;
 import io.virga.db.InstanceRepository;
+import io.virga.db.ServerGroupRepository;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -45,7 +46,7 @@ public final class Scheduler {
    * plus why each host was refused.
    */
   public ComputeNodeRecord schedule(InstanceRecord instance) {
-    return schedule(instance, Optional.empty());
+    return schedule(instance, Optional.empty(), host -> true);
   }
 
   /**
@@ -54,6 +55,19 @@ public final class Scheduler {
    * that is down or full.
    */
   ComputeNodeRecord schedule(InstanceRecord instance, Optional<Destination> destination) {
+    return schedule(instance, destination, host -> true);
+  }
+
+  /** {@link #schedule} among the hosts {@code allowed} accepts (evacuate's target host). */
+  public ComputeNodeRecord schedule(
+      InstanceRecord instance, java.util.function.Predicate<String> allowed) {
+    return schedule(instance, Optional.empty(), allowed);
+  }
+
+  private ComputeNodeRecord schedule(
+      InstanceRecord instance,
+      Optional<Destination> destination,
+      java.util.function.Predicate<String> allowed) {
     Instant now = Instant.now();
     Map<String, ComputeServiceRecord> services =
         hosts.services().stream()
@@ -61,12 +75,21 @@ public final class Scheduler {
     List<String> refusals = new ArrayList<>();
     List<ComputeNodeRecord> candidates = new ArrayList<>();
     boolean forced = destination.map(Destination::forced).orElse(false);
+    Optional<ServerGroupRepository.Group> group = hosts.serverGroups().groupOf(instance.uuid());
+    Map<String, Integer> members =
+        group
+            .map(g -> hosts.serverGroups().memberHosts(g.uuid(), instance.uuid()))
+            .orElse(Map.of());
     for (ComputeNodeRecord node : hosts.nodes()) {
       if (destination.isPresent() && !destination.get().matches(node)) {
         continue;
       }
       ComputeServiceRecord svc = services.get(node.host());
-      Optional<String> refused = hostRefusal(instance, instance.flavor(), node, svc, now, forced);
+      Optional<String> refused =
+          (allowed.test(node.host())
+                  ? hostRefusal(instance, instance.flavor(), node, svc, now, forced)
+                  : Optional.of("not the requested host"))
+              .or(() -> group.flatMap(g -> ServerGroupPolicy.refusal(g, members, node.host())));
       if (refused.isPresent()) {
         refusals.add(node.host() + ": " + refused.get());
       } else {
@@ -79,8 +102,12 @@ public final class Scheduler {
             .collect(
                 Collectors.toMap(
                     ComputeNodeRecord::id, n -> free(n, hosts.usage(n.host())).ramMb()));
+    // a soft group policy weighs before free RAM (Nova's ServerGroupSoft*Weigher)
     candidates.sort(
-        Comparator.comparingDouble((ComputeNodeRecord n) -> -freeRam.get(n.id()))
+        Comparator.comparingInt(
+                (ComputeNodeRecord n) ->
+                    group.map(g -> ServerGroupPolicy.weight(g, members, n.host())).orElse(0))
+            .thenComparingDouble((ComputeNodeRecord n) -> -freeRam.get(n.id()))
             .thenComparing(ComputeNodeRecord::host));
     String az = instance.availabilityZone().orElse(options.defaultAvailabilityZone());
     for (ComputeNodeRecord node : candidates) {
@@ -88,8 +115,14 @@ public final class Scheduler {
           Optional.ofNullable(services.get(node.host()))
               .map(ComputeServiceRecord::availabilityZone)
               .orElse(az);
+      Optional<HostRepository.GroupRule> rule =
+          group.map(
+              g ->
+                  new HostRepository.GroupRule(
+                      g.uuid(), m -> ServerGroupPolicy.refusal(g, m, node.host())));
       Optional<String> refused =
-          hosts.claim(instance.uuid(), node, hostAz, resourceRefusal(instance.flavor(), node));
+          hosts.claim(
+              instance.uuid(), node, hostAz, resourceRefusal(instance.flavor(), node), rule);
       if (refused.isEmpty()) {
         LOG.info("instance {} scheduled to host {}", instance.uuid(), node.host());
         return node;

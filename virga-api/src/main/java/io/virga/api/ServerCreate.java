@@ -60,6 +60,17 @@ final class ServerCreate implements AutoCloseable {
   record Created(List<InstanceRecord> instances, String adminPass, String reservationId) {}
 
   Created create(AuthContext caller, ServerCreateRequest req, String requestId) {
+    return create(caller, req, requestId, rows -> {});
+  }
+
+  /**
+   * @param beforeScheduling runs on the new rows before any is scheduled (server group membership)
+   */
+  Created create(
+      AuthContext caller,
+      ServerCreateRequest req,
+      String requestId,
+      java.util.function.Consumer<List<InstanceRecord>> beforeScheduling) {
     String project = caller.project();
     FlavorRecord flavor =
         deps.flavors()
@@ -131,10 +142,13 @@ final class ServerCreate implements AutoCloseable {
                             key.map(KeyPairRecord::publicKey),
                             req.configDrive(),
                             i,
-                            reservationId));
+                            reservationId,
+                            req.accessIpV4(),
+                            req.accessIpV6()));
                   }
                   return rows;
                 });
+    beforeScheduling.accept(created);
     for (InstanceRecord r : created) {
       deps.actions().start(r.uuid(), requestId, "create", project, caller.userId());
       queued.add(r.uuid());

@@ -35,6 +35,8 @@ record ServerCreateRequest(
     Optional<String> description,
     List<String> tags,
     Optional<String> adminPass,
+    Optional<String> accessIpV4,
+    Optional<String> accessIpV6,
     Optional<Destination> destination) {
 
   private static final Set<String> KNOWN =
@@ -86,12 +88,7 @@ record ServerCreateRequest(
               + String.join(", ", unexpected.stream().map(k -> "'" + k + "'").toList())
               + " unexpected)");
     }
-    String name = ApiJson.requireString(s, "name");
-    if (name.isEmpty() || name.length() > 255 || !name.strip().equals(name)) {
-      throw new InvalidInputException(
-          "Invalid input for field/attribute name: it must be 1 to 255 characters without"
-              + " leading or trailing whitespace");
-    }
+    String name = NovaParams.name("name", ApiJson.requireString(s, "name"), 255);
     String imageRef = ApiJson.optString(s, "imageRef").orElse("");
     if (imageRef.isEmpty()) {
       throw new InvalidInputException(
@@ -128,15 +125,15 @@ record ServerCreateRequest(
     if (min > max) {
       throw new InvalidInputException("min_count must be <= max_count");
     }
-    boolean reservation = ApiJson.optBoolean(s, "return_reservation_id").orElse(false);
+    boolean reservation = NovaParams.looseBoolean(s, "return_reservation_id").orElse(false);
     Optional<String> description = ApiJson.optString(s, "description");
     if (description.isPresent() && description.get().length() > 255) {
       throw new InvalidInputException("description is longer than 255 characters");
     }
     List<String> tags = tags(s.get("tags"));
     Optional<String> adminPass = ApiJson.optString(s, "adminPass");
-    ApiJson.optString(s, "accessIPv4");
-    ApiJson.optString(s, "accessIPv6");
+    Optional<String> accessIpV4 = NovaParams.accessIp(s, "accessIPv4", false);
+    Optional<String> accessIpV6 = NovaParams.accessIp(s, "accessIPv6", true);
     Optional<String> diskConfig = ApiJson.optString(s, "OS-DCF:diskConfig");
     if (diskConfig.isPresent() && !Set.of("AUTO", "MANUAL").contains(diskConfig.get())) {
       throw new InvalidInputException("OS-DCF:diskConfig must be AUTO or MANUAL");
@@ -156,6 +153,8 @@ record ServerCreateRequest(
         description,
         tags,
         adminPass,
+        accessIpV4,
+        accessIpV6,
         destination);
   }
 

@@ -54,6 +54,7 @@ final class ServerLifecycleActions {
       case "shelveOffload" -> shelve.shelveOffload(c, uuid);
       case "unshelve" -> shelve.unshelve(c, uuid, arg);
       case "createBackup" -> shelve.createBackup(c, uuid, arg);
+      case "evacuate" -> new ServerEvacuateAction(deps, ops).handle(c, uuid, arg);
       default -> {
         return false;
       }
@@ -61,8 +62,20 @@ final class ServerLifecycleActions {
     return true;
   }
 
-  /** What the server view adds for these actions: {@code locked_reason} from 2.73. */
+  /**
+   * What the server view adds for these actions: the server's group (2.71) and {@code
+   * locked_reason} (2.73).
+   */
   void decorate(ComputeRoutes.Call c, InstanceRecord r, Map<String, Object> view) {
+    if (c.version().atLeast(2, 71)) {
+      view.put(
+          "server_groups",
+          deps.hosts()
+              .serverGroups()
+              .groupOf(r.uuid())
+              .map(g -> List.of(g.uuid()))
+              .orElse(List.of()));
+    }
     if (c.version().atLeast(2, 73)) {
       view.put(
           "locked_reason",

@@ -130,6 +130,9 @@ final class ServerOperations {
       return;
     }
     ServerMigrationActions.confirmBeforeDelete(deps, r);
+    if (r.taskState().equals(Optional.of(TaskState.MIGRATING))) {
+      ServerMigrationActions.abortLiveMigrationBeforeDelete(deps, r);
+    }
     deps.instances().compareAndSwap(uuid, InstanceUpdate.none().task(TaskState.DELETING), null);
     deps.agents().forHost(r.host().get()).terminateInstance(uuid);
   }

@@ -55,8 +55,49 @@ final class ServerRoutes {
     new MigrationRoutes(deps, ops).register(r);
   }
 
+  /** The filters and paging of {@code GET /servers[/detail]}, as the caller may use them. */
+  private record ListQuery(
+      InstanceFilter filter,
+      Optional<String> status,
+      Optional<String> flavor,
+      Optional<Pattern> name,
+      Optional<Integer> limit,
+      Optional<String> marker,
+      ServerListQuery query) {}
+
+  /** Nova's {@code index}/{@code detail}: filter, then page, then render. */
   private void list(ComputeRoutes.Call c, boolean detail) {
+    Optional<ListQuery> q = listQuery(c);
+    if (q.isEmpty()) {
+      c.ctx().json(Map.of("servers", List.of())); // an unknown status before 2.38
+      return;
+    }
+    List<InstanceRecord> matched = page(matching(q.get()), q.get());
+    boolean more = q.get().limit().isPresent() && matched.size() > q.get().limit().get();
+    if (more) {
+      matched = matched.subList(0, q.get().limit().get());
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("servers", render(c, matched, detail));
+    if (more && !matched.isEmpty()) {
+      String next =
+          c.base()
+              + ROOT
+              + "/servers"
+              + (detail ? "/detail" : "")
+              + "?limit="
+              + q.get().limit().get()
+              + "&marker="
+              + matched.get(matched.size() - 1).uuid();
+      body.put("servers_links", List.of(ServerView.link("next", next)));
+    }
+    c.ctx().json(body);
+  }
+
+  /** The query parameters; empty for a status Nova did not know before 2.38 (an empty list). */
+  private Optional<ListQuery> listQuery(ComputeRoutes.Call c) {
     var ctx = c.ctx();
+    ServerListQuery query = ServerListQuery.parse(ctx, c.version());
     boolean admin = c.auth().isAdmin();
     boolean allTenants = admin && truthy(ctx.queryParam("all_tenants"));
     Optional<String> project =
@@ -72,75 +113,81 @@ final class ServerRoutes {
       if (c.version().atLeast(2, 38)) {
         throw new InvalidInputException("Invalid status value: " + ctx.queryParam("status"));
       }
-      ctx.json(Map.of("servers", List.of()));
-      return;
+      return Optional.empty();
     }
-    boolean deleted = status.map(s -> s.equals("DELETED")).orElse(false) && admin;
+    boolean deleted =
+        status.map(s -> s.equals("DELETED")).orElse(false) && admin || query.includesDeleted();
     Optional<String> image =
         Optional.ofNullable(ctx.queryParam("image")).map(ServerCreateRequest::lastSegment);
-    Optional<String> flavor =
-        Optional.ofNullable(ctx.queryParam("flavor")).map(ServerCreateRequest::lastSegment);
-    Optional<Pattern> name = Optional.ofNullable(ctx.queryParam("name")).map(ServerRoutes::regex);
-    Optional<Integer> limit =
-        Optional.ofNullable(ctx.queryParam("limit")).map(ComputePaging::limit);
-    Optional<String> marker = Optional.ofNullable(ctx.queryParam("marker"));
-    List<InstanceRecord> all =
-        deps.instances().list(new InstanceFilter(project, host, Optional.empty(), image, deleted));
+    return Optional.of(
+        new ListQuery(
+            new InstanceFilter(project, host, Optional.empty(), image, deleted),
+            status,
+            Optional.ofNullable(ctx.queryParam("flavor")).map(ServerCreateRequest::lastSegment),
+            Optional.ofNullable(ctx.queryParam("name")).map(ServerRoutes::regex),
+            Optional.ofNullable(ctx.queryParam("limit")).map(ComputePaging::limit),
+            Optional.ofNullable(ctx.queryParam("marker")),
+            query));
+  }
+
+  /** The rows the database filter found, narrowed by status, flavor and name. */
+  private List<InstanceRecord> matching(ListQuery q) {
     List<InstanceRecord> matched = new ArrayList<>();
-    for (InstanceRecord r : all) {
-      if (status.isPresent() && !ServerStatus.of(r.vmState(), r.taskState()).equals(status.get())) {
+    for (InstanceRecord r : deps.instances().list(q.filter())) {
+      if (q.status().isPresent()
+          && !ServerStatus.of(r.vmState(), r.taskState()).equals(q.status().get())) {
         continue;
       }
-      if (flavor.isPresent() && !r.flavor().id().equals(flavor.get())) {
+      if (q.flavor().isPresent() && !r.flavor().id().equals(q.flavor().get())) {
         continue;
       }
-      if (name.isPresent() && !name.get().matcher(r.displayName()).find()) {
+      if (q.name().isPresent() && !q.name().get().matcher(r.displayName()).find()) {
+        continue;
+      }
+      if (!q.query().matches(r)) {
         continue;
       }
       matched.add(r);
     }
-    if (marker.isPresent()) {
-      int i = indexOf(matched, marker.get());
-      if (i < 0) {
-        throw new InvalidInputException("marker [" + marker.get() + "] not found");
-      }
-      matched = matched.subList(i + 1, matched.size());
+    if (q.query().order().isPresent()) {
+      matched.sort(q.query().order().get());
     }
-    boolean more = limit.isPresent() && matched.size() > limit.get();
-    if (limit.isPresent() && matched.size() > limit.get()) {
-      matched = matched.subList(0, limit.get());
+    return matched;
+  }
+
+  /** What follows the marker (400 when the marker is not among them). */
+  private static List<InstanceRecord> page(List<InstanceRecord> matched, ListQuery q) {
+    if (q.marker().isEmpty()) {
+      return matched;
     }
+    int i = indexOf(matched, q.marker().get());
+    if (i < 0) {
+      throw new InvalidInputException("marker [" + q.marker().get() + "] not found");
+    }
+    return matched.subList(i + 1, matched.size());
+  }
+
+  private List<Map<String, Object>> render(
+      ComputeRoutes.Call c, List<InstanceRecord> servers, boolean detail) {
     ServerView view = c.view();
     Map<String, Optional<String>> hostStatus = new LinkedHashMap<>();
     List<Map<String, Object>> out = new ArrayList<>();
-    for (InstanceRecord r : matched) {
+    for (InstanceRecord r : servers) {
       if (detail) {
-        out.add(
+        Map<String, Object> one =
             view.detail(
                 r,
                 deps.instances().latestFault(r.uuid()),
                 r.host()
                     .map(h -> hostStatus.computeIfAbsent(h, this::hostStatus))
-                    .orElse(Optional.of(""))));
+                    .orElse(Optional.of("")));
+        lifecycle.decorate(c, r, one);
+        out.add(one);
       } else {
         out.add(view.basic(r));
       }
     }
-    Map<String, Object> body = new LinkedHashMap<>();
-    body.put("servers", out);
-    if (more && !matched.isEmpty()) {
-      String next =
-          c.base()
-              + ROOT
-              + "/servers"
-              + (detail ? "/detail" : "")
-              + "?limit="
-              + limit.get()
-              + "&marker="
-              + matched.get(matched.size() - 1).uuid();
-      body.put("servers_links", List.of(ServerView.link("next", next)));
-    }
-    c.ctx().json(body);
+    return out;
   }
 
   private static int indexOf(List<InstanceRecord> l, String uuid) {
@@ -199,7 +246,19 @@ final class ServerRoutes {
   private void create(ComputeRoutes.Call c) {
     ObjectNode body = ApiJson.object(c.ctx());
     ServerCreateRequest req = ServerCreateRequest.parse(body, c.version());
-    ServerCreate.Created created = creates.create(c.auth(), req, c.requestId());
+    var group = ServerGroupRoutes.memberOf(deps, c.auth(), body, req.maxCount());
+    ServerCreate.Created created =
+        creates.create(
+            c.auth(),
+            req,
+            c.requestId(),
+            rows ->
+                group.ifPresent(
+                    g ->
+                        deps.hosts()
+                            .serverGroups()
+                            .addMembers(
+                                g.uuid(), rows.stream().map(InstanceRecord::uuid).toList())));
     c.ctx().status(202);
     if (req.returnReservationId()) {
       c.ctx().json(Map.of("reservation_id", created.reservationId()));
@@ -235,15 +294,17 @@ final class ServerRoutes {
                 + "' was unexpected)");
       }
     }
-    Optional<String> name = ApiJson.optString(s, "name");
+    Optional<String> name = ApiJson.optString(s, "name").map(n -> NovaParams.name("name", n, 255));
+    Optional<String> v4 = NovaParams.accessIp(s, "accessIPv4", false);
+    Optional<String> v6 = NovaParams.accessIp(s, "accessIPv6", true);
     if (name.isPresent()) {
-      String n = name.get();
-      if (n.isEmpty() || n.length() > 255 || !n.strip().equals(n)) {
-        throw new InvalidInputException(
-            "Invalid input for field/attribute name: 1 to 255 characters without leading or"
-                + " trailing whitespace");
-      }
-      deps.instances().setDisplayName(r.uuid(), n, r.hostname());
+      deps.instances().setDisplayName(r.uuid(), name.get(), r.hostname());
+    }
+    if (s.has("accessIPv4")) {
+      deps.instances().setAccessIp(r.uuid(), false, v4);
+    }
+    if (s.has("accessIPv6")) {
+      deps.instances().setAccessIp(r.uuid(), true, v6);
     }
     if (s.has("description")) {
       Optional<String> d = ApiJson.optString(s, "description");
@@ -252,7 +313,9 @@ final class ServerRoutes {
       }
       deps.instances().setDescription(r.uuid(), d);
     }
-    c.ctx().json(Map.of("server", detail(c, deps.instances().get(r.uuid()))));
+    Map<String, Object> view = detail(c, deps.instances().get(r.uuid()));
+    // before 2.75 Nova's update answers only the base attributes, not the extended ones
+    c.ctx().json(Map.of("server", c.version().atLeast(2, 75) ? view : ServerView.baseOnly(view)));
   }
 
   private void delete(ComputeRoutes.Call c) {

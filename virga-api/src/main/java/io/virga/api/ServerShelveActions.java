@@ -83,14 +83,25 @@ final class ServerShelveActions {
   // ---- unshelve ----
 
   void unshelve(ComputeRoutes.Call c, String uuid, JsonNode arg) {
-    if (arg != null && !arg.isNull()) {
-      // availability_zone (2.77) and host (2.91) are beyond this API's microversions
-      throw new InvalidInputException(
-          "Invalid input for field/attribute unshelve. Value: " + arg + ". None is not of type");
-    }
+    Optional<String> zone = unshelveZone(c, arg);
     InstanceRecord r = ops.visible(c.auth(), uuid);
     ServerLocks.check(c.auth(), r);
     InstanceAction.UNSHELVE.check(uuid, r.vmState(), r.taskState());
+    if (zone.isPresent()) {
+      if (r.vmState() != VmState.SHELVED_OFFLOADED) {
+        throw new ConflictException(
+            "The availability_zone parameter can only be given to unshelve a"
+                + " shelved_offloaded server; "
+                + uuid
+                + " is "
+                + r.vmState().value());
+      }
+      if (deps.hosts().services().stream()
+          .noneMatch(s -> s.availabilityZone().equals(zone.get()))) {
+        throw new InvalidInputException(
+            "The requested availability zone is not available: " + zone.get());
+      }
+    }
     if (!swap(r, TaskState.UNSHELVING)) {
       throw lost(r, InstanceAction.UNSHELVE);
     }
@@ -104,6 +115,7 @@ final class ServerShelveActions {
       deps.agents().forHost(r.host().get()).unshelveInstance(uuid, imageId);
       return;
     }
+    zone.ifPresent(z -> lifecycle.setAvailabilityZone(uuid, z));
     try {
       var node = deps.scheduler().schedule(deps.instances().get(uuid));
       deps.agents().forHost(node.host()).unshelveInstance(uuid, imageId);
@@ -116,6 +128,25 @@ final class ServerShelveActions {
               uuid, InstanceUpdate.none().clearTask(), List.of(Optional.of(TaskState.UNSHELVING)));
       lifecycle.clearHost(uuid);
     }
+  }
+
+  /** The body: null, or from 2.77 {@code {"availability_zone": …}} (host, 2.91, is beyond 2.80). */
+  private static Optional<String> unshelveZone(ComputeRoutes.Call c, JsonNode arg) {
+    if (arg == null || arg.isNull()) {
+      return Optional.empty();
+    }
+    if (!c.version().atLeast(2, 77) || !arg.isObject()) {
+      throw new InvalidInputException(
+          "Invalid input for field/attribute unshelve. Value: " + arg + ". Must be null");
+    }
+    for (var it = arg.fieldNames(); it.hasNext(); ) {
+      String k = it.next();
+      if (!k.equals("availability_zone")) {
+        throw new InvalidInputException(
+            "Additional properties are not allowed ('" + k + "' was unexpected)");
+      }
+    }
+    return ApiJson.optString(arg, "availability_zone");
   }
 
   // ---- createBackup ----

@@ -177,6 +177,12 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   public void start() {
     driver.init();
     driver.registerLifecycleListener(powerSync::onEvent);
+    try {
+      new EvacuatedInstances(host, driver, conductor, new SpecBuilder(conductor))
+          .destroyEvacuatedInstances();
+    } catch (RuntimeException e) {
+      log.error("cannot look for instances evacuated away from {}: {}", host, e.toString(), e);
+    }
     String rid = newRequestId();
     List<Instance> mine = conductor.instancesOnHost(host);
     log.info("compute agent {} starting with {} instances", host, mine.size());
@@ -214,6 +220,11 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
         ms,
         ms,
         TimeUnit.MILLISECONDS);
+  }
+
+  /** How many actions on {@code uuid} wait behind the one running (tests). */
+  int waitingActions(String uuid) {
+    return queue.waiting(uuid);
   }
 
   /** Waits until no instance action is queued or running (tests, benchmarks, shutdown). */
@@ -303,6 +314,11 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   @Override
   public void unrescueInstance(String uuid) {
     submit(uuid, "unrescue", rid -> lifecycle.unrescue(uuid, rid));
+  }
+
+  @Override
+  public void evacuateInstance(String uuid, String migrationUuid) {
+    submit(uuid, "evacuate", rid -> lifecycle.evacuate(uuid, rid, migrationUuid));
   }
 
   @Override
@@ -437,6 +453,16 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   @Override
   public boolean liveMigrationForceComplete(String uuid, String migrationUuid) {
     return withMdc(uuid, requestId(), () -> liveMigrations.forceComplete(uuid, migrationUuid));
+  }
+
+  @Override
+  public io.virga.core.InstanceDiagnostics getInstanceDiagnostics(String uuid) {
+    return withMdc(uuid, requestId(), () -> flows.diagnostics(uuid));
+  }
+
+  @Override
+  public String getHostUptime() {
+    return HostUptime.read();
   }
 
   // ---- plumbing ----

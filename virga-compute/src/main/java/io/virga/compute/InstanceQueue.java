@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class InstanceQueue implements AutoCloseable {
   private final ExecutorService pool;
   private final Map<String, CompletableFuture<Void>> tails = new ConcurrentHashMap<>();
+  private final Map<String, Integer> waiting = new ConcurrentHashMap<>();
 
   InstanceQueue(int threads) {
     AtomicInteger n = new AtomicInteger();
@@ -44,9 +45,15 @@ final class InstanceQueue implements AutoCloseable {
     CompletableFuture<Void> mine = new CompletableFuture<>();
     CompletableFuture<Void> prev = tails.put(uuid, mine);
     CompletableFuture<Void> after = prev == null ? CompletableFuture.completedFuture(null) : prev;
+    waiting.merge(uuid, 1, Integer::sum);
     after
         .handle((v, e) -> null)
-        .thenRunAsync(task, pool)
+        .thenRunAsync(
+            () -> {
+              waiting.computeIfPresent(uuid, (k, n) -> n == 1 ? null : n - 1);
+              task.run();
+            },
+            pool)
         .whenComplete(
             (v, e) -> {
               tails.remove(uuid, mine);
@@ -57,6 +64,11 @@ final class InstanceQueue implements AutoCloseable {
               }
             });
     return mine;
+  }
+
+  /** How many tasks for {@code uuid} wait for their turn (submitted, not started). */
+  int waiting(String uuid) {
+    return waiting.getOrDefault(uuid, 0);
   }
 
   /** Waits until no task is queued or running; false on timeout. */

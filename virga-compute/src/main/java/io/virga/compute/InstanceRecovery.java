@@ -61,8 +61,13 @@ final class InstanceRecovery {
   private final LifecycleFlows lifecycle;
   private final ShelveFlows shelve;
 
+  InstanceRecovery(String host, TaskStates tasks, InstanceFlows flows) {
+    this(host, tasks, flows, null, null, null);
+  }
+
   /**
    * @param migrations recovery of migration steps; null when this agent does no migrations
+   * @param lifecycle rebuild and rescue flows; shelve the shelve flows (null in tests without them)
    */
   InstanceRecovery(
       String host,
@@ -80,130 +85,195 @@ final class InstanceRecovery {
     this.shelve = shelve;
   }
 
+  /** An instance being recovered and its task as recovery now sees it. */
+  private record Recovering(Instance instance, Optional<TaskState> task) {
+    String uuid() {
+      return instance.uuid();
+    }
+  }
+
+  /**
+   * Nova's {@code _init_instance}, as a sequence of steps: each one either finishes the instance's
+   * recovery (true) or hands it on, its task possibly cleared, to the next.
+   */
   void initInstance(Instance i, String requestId) {
-    String uuid = i.uuid();
-    Optional<TaskState> task = i.taskState();
+    if (!ownedHere(i) || needsNothing(i)) {
+      return;
+    }
+    Recovering r = new Recovering(i, i.taskState());
+    if (finishDeleted(r, requestId)
+        || (shelve != null && recoverShelve(r.instance(), r.task(), requestId))
+        || failInterruptedBuild(r)
+        || failInterruptedRebuild(r)
+        || restoreInterruptedRescue(r)) {
+      return;
+    }
+    r = clearInterruptedSnapshot(r);
+    if (migrations != null && migrations.initInstance(r.instance(), requestId)) {
+      return;
+    }
+    r = clearResizePrep(r);
+    if (finishDelete(r, requestId)) {
+      return;
+    }
+    PowerState power = flows.powerState(r.uuid());
+    if (retryInterruptedReboot(r, power, requestId)
+        || settleInterruptedPowerTask(r, power, requestId)) {
+      return;
+    }
+    if (r.task().isEmpty() && power != r.instance().powerState()) {
+      tasks.tryCas(r.uuid(), Optional.empty(), InstanceUpdate.none().power(power));
+    }
+  }
+
+  private boolean ownedHere(Instance i) {
     if (!i.host().equals(Optional.of(host))) {
       log.warn("instance appears to be owned by {}, not this host; skipping", i.host());
-      return;
+      return false;
     }
-    if (i.vmState() == VmState.SOFT_DELETED
+    return true;
+  }
+
+  /**
+   * Soft-deleted, or in ERROR with no delete, resize, rebuild or rescue to finish (Nova leaves an
+   * errored instance alone, except the tasks that would stay stuck: rebuild and rescue are both
+   * allowed from ERROR).
+   */
+  private static boolean needsNothing(Instance i) {
+    return i.vmState() == VmState.SOFT_DELETED
         || (i.vmState() == VmState.ERROR
-            && !is(task, Set.of(TaskState.RESIZE_MIGRATING, DELETING, TaskState.RESCUING))
-            && !is(task, REBUILD_TASKS))) {
-      // Nova leaves an errored instance alone, except the tasks that would stay stuck: a
-      // rebuild or rescue of an ERROR instance (both allowed from it) is finished below
-      return;
+            && !is(i.taskState(), Set.of(TaskState.RESIZE_MIGRATING, DELETING, TaskState.RESCUING))
+            && !is(i.taskState(), REBUILD_TASKS));
+  }
+
+  private boolean finishDeleted(Recovering r, String requestId) {
+    if (r.instance().vmState() != VmState.DELETED) {
+      return false;
     }
-    if (i.vmState() == VmState.DELETED) {
-      if (is(task, SNAPSHOT_TASKS)) {
-        // deleted by the API while this agent was down, in the middle of a snapshot
-        flows.abandonSnapshot(i, Optional.empty());
-      }
-      flows.terminate(uuid, requestId);
-      return;
+    if (is(r.task(), SNAPSHOT_TASKS)) {
+      // deleted by the API while this agent was down, in the middle of a snapshot
+      flows.abandonSnapshot(r.instance(), Optional.empty());
     }
-    if (recoverShelve(i, task, requestId)) {
-      return;
+    flows.terminate(r.uuid(), requestId);
+    return true;
+  }
+
+  private boolean failInterruptedBuild(Recovering r) {
+    if (r.instance().vmState() != VmState.BUILDING && !is(r.task(), BUILD_TASKS)) {
+      return false;
     }
-    if (i.vmState() == VmState.BUILDING || is(task, BUILD_TASKS)) {
-      log.warn("instance failed to spawn: the agent stopped during the build; setting ERROR");
+    log.warn("instance failed to spawn: the agent stopped during the build; setting ERROR");
+    tasks.fault(
+        r.uuid(),
+        new VirgaException(
+            "Build of instance "
+                + r.uuid()
+                + " was interrupted by a compute agent restart; delete it and boot again."));
+    force(r.uuid(), InstanceUpdate.none().vm(VmState.ERROR).clearTask());
+    return true;
+  }
+
+  private boolean failInterruptedRebuild(Recovering r) {
+    if (!is(r.task(), REBUILD_TASKS)) {
+      return false;
+    }
+    log.warn("instance failed to rebuild; setting ERROR");
+    failEvacuations(r.instance());
+    force(r.uuid(), InstanceUpdate.none().vm(VmState.ERROR).clearTask());
+    return true;
+  }
+
+  /** The rescue domain may or may not exist: put the instance's own domain back, as unrescue. */
+  private boolean restoreInterruptedRescue(Recovering r) {
+    if (lifecycle == null || !is(r.task(), Set.of(TaskState.RESCUING, TaskState.UNRESCUING))) {
+      return false;
+    }
+    TaskState task = r.task().get();
+    log.warn("{} interrupted at start-up; restoring the instance's own domain", task.value());
+    if (task == TaskState.RESCUING) {
       tasks.fault(
-          uuid,
+          r.uuid(),
           new VirgaException(
-              "Build of instance "
-                  + uuid
-                  + " was interrupted by a compute agent restart; delete it and boot again."));
-      force(uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask());
-      return;
+              "Rescue of instance "
+                  + r.uuid()
+                  + " was interrupted by a compute agent restart; rescue it again."));
     }
-    if (is(task, REBUILD_TASKS)) {
-      log.warn("instance failed to rebuild; setting ERROR");
-      force(uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask());
-      return;
+    lifecycle.finishUnrescue(r.instance(), Optional.empty(), task);
+    return true;
+  }
+
+  private Recovering clearInterruptedSnapshot(Recovering r) {
+    if (r.instance().vmState() == VmState.ERROR || !is(r.task(), SNAPSHOT_TASKS)) {
+      return r;
     }
-    if (is(task, Set.of(TaskState.RESCUING, TaskState.UNRESCUING))) {
-      // the rescue domain may or may not exist: put the instance's own domain back, as unrescue
-      log.warn(
-          "{} interrupted at start-up; restoring the instance's own domain", task.get().value());
-      if (task.get() == TaskState.RESCUING) {
-        tasks.fault(
-            uuid,
-            new VirgaException(
-                "Rescue of instance "
-                    + uuid
-                    + " was interrupted by a compute agent restart; rescue it again."));
-      }
-      lifecycle.finishUnrescue(i, Optional.empty(), task.get());
-      return;
+    log.info("snapshot interrupted at start-up ({}); clearing the task", r.task().get().value());
+    flows.abandonSnapshot(r.instance(), Optional.empty());
+    return new Recovering(force(r.uuid(), InstanceUpdate.none().clearTask()), Optional.empty());
+  }
+
+  private Recovering clearResizePrep(Recovering r) {
+    if (r.instance().vmState() == VmState.ERROR || !is(r.task(), Set.of(TaskState.RESIZE_PREP))) {
+      return r;
     }
-    if (i.vmState() != VmState.ERROR && is(task, SNAPSHOT_TASKS)) {
-      log.info("snapshot interrupted at start-up ({}); clearing the task", task.get().value());
-      flows.abandonSnapshot(i, Optional.empty());
-      i = force(uuid, InstanceUpdate.none().clearTask());
-      task = Optional.empty();
+    log.info("resize_prep at start-up; clearing the task");
+    return new Recovering(force(r.uuid(), InstanceUpdate.none().clearTask()), Optional.empty());
+  }
+
+  private boolean finishDelete(Recovering r, String requestId) {
+    if (!is(r.task(), Set.of(DELETING))) {
+      return false;
     }
-    if (migrations != null && migrations.initInstance(i, requestId)) {
-      return;
+    log.info("the previous run started deleting the instance; finishing the delete");
+    // a delete overwrites the task of a snapshot it interrupts: its image entry may remain
+    flows.abandonSnapshot(r.instance(), Optional.empty());
+    flows.terminate(r.uuid(), requestId);
+    return true;
+  }
+
+  private boolean retryInterruptedReboot(Recovering r, PowerState power, String requestId) {
+    if (!retryReboot(r.instance(), power)) {
+      return false;
     }
-    if (i.vmState() != VmState.ERROR && is(task, Set.of(TaskState.RESIZE_PREP))) {
-      log.info("resize_prep at start-up; clearing the task");
-      i = force(uuid, InstanceUpdate.none().clearTask());
-      task = Optional.empty();
+    TaskState task = r.task().get();
+    boolean hard = rebootType(task, power);
+    if (hard && SOFT_REBOOT.contains(task)) {
+      // a soft reboot that got as far as stopping the guest has become a hard one
+      force(r.uuid(), InstanceUpdate.none().task(REBOOT_PENDING_HARD));
     }
-    if (is(task, Set.of(DELETING))) {
-      log.info("the previous run started deleting the instance; finishing the delete");
-      // a delete overwrites the task of a snapshot it interrupts: its image entry may remain
-      flows.abandonSnapshot(i, Optional.empty());
-      flows.terminate(uuid, requestId);
-      return;
-    }
-    PowerState power = flows.powerState(uuid);
-    if (retryReboot(i, power)) {
-      boolean hard = rebootType(task.get(), power);
-      if (hard && SOFT_REBOOT.contains(task.get())) {
-        // a soft reboot that got as far as stopping the guest has become a hard one
-        force(uuid, InstanceUpdate.none().task(REBOOT_PENDING_HARD));
-      }
-      log.info("reboot interrupted at start-up ({}); rebooting again", task.get().value());
-      flows.reboot(uuid, requestId, hard);
-      return;
-    }
+    log.info("reboot interrupted at start-up ({}); rebooting again", task.value());
+    flows.reboot(r.uuid(), requestId, hard);
+    return true;
+  }
+
+  /** Pause, unpause, suspend, resume, stop, start or migrate cut short: settle or redo it. */
+  private boolean settleInterruptedPowerTask(Recovering r, PowerState power, String requestId) {
+    String uuid = r.uuid();
+    Optional<TaskState> task = r.task();
     if (power == PowerState.RUNNING
         && is(task, Set.of(REBOOT_STARTED, REBOOT_STARTED_HARD, PAUSING, UNPAUSING))) {
       log.warn("instance running with task {} at start-up; clearing it", task.get().value());
       force(uuid, InstanceUpdate.none().vm(VmState.ACTIVE).clearTask().power(power));
-      return;
-    }
-    if (power == PowerState.PAUSED && is(task, Set.of(UNPAUSING))) {
+    } else if (power == PowerState.PAUSED && is(task, Set.of(UNPAUSING))) {
       log.warn("instance paused with task unpausing at start-up; unpausing it");
       flows.unpause(uuid, requestId);
-      return;
-    }
-    if (is(task, PAUSE_SUSPEND_TASKS)) {
+    } else if (is(task, PAUSE_SUSPEND_TASKS)) {
       log.warn("task {} interrupted at start-up; clearing it", task.get().value());
-      force(uuid, InstanceUpdate.none().vm(vmStateFor(i, power)).clearTask().power(power));
-      return;
-    }
-    if (is(task, Set.of(TaskState.POWERING_OFF))) {
+      force(
+          uuid, InstanceUpdate.none().vm(vmStateFor(r.instance(), power)).clearTask().power(power));
+    } else if (is(task, Set.of(TaskState.POWERING_OFF))) {
       log.info("stop interrupted at start-up; stopping again");
       flows.stop(uuid, requestId);
-      return;
-    }
-    if (is(task, Set.of(TaskState.POWERING_ON))) {
+    } else if (is(task, Set.of(TaskState.POWERING_ON))) {
       log.info("start interrupted at start-up; starting again");
       flows.start(uuid, requestId);
-      return;
-    }
-    if (is(task, Set.of(TaskState.RESIZE_MIGRATING, TaskState.MIGRATING))) {
+    } else if (is(task, Set.of(TaskState.RESIZE_MIGRATING, TaskState.MIGRATING))) {
       // no migration record to follow (MigrationRecovery handles those): only clear the task
       log.warn("migration interrupted at start-up ({}); resetting the task", task.get().value());
       force(uuid, InstanceUpdate.none().clearTask().power(power));
-      return;
+    } else {
+      return false;
     }
-    if (task.isEmpty() && power != i.powerState()) {
-      tasks.tryCas(uuid, Optional.empty(), InstanceUpdate.none().power(power));
-    }
+    return true;
   }
 
   private static final Set<TaskState> SHELVING_TASKS =
@@ -258,6 +328,25 @@ final class InstanceRecovery {
       return true;
     }
     return false;
+  }
+
+  /** An evacuation onto this host that a restart interrupted has failed (its claim released). */
+  private void failEvacuations(Instance i) {
+    try {
+      for (io.virga.core.Migration m : conductor.migrationsInProgress(host)) {
+        if (m.type() == io.virga.core.MigrationType.EVACUATION
+            && m.instanceUuid().equals(i.uuid())
+            && m.destCompute().equals(host)) {
+          conductor.updateMigrationStatus(
+              m.uuid(),
+              java.util.List.of(),
+              io.virga.core.MigrationStatus.FAILED,
+              Optional.empty());
+        }
+      }
+    } catch (io.virga.core.NotImplementedException e) {
+      // a conductor without migration records: nothing to fail
+    }
   }
 
   /** Nova's _retry_reboot. */

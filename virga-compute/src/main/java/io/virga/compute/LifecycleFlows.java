@@ -5,6 +5,7 @@ import io.virga.core.ImageMeta;
 import io.virga.core.Instance;
 import io.virga.core.InstanceAction;
 import io.virga.core.InstanceUpdate;
+import io.virga.core.MigrationStatus;
 import io.virga.core.PowerState;
 import io.virga.core.TaskState;
 import io.virga.core.VmState;
@@ -63,6 +64,25 @@ final class LifecycleFlows {
    * leaves it in ERROR with a fault.
    */
   void rebuild(String uuid, String requestId, String imageRef, boolean preserveEphemeral) {
+    rebuild(uuid, requestId, imageRef, preserveEphemeral, Optional.empty());
+  }
+
+  /**
+   * Evacuate's destination half (Nova's rebuild_instance with recreate): the scheduler already
+   * assigned the instance here; it is built from its image, and the evacuation migration ends done
+   * (or failed).
+   */
+  void evacuate(String uuid, String requestId, String migrationUuid) {
+    Instance i = conductor.getInstance(uuid);
+    rebuild(uuid, requestId, i.imageRef(), false, Optional.of(migrationUuid));
+  }
+
+  private void rebuild(
+      String uuid,
+      String requestId,
+      String imageRef,
+      boolean preserveEphemeral,
+      Optional<String> evacuation) {
     Instance i = conductor.getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.REBUILD, TaskState.REBUILDING, Set.of(TaskState.REBUILDING));
@@ -75,7 +95,8 @@ final class LifecycleFlows {
     }
     String event = "compute_rebuild_instance";
     tasks.eventStart(uuid, requestId, event);
-    VmState original = i.vmState();
+    VmState original =
+        evacuation.isPresent() && i.vmState() == VmState.ERROR ? VmState.ACTIVE : i.vmState();
     AtomicReference<TaskState> current = new AtomicReference<>(TaskState.REBUILDING);
     try {
       InstanceSpec spec = specs.forBuild(i);
@@ -100,6 +121,7 @@ final class LifecycleFlows {
           current.get(),
           InstanceUpdate.none().vm(end).clearTask().power(flows.powerState(uuid)).launched());
       log.info("instance rebuilt from image {}", i.imageRef());
+      evacuation.ifPresent(m -> migrationStatus(m, MigrationStatus.DONE));
       tasks.eventFinish(uuid, requestId, event, Optional.empty());
     } catch (UnexpectedTaskStateException e) {
       log.warn("rebuild lost its task state: {}", e.getMessage());
@@ -107,6 +129,7 @@ final class LifecycleFlows {
     } catch (RuntimeException e) {
       log.error("rebuild failed: {}", e.getMessage(), e);
       tasks.fault(uuid, e);
+      evacuation.ifPresent(m -> migrationStatus(m, MigrationStatus.FAILED));
       tasks.tryCas(
           uuid,
           Optional.of(current.get()),
@@ -114,6 +137,18 @@ final class LifecycleFlows {
       tasks.eventFinish(uuid, requestId, event, Optional.of(e));
     } finally {
       tracker.changed();
+    }
+  }
+
+  private void migrationStatus(String migrationUuid, MigrationStatus status) {
+    try {
+      conductor.updateMigrationStatus(
+          migrationUuid,
+          java.util.List.of(MigrationStatus.ACCEPTED, MigrationStatus.PRE_MIGRATING),
+          status,
+          Optional.empty());
+    } catch (RuntimeException e) {
+      log.error("cannot mark evacuation {} {}: {}", migrationUuid, status.value(), e.toString());
     }
   }
 

@@ -192,8 +192,11 @@ class ComputeManagerTest extends AgentFixture {
     manager.terminateInstance(uuid);
     // and a pause arrives too: it must wait for the stop, then be refused
     manager.pauseInstance(uuid);
-    Thread.sleep(100);
+    // both wait for their turn behind the blocked stop (a lifecycle event's sync may queue too),
+    // and nothing has touched the row
+    await().atMost(Duration.ofSeconds(5)).until(() -> manager.waitingActions(uuid) >= 2);
     assertThat(row(uuid).taskState()).contains(TaskState.DELETING);
+    assertThat(conductor.destroyed).isEmpty();
     release.countDown();
     idle();
     assertThat(conductor.casLosses.get()).isGreaterThanOrEqualTo(1);
@@ -232,12 +235,22 @@ class ComputeManagerTest extends AgentFixture {
   void aSecondActionWhileOneRunsWaitsAndIsJudgedOnTheNewState() throws Exception {
     String uuid = booted();
     CountDownLatch release = new CountDownLatch(1);
-    driver.faults().hook(Op.POWER_OFF, u -> waitFor(release));
+    CountDownLatch inPowerOff = new CountDownLatch(1);
+    driver
+        .faults()
+        .hook(
+            Op.POWER_OFF,
+            u -> {
+              inPowerOff.countDown();
+              waitFor(release);
+            });
     manager.stopInstance(uuid);
     manager.pauseInstance(
         uuid); // allowed from ACTIVE, but by the time it runs the instance is stopped
     manager.startInstance(uuid); // allowed once stopped
-    Thread.sleep(100);
+    assertThat(inPowerOff.await(5, TimeUnit.SECONDS)).isTrue();
+    // both wait for their turn behind the blocked stop, which still holds the task state
+    await().atMost(Duration.ofSeconds(5)).until(() -> manager.waitingActions(uuid) >= 2);
     assertThat(row(uuid).taskState()).contains(TaskState.POWERING_OFF);
     release.countDown();
     idle();

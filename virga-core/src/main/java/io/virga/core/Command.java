@@ -147,6 +147,29 @@ public final class Command {
     return List.copyOf(cmd);
   }
 
+  /**
+   * Starts a long-running process the caller owns and ends (a namespace's init, a test's daemon):
+   * stdin from {@code /dev/null}, stdout and stderr appended to {@code log}, nothing waited for.
+   * The timeout and output settings do not apply.
+   */
+  public Process startInBackground(Path log) {
+    List<String> cmd = argv();
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(DEV_NULL));
+    workDir.ifPresent(d -> pb.directory(d.toFile()));
+    pb.environment().keySet().removeIf(unset);
+    pb.environment().putAll(env);
+    pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    try {
+      Process p = pb.start();
+      LOG.debug("{} started as pid {}, output in {}: {}", name(), p.pid(), log, cmd);
+      return p;
+    } catch (IOException e) {
+      throw new CommandException(
+          "cannot start " + argv.getFirst() + " (is it installed?): " + e.getMessage(), cmd, e);
+    }
+  }
+
   /** Runs the command to completion and throws unless it exited 0. */
   public Result check() {
     return run().orThrow();

@@ -168,4 +168,25 @@ public interface ComputeAgentApi {
   default void backupInstance(String uuid, String imageId, String backupType, int rotation) {
     throw new NotImplementedException("backup is not implemented by this agent");
   }
+
+  /**
+   * A call: the host's uptime line, as the {@code uptime} command prints it (Nova's {@code
+   * get_host_uptime}); agents that cannot tell answer 501.
+   */
+  default String getHostUptime() {
+    throw new NotImplementedException("this compute agent does not report the host's uptime");
+  }
+
+  /** A call: the instance's diagnostics from its hypervisor (Nova's get_instance_diagnostics). */
+  default InstanceDiagnostics getInstanceDiagnostics(String uuid) {
+    throw new NotImplementedException("this compute agent does not report diagnostics");
+  }
+
+  /**
+   * Evacuate onto this host (its claim made, the instance assigned here): rebuild from the image,
+   * then mark the evacuation migration done (failed on error).
+   */
+  default void evacuateInstance(String uuid, String migrationUuid) {
+    throw new NotImplementedException("evacuate is not implemented by this agent");
+  }
 }

@@ -95,4 +95,12 @@ public interface ConductorApi {
   default void removeSystemMetadata(String uuid, String key) {
     throw new NotImplementedException("system metadata is not implemented by this conductor");
   }
+
+  /**
+   * Evacuations away from {@code host} whose source copy is still to be destroyed (Nova's accepted,
+   * pre-migrating and done), for {@code _destroy_evacuated_instances}.
+   */
+  default List<Migration> evacuationsFrom(String host) {
+    throw new NotImplementedException("evacuationsFrom");
+  }
 }

@@ -15,6 +15,8 @@ public enum MigrationStatus {
   QUEUED("queued"),
   PREPARING("preparing"),
   COMPLETED("completed"),
+  /** An evacuation rebuilt on its destination; the source has yet to clean up. */
+  DONE("done"),
   CANCELLING("cancelling"),
   CANCELLED("cancelled"),
   FAILED("failed"),

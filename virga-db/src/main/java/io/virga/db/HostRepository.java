@@ -196,8 +196,36 @@ public final class HostRepository {
       ComputeNodeRecord node,
       String availabilityZone,
       Function<InstanceRepository.Usage, Optional<String>> refusal) {
+    return claim(instanceUuid, node, availabilityZone, refusal, Optional.empty());
+  }
+
+  /**
+   * A claim for a server group member: the group's row is locked first, so claims of one group's
+   * members run one at a time, and {@code groupRule} judges the group's other members per host
+   * (from {@link ServerGroupRepository#memberHosts}) inside the same transaction — two members of
+   * an anti-affinity group created at once never land on one host.
+   */
+  public Optional<String> claim(
+      String instanceUuid,
+      ComputeNodeRecord node,
+      String availabilityZone,
+      Function<InstanceRepository.Usage, Optional<String>> refusal,
+      Optional<GroupRule> groupRule) {
     return jdbi.inTransaction(
         h -> {
+          if (groupRule.isPresent()) {
+            ServerGroupRepository.lockForClaim(h, groupRule.get().groupUuid());
+            Optional<String> no =
+                groupRule
+                    .get()
+                    .refusal()
+                    .apply(
+                        ServerGroupRepository.memberHosts(
+                            h, groupRule.get().groupUuid(), instanceUuid));
+            if (no.isPresent()) {
+              return no;
+            }
+          }
           h.createUpdate("UPDATE compute_nodes SET claim_seq = claim_seq + 1 WHERE id = :id")
               .bind("id", node.id())
               .execute();
@@ -208,6 +236,19 @@ public final class HostRepository {
           }
           return refused;
         });
+  }
+
+  /** A server group's policy as a claim applies it: member count per host → refusal. */
+  public record GroupRule(
+      String groupUuid, Function<java.util.Map<String, Integer>, Optional<String>> refusal) {}
+
+  /** Aggregates over the same hosts (they write a host's availability zone). */
+  public AggregateRepository aggregates() {
+    return new AggregateRepository(jdbi, defaultAvailabilityZone);
+  }
+
+  public ServerGroupRepository serverGroups() {
+    return new ServerGroupRepository(jdbi);
   }
 
   static ComputeServiceRecord service(ResultSet rs) throws SQLException {

@@ -168,19 +168,26 @@ public final class InstanceLifecycleRepository {
    */
   public boolean offloaded(String uuid, Optional<io.virga.core.TaskState> expected) {
     return jdbi.withHandle(
-            h ->
-                h.createUpdate(
-                        "UPDATE instances SET vm_state = :vm, task_state = NULL, power_state = 0,"
-                            + " host = NULL, node = NULL, updated_at = :now WHERE uuid = :uuid"
-                            + " AND deleted = :d AND "
-                            + (expected.isPresent() ? "task_state = :exp" : "task_state IS NULL"))
-                    .bind("vm", io.virga.core.VmState.SHELVED_OFFLOADED.value())
-                    .bind("now", Times.now())
-                    .bind("uuid", uuid)
-                    .bind("d", false)
-                    .bind("exp", expected.map(io.virga.core.TaskState::value).orElse(""))
-                    .execute())
+            h -> {
+              var u =
+                  h.createUpdate(
+                          "UPDATE instances SET vm_state = :vm, task_state = NULL,"
+                              + " power_state = 0, host = NULL, node = NULL, updated_at = :now"
+                              + " WHERE uuid = :uuid AND deleted = :d AND "
+                              + (expected.isPresent() ? "task_state = :exp" : "task_state IS NULL"))
+                      .bind("vm", io.virga.core.VmState.SHELVED_OFFLOADED.value())
+                      .bind("now", Times.now())
+                      .bind("uuid", uuid)
+                      .bind("d", false);
+              expected.ifPresent(t -> u.bind("exp", t.value()));
+              return u.execute();
+            })
         == 1;
+  }
+
+  /** The zone an offloaded instance is unshelved into (2.77). */
+  public void setAvailabilityZone(String uuid, String zone) {
+    jdbi.useHandle(h -> set(h, uuid, "availability_zone", zone));
   }
 
   /** Clears the host and node of an instance that no longer occupies one (shelve offload). */

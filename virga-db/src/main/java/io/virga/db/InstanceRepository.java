@@ -25,7 +25,7 @@ import org.jdbi.v3.core.statement.Update;
  * wins and the other sees an empty result.
  */
 public final class InstanceRepository {
-  private final Jdbi jdbi;
+  final Jdbi jdbi; // package-private: UsageRepository reads the same table
 
   public InstanceRepository(Jdbi jdbi) {
     this.jdbi = jdbi;
@@ -102,11 +102,11 @@ public final class InstanceRepository {
                 + " user_id, flavor_json, image_ref, vm_state, task_state, power_state, host, node,"
                 + " availability_zone, metadata_json, tags_json, user_data, key_name, key_data, config_drive,"
                 + " launch_index, reservation_id, progress, locked, created_at, updated_at,"
-                + " deleted) VALUES (:id, :uuid, :display_name, :description, :hostname,"
+                + " deleted, access_ip_v4, access_ip_v6) VALUES (:id, :uuid, :display_name, :description, :hostname,"
                 + " :project_id, :user_id, :flavor_json, :image_ref, :vm_state, :task_state,"
                 + " :power_state, NULL, NULL, :az, :metadata_json, :tags_json, :user_data, :key_name,"
                 + " :key_data, :config_drive, :launch_index, :reservation_id, 0, :locked, :now,"
-                + " :now, :deleted)")
+                + " :now, :deleted, :access_ip_v4, :access_ip_v6)")
         .bind("id", id)
         .bind("uuid", n.uuid())
         .bind("display_name", n.displayName())
@@ -131,6 +131,8 @@ public final class InstanceRepository {
         .bind("locked", false)
         .bind("now", now)
         .bind("deleted", false)
+        .bind("access_ip_v4", n.accessIpV4().orElse(null))
+        .bind("access_ip_v6", n.accessIpV6().orElse(null))
         .execute();
     return find(h, n.uuid()).orElseThrow();
   }
@@ -304,6 +306,16 @@ public final class InstanceRepository {
 
   public void setDescription(String uuid, Optional<String> description) {
     update(uuid, "description", description.orElse(null));
+  }
+
+  /** The server's tags (Nova's server tags, 2.26), in the order given. */
+  public void setTags(String uuid, List<String> tags) {
+    update(uuid, "tags_json", Json.list(tags));
+  }
+
+  /** accessIPv4/accessIPv6 as the user set them (empty clears). */
+  public void setAccessIp(String uuid, boolean v6, Optional<String> address) {
+    update(uuid, v6 ? "access_ip_v6" : "access_ip_v4", address.orElse(null));
   }
 
   private void update(String uuid, String column, String value) {
@@ -495,6 +507,8 @@ public final class InstanceRepository {
         Times.optional(rs, "launched_at"),
         Times.optional(rs, "terminated_at"),
         Times.optional(rs, "deleted_at"),
-        rs.getBoolean("deleted"));
+        rs.getBoolean("deleted"),
+        Times.string(rs, "access_ip_v4"),
+        Times.string(rs, "access_ip_v6"));
   }
 }

@@ -22,6 +22,35 @@ public final class ImagePatch {
 
   private ImagePatch() {}
 
+  /**
+   * The older v2.0 media type's operations, {@code {"replace": "/name", "value": …}}, in the v2.1
+   * form {@link #operations} takes; Glance accepts both.
+   */
+  public static List<JsonNode> operations20(JsonNode doc) {
+    if (doc == null || !doc.isArray()) {
+      throw new InvalidInputException("A JSON patch must be a list of operations");
+    }
+    com.fasterxml.jackson.databind.node.ArrayNode out =
+        com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
+    for (JsonNode op : doc) {
+      if (!op.isObject()) {
+        throw new InvalidInputException("Each patch operation must be an object");
+      }
+      List<String> kinds = List.of("add", "replace", "remove").stream().filter(op::has).toList();
+      if (kinds.size() != 1 || !op.get(kinds.get(0)).isTextual()) {
+        throw new InvalidInputException(
+            "Each v2.0 patch operation names one of add, replace or remove with a path string");
+      }
+      com.fasterxml.jackson.databind.node.ObjectNode o = out.addObject();
+      o.put("op", kinds.get(0));
+      o.put("path", op.get(kinds.get(0)).textValue());
+      if (op.has("value")) {
+        o.set("value", op.get("value"));
+      }
+    }
+    return operations(out);
+  }
+
   /** Parses the patch document; 400 for anything that is not a list of valid operations. */
   public static List<JsonNode> operations(JsonNode doc) {
     if (doc == null || !doc.isArray()) {
@@ -56,6 +85,7 @@ public final class ImagePatch {
     int minRam = image.minRam();
     boolean prot = image.isProtected();
     boolean hidden = image.osHidden();
+    Optional<String> owner = image.owner();
     List<String> tags = new ArrayList<>(image.tags());
     Map<String, String> props = new LinkedHashMap<>(image.properties());
     for (JsonNode op : ops) {
@@ -83,6 +113,11 @@ public final class ImagePatch {
       }
       if (parts.length != 2) {
         throw new InvalidInputException("Invalid patch path '" + path + "'");
+      }
+      if (key.equals("owner") && admin && !kind.equals("remove")) {
+        // Glance lets an admin hand an image to another project (or to none)
+        owner = value.isNull() ? Optional.empty() : Optional.of(ImageFields.string(key, value));
+        continue;
       }
       ImageFields.refuseReadOnly(key);
       boolean queued = image.status().equals("queued");
@@ -130,7 +165,7 @@ public final class ImagePatch {
         name,
         image.status(),
         visibility,
-        image.owner(),
+        owner,
         disk,
         container,
         image.size(),

@@ -24,7 +24,7 @@ import java.util.Map;
  * openstack/<version>/} directories with meta_data.json, user_data, network_data.json and vendor
  * data. The ISO tool is run with an argument list; no value reaches a shell.
  */
-public final class ConfigDriveBuilder {
+final class ConfigDriveBuilder {
   /** The OpenStack metadata versions Nova writes, oldest first; {@code latest} mirrors the last. */
   static final List<String> VERSIONS =
       List.of(

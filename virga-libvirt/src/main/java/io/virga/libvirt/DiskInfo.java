@@ -22,7 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * migration to a host with another instances path. Absolute-path keys (Nova's layout) are read by
  * their file name.
  */
-public final class DiskInfo {
+final class DiskInfo {
   public static final String FILE = "disk.info";
 
   private static final ObjectMapper JSON = new ObjectMapper();

@@ -12,7 +12,7 @@ import java.util.Optional;
  * on sata) — the tiny guest's Debian cloud kernel has ata_piix but no ahci, so pc + ide is the
  * default.
  */
-public record DiskMapping(List<Entry> entries) {
+record DiskMapping(List<Entry> entries) {
   public static final String ROOT = "disk";
   public static final String EPHEMERAL = "disk.local";
   public static final String SWAP = "disk.swap";

@@ -16,7 +16,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * <locksDir>/<name>.lock}. Lock files are never deleted (deleting one while another process waits
  * on it would let two holders in). Re-entrant within one thread.
  */
-public final class FileLock implements AutoCloseable {
+final class FileLock implements AutoCloseable {
   private static final ConcurrentHashMap<Path, ReentrantLock> LOCAL = new ConcurrentHashMap<>();
 
   private final ReentrantLock local;

@@ -9,7 +9,7 @@ import java.util.Optional;
  * what we set; libvirt fills in addresses, controllers and defaults. {@link GuestXmlWriter} turns
  * it into XML.
  */
-public record GuestConfig(
+record GuestConfig(
     String virtType,
     String name,
     String uuid,

@@ -15,7 +15,7 @@ import org.w3c.dom.Element;
  * Writes a {@link GuestConfig} as libvirt domain XML through DOM + Transformer: every name and
  * value goes in as a DOM text node or attribute, so the serializer escapes all of it.
  */
-public final class GuestXmlWriter {
+final class GuestXmlWriter {
   static final String NOVA_NS = "http://openstack.org/xmlns/libvirt/nova/1.1";
 
   private GuestXmlWriter() {}

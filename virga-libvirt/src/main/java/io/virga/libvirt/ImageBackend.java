@@ -16,7 +16,7 @@ import java.util.Locale;
  * XML's {@code <driver type>} must say). A disk that already exists with a recorded format is left
  * alone (a retried spawn does not redo work).
  */
-public interface ImageBackend {
+interface ImageBackend {
   String ROOT = "disk";
   String EPHEMERAL = "disk.local";
   String SWAP = "disk.swap";

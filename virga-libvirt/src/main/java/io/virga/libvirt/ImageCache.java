@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe; one instance per instances directory is enough, but several (in several
  * processes) are safe.
  */
-public final class ImageCache {
+final class ImageCache {
   private static final Logger LOG = LoggerFactory.getLogger(ImageCache.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   static final String EPHEMERAL_FS = "ext4";

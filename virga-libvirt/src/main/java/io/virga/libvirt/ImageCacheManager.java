@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * their {@code disk.info}, read with {@code qemu-img info -f qcow2 -U}), plus whatever the caller
  * adds (kernel/ramdisk bases of running instances: {@link ImageCache#basePath}).
  */
-public final class ImageCacheManager {
+final class ImageCacheManager {
   private static final Logger LOG = LoggerFactory.getLogger(ImageCacheManager.class);
   private static final Pattern RESIZED = Pattern.compile("[0-9a-f]{40}_\\d+");
   private static final Set<String> NOT_INSTANCES = Set.of("_base", "locks", "snapshots");

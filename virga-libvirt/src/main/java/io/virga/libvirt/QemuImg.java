@@ -21,7 +21,7 @@ import java.util.Set;
  * Commands are argument lists, never shell strings; paths are made absolute so no file name is
  * taken for an option or a protocol prefix.
  */
-public final class QemuImg {
+final class QemuImg {
   /** Formats Virga ever hands to qemu-img (qemu driver names; never qed). */
   static final Set<String> FORMATS = Set.of("raw", "qcow2", "vmdk", "vpc", "vhdx", "vdi");
 

@@ -3,7 +3,7 @@ package io.virga.libvirt;
 import io.virga.core.VirgaException;
 
 /** A qemu-img run that failed; the message carries the tool's stderr. */
-public class QemuImgException extends VirgaException {
+class QemuImgException extends VirgaException {
   private static final long serialVersionUID = 1L;
 
   private final int exitCode;

@@ -30,12 +30,12 @@ final class Rescue {
   static final String CONFIG_RESCUE = "disk.config.rescue";
 
   private final LibvirtDriverContext ctx;
-  private final Spawn spawn;
+  private final GuestDefinition definition;
   private final Power power;
 
-  Rescue(LibvirtDriverContext ctx, Spawn spawn, Power power) {
+  Rescue(LibvirtDriverContext ctx, Power power) {
     this.ctx = ctx;
-    this.spawn = spawn;
+    this.definition = new GuestDefinition(ctx);
     this.power = power;
   }
 
@@ -65,11 +65,7 @@ final class Rescue {
       }
       step = "getGuestXml";
       String xml =
-          rescueXml(
-              rescueSpec,
-              dir,
-              configDrive,
-              new GuestDefinition(ctx).kernelBoot(rescueSpec, images));
+          rescueXml(rescueSpec, dir, configDrive, definition.kernelBoot(rescueSpec, images));
       step = "destroy";
       ctx.host.lookup(spec.uuid()).ifPresent(Rescue::destroyQuietly);
       step = "createDomain";

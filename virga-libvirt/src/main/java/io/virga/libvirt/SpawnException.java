@@ -6,7 +6,7 @@ import io.virga.core.VirgaException;
  * A spawn (or another driver flow) that failed at a named step, after its cleanup ran. The status
  * is the cause's when it is a Virga error (a flavor too small for the image stays a 400).
  */
-public class SpawnException extends VirgaException {
+class SpawnException extends VirgaException {
   private static final long serialVersionUID = 1L;
   private final String step;
 

@@ -99,9 +99,12 @@ class QemuImgIT {
     }
     Path q = tmp.resolve("dense.qcow2");
     qemuImg.convert(raw, "raw", q, "qcow2", false);
+    assertThat(qemuImg.info(q, "qcow2", false).virtualSize()).isEqualTo(128L << 20);
     for (int i = 0; i < 10; i++) {
       Path out = tmp.resolve("out-" + i + ".raw");
       qemuImg.convert(q, "qcow2", out, "raw", false);
+      // every run completes and round-trips the bytes: no worker thread failed under the limit
+      assertThat(Files.mismatch(raw, out)).as("run %d", i).isEqualTo(-1L);
       Files.delete(out);
     }
   }

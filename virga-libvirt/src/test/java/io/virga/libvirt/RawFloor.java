@@ -39,13 +39,26 @@ public final class RawFloor {
    * @param base the cached raw base the overlays sit on
    * @param configDrive a built config drive the floor attaches instead of building one
    */
-  public RawFloor(
-      LibvirtHost host, Path dir, String templateXml, Path base, Optional<Path> configDrive) {
+  RawFloor(LibvirtHost host, Path dir, String templateXml, Path base, Optional<Path> configDrive) {
     this.host = host;
     this.dir = dir;
     this.templateXml = templateXml;
     this.base = base;
     this.configDrive = configDrive;
+  }
+
+  /**
+   * The floor for {@code driver}'s guests of {@code imageId}: overlays on its cached base, the
+   * domain defined through its host.
+   */
+  public static RawFloor of(
+      LibvirtDriver driver,
+      Path dir,
+      String templateXml,
+      String imageId,
+      Optional<Path> configDrive) {
+    Path base = driver.options().baseDir().resolve(ImageCache.baseName(imageId));
+    return new RawFloor(driver.host(), dir, templateXml, base, configDrive);
   }
 
   /** One floor spawn to RUNNING; returns its nanoseconds, then removes the domain and overlay. */

@@ -67,8 +67,7 @@ public final class SpawnBench {
       Files.copy(fx.instanceDir(s).resolve("disk.config"), cd.get());
     }
     fx.driver.destroy(s, true);
-    Path base = fx.driver.options().baseDir().resolve(ImageCache.baseName(image.id()));
-    floor = new RawFloor(fx.driver.host(), floorDir, templateXml, base, cd);
+    floor = RawFloor.of(fx.driver, floorDir, templateXml, image.id(), cd);
   }
 
   private long driverSpawn() {

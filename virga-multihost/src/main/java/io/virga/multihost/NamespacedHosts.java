@@ -1,5 +1,7 @@
 package io.virga.multihost;
 
+import io.virga.core.Command;
+import io.virga.core.CommandException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.StandardProtocolFamily;
@@ -203,12 +205,8 @@ public final class NamespacedHosts implements AutoCloseable {
     try {
       Files.createDirectories(dir);
       Path log = dir.resolve(what.equals("bridge") ? "bridge.log" : "init.log");
-      Process p =
-          new ProcessBuilder(cmd)
-              .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-              .redirectErrorStream(true)
-              .redirectOutput(log.toFile())
-              .start();
+      Files.deleteIfExists(log);
+      Process p = Command.of(cmd).startInBackground(log);
       owned.add(p.toHandle(), what);
       if (what.equals("bridge")) {
         bridge = p;
@@ -216,7 +214,7 @@ public final class NamespacedHosts implements AutoCloseable {
         namespaces.add(p);
       }
       return p;
-    } catch (IOException e) {
+    } catch (IOException | CommandException e) {
       throw new NamespacedHostsException("cannot start " + cmd.get(0) + " for " + what, e);
     }
   }

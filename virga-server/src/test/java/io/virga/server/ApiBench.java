@@ -3,7 +3,6 @@ package io.virga.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.virga.core.Config;
-import io.virga.libvirt.ImageCache;
 import io.virga.libvirt.LibvirtDriver;
 import io.virga.libvirt.RawFloor;
 import java.io.PrintStream;
@@ -186,9 +185,7 @@ public final class ApiBench {
       Thread.sleep(50);
     }
     String templateXml = Files.readString(driver.options().instanceDir(id).resolve("libvirt.xml"));
-    Path baseFile = driver.options().baseDir().resolve(ImageCache.baseName(imageId));
-    floor =
-        new RawFloor(driver.host(), floorDir, templateXml, baseFile, java.util.Optional.empty());
+    floor = RawFloor.of(driver, floorDir, templateXml, imageId, java.util.Optional.empty());
     call("DELETE", "/servers/" + id, null);
     while (call("GET", "/servers/" + id, null).statusCode() != 404) {
       Thread.sleep(50);

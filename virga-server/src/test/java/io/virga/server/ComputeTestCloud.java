@@ -196,6 +196,55 @@ final class ComputeTestCloud implements AutoCloseable {
     return last[0];
   }
 
+  /**
+   * The agent dies in the middle of {@code ops}: each blocks when reached until {@link
+   * AgentCrash#crash} closes the database (nothing the dying agent does afterwards lands), lets the
+   * blocked calls fail, and restarts the whole process on the same home and driver.
+   */
+  AgentCrash crashDuring(io.virga.virt.FakeFaults.Op... ops) {
+    return new AgentCrash(this, ops);
+  }
+
+  static final class AgentCrash {
+    private final ComputeTestCloud cloud;
+    private final java.util.concurrent.CountDownLatch reached;
+    private final java.util.concurrent.CountDownLatch never =
+        new java.util.concurrent.CountDownLatch(1);
+
+    private AgentCrash(ComputeTestCloud cloud, io.virga.virt.FakeFaults.Op... ops) {
+      this.cloud = cloud;
+      this.reached = new java.util.concurrent.CountDownLatch(ops.length);
+      for (io.virga.virt.FakeFaults.Op op : ops) {
+        cloud
+            .driver
+            .faults()
+            .hook(
+                op,
+                uuid -> {
+                  reached.countDown();
+                  try {
+                    never.await();
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                  throw new io.virga.core.VirgaException("agent stopped mid-" + op);
+                });
+      }
+    }
+
+    /** Waits until every operation is blocked mid-way. */
+    boolean awaitReached() throws InterruptedException {
+      return reached.await(20, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    void crash() {
+      cloud.running.cloud().database().close();
+      never.countDown();
+      cloud.driver.faults().clear();
+      cloud.restart();
+    }
+  }
+
   @Override
   public void close() {
     if (running != null) {

@@ -12,8 +12,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -138,6 +136,27 @@ class LifecycleApiTest {
   }
 
   @Test
+  void aLockReasonShowsFrom273() {
+    String id = active("reason");
+    assertThat(
+            action(demo, id, "2.73", "{\"lock\": {\"locked_reason\": \"maintenance\"}}").status())
+        .isEqualTo(202);
+    JsonNode s = cloud.call("GET", "/servers/" + id, demo, "2.73", null).json().path("server");
+    assertThat(s.path("locked").asBoolean()).isTrue();
+    assertThat(s.path("locked_reason").asText()).isEqualTo("maintenance");
+    assertThat(
+            cloud
+                .call("GET", "/servers/" + id, demo, "2.72", null)
+                .json()
+                .path("server")
+                .has("locked_reason"))
+        .isFalse();
+    assertThat(action(demo, id, null, "{\"unlock\": null}").status()).isEqualTo(202);
+    s = cloud.call("GET", "/servers/" + id, demo, "2.73", null).json().path("server");
+    assertThat(s.path("locked_reason").isNull()).isTrue();
+  }
+
+  @Test
   void resetStateIsForAdminsAndClearsTheTask() {
     String id = active("reset");
     assertThat(action(demo, id, null, "{\"os-resetState\": {\"state\": \"error\"}}").status())
@@ -201,6 +220,55 @@ class LifecycleApiTest {
     s = cloud.awaitStatus(demo, id, "SHUTOFF");
     assertThat(s.path("image").path("id").asText()).isEqualTo(cloud.ensureImage());
     assertThat(s.path("OS-EXT-STS:power_state").asInt()).isEqualTo(4);
+  }
+
+  @Test
+  void rebuildReplacesUserDataAt257AndTheKeyAt254() {
+    String id = active("rb-ud");
+    ComputeTestCloud.Reply key =
+        cloud.call(
+            "POST",
+            "/os-keypairs",
+            demo,
+            "2.1",
+            "{\"keypair\": {\"name\": \"k1\", \"public_key\": \"ssh-ed25519"
+                + " AAAAC3NzaC1lZDI1NTE5AAAAIBz1f0MhnaqaKV5m0nO8fN5hOm0hB5eKdOBpSB3B7hbq t@x\"}}");
+    assertThat(key.status()).as(key.text()).isIn(200, 201);
+    String body =
+        "{\"rebuild\": {\"imageRef\": \"%s\", \"user_data\": \"IyEvYmluL3NoCg==\","
+            + " \"key_name\": \"k1\"}}";
+    assertThat(action(demo, id, "2.56", body.formatted(cloud.ensureImage())).status())
+        .isEqualTo(400);
+    assertThat(action(demo, id, "2.57", body.formatted(cloud.ensureImage())).status())
+        .isEqualTo(202);
+    cloud.awaitStatus(demo, id, "ACTIVE");
+    JsonNode s = cloud.call("GET", "/servers/" + id, admin, "2.57", null).json().path("server");
+    assertThat(s.path("OS-EXT-SRV-ATTR:user_data").asText()).isEqualTo("IyEvYmluL3NoCg==");
+    assertThat(s.path("key_name").asText()).isEqualTo("k1");
+    // key_name null removes the key; an unknown one is refused before anything changes
+    assertThat(
+            action(
+                    demo,
+                    id,
+                    "2.57",
+                    "{\"rebuild\": {\"imageRef\": \""
+                        + cloud.ensureImage()
+                        + "\", \"key_name\": \"nope\"}}")
+                .status())
+        .isEqualTo(400);
+    assertThat(cloud.server(demo, id).path("OS-EXT-STS:task_state").isNull()).isTrue();
+    assertThat(
+            action(
+                    demo,
+                    id,
+                    "2.57",
+                    "{\"rebuild\": {\"imageRef\": \""
+                        + cloud.ensureImage()
+                        + "\", \"key_name\": null}}")
+                .status())
+        .isEqualTo(202);
+    s = cloud.awaitStatus(demo, id, "ACTIVE");
+    assertThat(s.path("key_name").isNull()).isTrue();
   }
 
   @Test
@@ -283,38 +351,18 @@ class LifecycleApiTest {
   void anAgentStoppedMidRebuildLeavesErrorAndMidRescueComesBackActive() throws Exception {
     String rb = active("crash-rb");
     String rs = active("crash-rs");
-    CountDownLatch reached = new CountDownLatch(2);
-    CountDownLatch never = new CountDownLatch(1);
-    for (FakeFaults.Op op : List.of(FakeFaults.Op.REBUILD, FakeFaults.Op.RESCUE)) {
-      cloud
-          .driver
-          .faults()
-          .hook(
-              op,
-              uuid -> {
-                reached.countDown();
-                try {
-                  never.await();
-                } catch (InterruptedException e) {
-                  Thread.currentThread().interrupt();
-                }
-                throw new VirgaException("agent stopped mid-" + op);
-              });
-    }
+    var crash = cloud.crashDuring(FakeFaults.Op.REBUILD, FakeFaults.Op.RESCUE);
     assertThat(
             action(demo, rb, null, "{\"rebuild\": {\"imageRef\": \"" + cloud.ensureImage() + "\"}}")
                 .status())
         .isEqualTo(202);
     assertThat(action(demo, rs, null, "{\"rescue\": null}").status()).isEqualTo(200);
-    assertThat(reached.await(20, TimeUnit.SECONDS)).isTrue();
+    assertThat(crash.awaitReached()).isTrue();
     assertThat(cloud.server(demo, rb).path("OS-EXT-STS:task_state").asText())
         .isEqualTo("rebuilding");
     assertThat(cloud.server(demo, rs).path("OS-EXT-STS:task_state").asText()).isEqualTo("rescuing");
-    // the agent dies with both tasks in flight: nothing it does afterwards reaches the database
-    cloud.running.cloud().database().close();
-    never.countDown();
-    cloud.driver.faults().clear();
-    cloud.restart();
+    // the agent dies with both tasks in flight
+    crash.crash();
     demo = cloud.demo();
     JsonNode a = cloud.awaitStatus(demo, rb, "ERROR");
     assertThat(a.path("OS-EXT-STS:task_state").isNull()).isTrue();

@@ -3,8 +3,12 @@ package io.virga.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.virga.core.Config;
+import io.virga.core.FileTrees;
+import io.virga.testing.Cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,20 +33,82 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LifecycleCliIT {
   static final String DEMO = "virga-demo";
-  LifecycleCloud up;
+  VirgaUpProcess up;
   String marker = "lc-" + UUID.randomUUID().toString().substring(0, 8);
   String id;
   String domain;
 
+  Path home;
+
   @BeforeAll
   void start() throws Exception {
-    up = new LifecycleCloud("virga-lifecycle-it-", Map.of());
+    home = Files.createTempDirectory("virga-lifecycle-it-");
+    VirgaUpProcess.seedInstanceIds(Config.of(Map.of("home", home.toString())));
+    up = new VirgaUpProcess(home, Map.of());
+    up.start();
   }
 
   @AfterAll
   void stop() throws Exception {
-    if (up != null) {
-      up.close();
+    try {
+      if (up != null && up.isAlive()) {
+        if (id != null) {
+          up.cli("virga", "server", "delete", "--wait", id);
+        }
+        up.stop();
+      }
+    } finally {
+      if (domain != null) {
+        Cli.virsh("destroy", domain);
+        Cli.virsh("undefine", "--managed-save", domain);
+      }
+      FileTrees.deleteTree(home);
+    }
+  }
+
+  private JsonNode show(String cloud, String server) {
+    return up.ok(cloud, "server", "show", server, "-f", "json").json();
+  }
+
+  /** Polls server show until the status is reached with no task. */
+  private JsonNode awaitStatus(String cloud, String server, String status) {
+    Instant deadline = Instant.now().plusSeconds(180);
+    JsonNode s = null;
+    while (Instant.now().isBefore(deadline)) {
+      s = show(cloud, server);
+      if (s.path("status").asText().equals(status) && s.path("OS-EXT-STS:task_state").isNull()) {
+        return s;
+      }
+      sleep(500);
+    }
+    throw new AssertionError("server did not reach " + status + ": " + s);
+  }
+
+  private String console(String cloud, String server) {
+    return up.ok(cloud, "console", "log", "show", server).out();
+  }
+
+  /** Waits until the console log matches {@code regex} (multi-line); returns the log. */
+  private String awaitConsole(String cloud, String server, String regex) {
+    Pattern p = Pattern.compile(regex, Pattern.MULTILINE);
+    Instant deadline = Instant.now().plusSeconds(180);
+    String out = "";
+    while (Instant.now().isBefore(deadline)) {
+      out = console(cloud, server);
+      if (p.matcher(out).find()) {
+        return out;
+      }
+      sleep(1000);
+    }
+    throw new AssertionError("no /" + regex + "/ in the console log:\n" + out);
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
     }
   }
 
@@ -51,13 +117,13 @@ class LifecycleCliIT {
   }
 
   private Path instanceDir() {
-    return up.home.resolve("instances").resolve(id);
+    return home.resolve("instances").resolve(id);
   }
 
   @Test
   @Order(1)
   void aDemoServerBootsAndWritesItsMarker() throws Exception {
-    Path userData = up.home.resolve("user-data");
+    Path userData = home.resolve("user-data");
     Files.writeString(userData, "#!/bin/sh\nvirga-marker write " + marker + "\n");
     JsonNode s =
         up.ok(
@@ -80,10 +146,8 @@ class LifecycleCliIT {
                 "json")
             .json();
     id = s.path("id").asText();
-    up.servers.add(id);
-    domain = up.show("virga", id).path("OS-EXT-SRV-ATTR:instance_name").asText();
-    up.domains.add(domain);
-    up.awaitConsole(DEMO, id, "VIRGA-MARKER-WRITTEN " + marker);
+    domain = show("virga", id).path("OS-EXT-SRV-ATTR:instance_name").asText();
+    awaitConsole(DEMO, id, "VIRGA-MARKER-WRITTEN " + marker);
   }
 
   @Test
@@ -93,22 +157,22 @@ class LifecycleCliIT {
     JsonNode locked =
         up.ok(DEMO, "--os-compute-api-version", "2.9", "server", "show", id, "-f", "json").json();
     assertThat(locked.path("locked").asBoolean()).as(locked.toString()).isTrue();
-    LifecycleCloud.Result stop = up.cli(DEMO, "server", "stop", id);
+    Cli.Result stop = up.cli(DEMO, "server", "stop", id);
     assertThat(stop.rc()).isNotZero();
     assertThat(stop.err()).contains("409").contains("locked");
     up.ok(DEMO, "server", "unlock", id);
-    assertThat(up.show(DEMO, id).path("status").asText()).isEqualTo("ACTIVE");
+    assertThat(show(DEMO, id).path("status").asText()).isEqualTo("ACTIVE");
   }
 
   @Test
   @Order(3)
   void rebuildBootsAFreshRootDiskFromTheImage() {
-    String before = up.console(DEMO, id);
+    String before = console(DEMO, id);
     assertThat(line(before, "VIRGA-MARKER-WRITTEN " + marker)).isTrue();
     up.ok(DEMO, "server", "rebuild", "--image", UpDefaults.TINY_IMAGE, "--wait", id);
-    up.awaitStatus(DEMO, id, "ACTIVE");
+    awaitStatus(DEMO, id, "ACTIVE");
     // the new boot: the guest reads no marker from its root disk before its user data runs again
-    String console = up.awaitConsole(DEMO, id, "^VIRGA-MARKER-WRITTEN " + Pattern.quote(marker));
+    String console = awaitConsole(DEMO, id, "^VIRGA-MARKER-WRITTEN " + Pattern.quote(marker));
     assertThat(line(console, "VIRGA-GUEST-UP uuid=" + id)).isTrue();
     assertThat(line(console, "VIRGA-MARKER " + marker)).as(console).isFalse();
     List<String> actions = new ArrayList<>();
@@ -122,8 +186,8 @@ class LifecycleCliIT {
   @Order(4)
   void rescueBootsTheRescueImageWithTheRootDiskSecond() {
     up.ok(DEMO, "server", "rescue", id);
-    up.awaitStatus(DEMO, id, "RESCUE");
-    String console = up.awaitConsole(DEMO, id, "^VIRGA-GUEST-UP");
+    awaitStatus(DEMO, id, "RESCUE");
+    String console = awaitConsole(DEMO, id, "^VIRGA-GUEST-UP");
     // vda is the rescue disk (no marker), vdb the server's own root disk
     assertThat(console).containsPattern("(?m)^VIRGA-DISK vdb bytes=\\d+ label=VIRGAROOT");
     assertThat(line(console, "VIRGA-MARKER " + marker)).as(console).isFalse();
@@ -135,8 +199,8 @@ class LifecycleCliIT {
   @Order(5)
   void unrescueBootsTheServersOwnDiskAgain() {
     up.ok(DEMO, "server", "unrescue", id);
-    up.awaitStatus(DEMO, id, "ACTIVE");
-    String console = up.awaitConsole(DEMO, id, "^VIRGA-GUEST-UP");
+    awaitStatus(DEMO, id, "ACTIVE");
+    String console = awaitConsole(DEMO, id, "^VIRGA-GUEST-UP");
     assertThat(line(console, "VIRGA-MARKER " + marker)).as(console).isTrue();
     assertThat(console).doesNotContainPattern("(?m)^VIRGA-DISK vdb");
     assertThat(instanceDir().resolve("unrescue.xml")).doesNotExist();
@@ -160,7 +224,7 @@ class LifecycleCliIT {
           "2",
           "--wait",
           id);
-      up.awaitStatus(DEMO, id, "ACTIVE");
+      awaitStatus(DEMO, id, "ACTIVE");
     }
     List<String> names = new ArrayList<>();
     for (JsonNode i :
@@ -174,13 +238,13 @@ class LifecycleCliIT {
   @Order(7)
   void shelveOffloadsEverythingAndUnshelveBootsWithTheData() {
     up.ok(DEMO, "server", "shelve", id);
-    JsonNode s = up.awaitStatus("virga", id, "SHELVED_OFFLOADED");
+    JsonNode s = awaitStatus("virga", id, "SHELVED_OFFLOADED");
     assertThat(
             s.path("OS-EXT-SRV-ATTR:host").isNull()
                 || s.path("OS-EXT-SRV-ATTR:host").asText().isEmpty())
         .as(s.toString())
         .isTrue();
-    assertThat(up.virsh("domstate", domain)).isEmpty(); // no domain
+    assertThat(Cli.virsh("domstate", domain)).isEmpty(); // no domain
     assertThat(instanceDir()).doesNotExist(); // no disks
     JsonNode shelved =
         up.ok(DEMO, "image", "list", "--name", "lifecycle-vm-shelved", "-f", "json").json();
@@ -188,8 +252,8 @@ class LifecycleCliIT {
     String shelveImage = shelved.get(0).path("ID").asText();
 
     up.ok(DEMO, "server", "unshelve", id);
-    up.awaitStatus(DEMO, id, "ACTIVE");
-    String console = up.awaitConsole(DEMO, id, "^VIRGA-GUEST-UP");
+    awaitStatus(DEMO, id, "ACTIVE");
+    String console = awaitConsole(DEMO, id, "^VIRGA-GUEST-UP");
     assertThat(line(console, "VIRGA-MARKER " + marker)).as(console).isTrue();
     assertThat(up.cli(DEMO, "image", "show", shelveImage).rc()).isNotZero(); // deleted
   }
@@ -199,9 +263,9 @@ class LifecycleCliIT {
   void anAdminResetsTheStateAndTheMemberMayNot() {
     assertThat(up.cli(DEMO, "server", "set", "--state", "error", id).rc()).isNotZero();
     up.ok("virga", "server", "set", "--state", "error", id);
-    assertThat(up.show("virga", id).path("status").asText()).isEqualTo("ERROR");
+    assertThat(show("virga", id).path("status").asText()).isEqualTo("ERROR");
     up.ok("virga", "server", "set", "--state", "active", id);
-    assertThat(up.show("virga", id).path("status").asText()).isEqualTo("ACTIVE");
+    assertThat(show("virga", id).path("status").asText()).isEqualTo("ACTIVE");
   }
 
   @Test

@@ -3,7 +3,6 @@ package io.virga.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.virga.core.VirgaException;
 import io.virga.virt.FakeDriver;
 import io.virga.virt.FakeFaults;
 import java.io.IOException;
@@ -13,8 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -225,29 +222,11 @@ class ShelveBackupApiTest {
   void anAgentStoppedMidShelveLeavesNoTaskAndNoHalfImage() throws Exception {
     start(Map.of());
     String id = active("crash-sh");
-    CountDownLatch reached = new CountDownLatch(1);
-    CountDownLatch never = new CountDownLatch(1);
-    cloud
-        .driver
-        .faults()
-        .hook(
-            FakeFaults.Op.SNAPSHOT,
-            uuid -> {
-              reached.countDown();
-              try {
-                never.await();
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-              throw new VirgaException("agent stopped mid-shelve");
-            });
+    var crash = cloud.crashDuring(FakeFaults.Op.SNAPSHOT);
     assertThat(action(demo, id, null, "{\"shelve\": null}").status()).isEqualTo(202);
-    assertThat(reached.await(20, TimeUnit.SECONDS)).isTrue();
+    assertThat(crash.awaitReached()).isTrue();
     assertThat(cloud.server(demo, id).path("OS-EXT-STS:task_state").asText()).isEqualTo("shelving");
-    cloud.running.cloud().database().close();
-    never.countDown();
-    cloud.driver.faults().clear();
-    cloud.restart();
+    crash.crash();
     demo = cloud.demo();
     admin = cloud.admin();
     // the guest was cleanly stopped before the snapshot: it comes back stopped, with no task

@@ -260,6 +260,12 @@ public interface ComputeDriver extends AutoCloseable {
    */
   default void manageImageCache(java.util.Collection<String> imageIdsInUse) {}
 
+  /** The instance's CPU, memory and disk counters (Nova's get_instance_diagnostics). */
+  default io.virga.core.InstanceDiagnostics getDiagnostics(InstanceSpec spec) {
+    throw new io.virga.core.NotImplementedException(
+        "this compute driver does not report diagnostics");
+  }
+
   @Override
   void close();
 }

@@ -251,6 +251,27 @@ public final class FakeDriver implements ComputeDriver {
     return guest(spec.uuid(), "get console output").console(maxBytes);
   }
 
+  /** Counters derived from the fake guest's flavor, so tests can check the API's shapes. */
+  @Override
+  public io.virga.core.InstanceDiagnostics getDiagnostics(InstanceSpec spec) {
+    FakeGuest g = guest(spec.uuid(), "get diagnostics");
+    java.util.List<io.virga.core.InstanceDiagnostics.Cpu> cpus = new java.util.ArrayList<>();
+    for (int i = 0; i < spec.flavor().vcpus(); i++) {
+      cpus.add(new io.virga.core.InstanceDiagnostics.Cpu(i, 1_000_000L * (i + 1)));
+    }
+    long kib = spec.flavor().memoryMb() * 1024L;
+    return new io.virga.core.InstanceDiagnostics(
+        io.virga.core.InstanceDiagnostics.stateName(g.power()),
+        "fake",
+        "fake",
+        spec.configDrive(),
+        cpus,
+        kib,
+        kib,
+        java.util.Map.of("actual", kib),
+        java.util.List.of(new io.virga.core.InstanceDiagnostics.Disk("vda", 4096, 1, 0, 0, -1)));
+  }
+
   @Override
   public void registerLifecycleListener(Consumer<LifecycleEvent> listener) {
     this.listener = listener;

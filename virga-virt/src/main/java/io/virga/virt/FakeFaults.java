@@ -27,6 +27,9 @@ public final class FakeFaults {
     RESUME,
     SNAPSHOT,
     CLEANUP,
+    REBUILD,
+    RESCUE,
+    UNRESCUE,
     PREPARE_MIGRATION,
     MIGRATE_DISK,
     /** Once per chunk of a cold-migration disk copy (block it to hold a copy mid-way). */
@@ -40,10 +43,7 @@ public final class FakeFaults {
     LIVE_MIGRATION,
     /** Once per monitor poll of a live migration. */
     LIVE_MIGRATION_STEP,
-    POST_LIVE_MIGRATION,
-    REBUILD,
-    RESCUE,
-    UNRESCUE
+    POST_LIVE_MIGRATION
   }
 
   private final Map<Op, ConcurrentLinkedDeque<Supplier<RuntimeException>>> failNext =
