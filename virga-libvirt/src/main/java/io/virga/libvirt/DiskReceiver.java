@@ -72,6 +72,7 @@ final class DiskReceiver implements AutoCloseable {
     } else {
       s = new ServerSocket();
     }
+    s.setReceiveBufferSize(4 << 20);
     try {
       s.bind(new InetSocketAddress(InetAddress.getByName(bindAddress), 0), 1);
     } catch (IOException e) {

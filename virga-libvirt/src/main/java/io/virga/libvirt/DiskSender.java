@@ -74,6 +74,7 @@ record DiskSender(
   private Socket connect() throws IOException {
     Socket raw = new Socket();
     try {
+      raw.setSendBufferSize(4 << 20);
       raw.connect(new InetSocketAddress(host, port), 10_000);
       if (tls.isEmpty()) {
         raw.setTcpNoDelay(true);
@@ -128,7 +129,7 @@ record DiskSender(
     int runStart = -1;
     for (int at = 0; at < len; at += DiskTransferProtocol.ZERO_BLOCK) {
       int blockLen = Math.min(DiskTransferProtocol.ZERO_BLOCK, len - at);
-      boolean zero = SparseFiles.isZero(ByteBuffer.wrap(b, at, blockLen));
+      boolean zero = SparseFiles.isZero(b, at, blockLen);
       if (!zero && runStart < 0) {
         runStart = at;
       } else if (zero && runStart >= 0) {
