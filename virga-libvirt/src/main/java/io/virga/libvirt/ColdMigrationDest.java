@@ -14,7 +14,11 @@ import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +35,9 @@ final class ColdMigrationDest {
   static final String MARKER = ".migration-id";
   static final String PROBE_PREFIX = ".virga-shared-probe-";
   private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** The config drive build beside the disk steps: a process wait, fine on a virtual thread. */
+  private static final ExecutorService SIDE_JOBS = Executors.newVirtualThreadPerTaskExecutor();
 
   private record Open(DiskReceiver receiver, String probe) {}
 
@@ -133,19 +140,26 @@ final class ColdMigrationDest {
       InstanceSpec spec, Path dir, MigrationDisks disks, ImageSource images, boolean powerOn) {
     MigrationSteps steps = new MigrationSteps(spec.uuid(), "finish_migration");
     steps.step("checkReceivedDisks", () -> checkReceived(dir, disks));
-    steps.step("ensureBacking", () -> ctx.backend.ensureBacking(dir, spec.image(), images));
-    steps.step("resizeDisks", () -> ColdMigrationDisks.grow(ctx, dir, spec.flavor(), disks));
-    steps.step("createSwap", () -> ColdMigrationDisks.recreateSwap(ctx, dir, spec.flavor()));
+    // the ISO needs nothing from the disks: xorriso runs while they are made ready, as in spawn
     boolean configDrive = spec.configDrive() || ctx.opts.forceConfigDrive();
-    steps.step(
-        "createConfigDrive",
-        () -> {
-          Path iso = dir.resolve(DiskMapping.CONFIG);
-          Files.deleteIfExists(iso);
-          if (configDrive) {
-            ctx.configDrive.build(spec, iso);
-          }
-        });
+    CompletableFuture<Void> iso =
+        CompletableFuture.runAsync(
+            () -> {
+              Path target = dir.resolve(DiskMapping.CONFIG);
+              deleteQuietly(target);
+              if (configDrive) {
+                ctx.configDrive.build(spec, target);
+              }
+            },
+            SIDE_JOBS);
+    try {
+      steps.step("ensureBacking", () -> ctx.backend.ensureBacking(dir, spec.image(), images));
+      steps.step("resizeDisks", () -> ColdMigrationDisks.grow(ctx, dir, spec.flavor(), disks));
+      steps.step("createSwap", () -> ColdMigrationDisks.recreateSwap(ctx, dir, spec.flavor()));
+    } finally {
+      iso.handle((ok, err) -> null).join(); // never remove the directory under a running build
+    }
+    steps.step("createConfigDrive", () -> unwrap(iso));
     String xml =
         steps.call(
             "getGuestXml", () -> definition.regenerate(spec, dir, configDrive, images), () -> {});
@@ -160,6 +174,14 @@ final class ColdMigrationDest {
           }
         },
         () -> undefineIfIn(spec, dir));
+  }
+
+  private static void unwrap(CompletableFuture<Void> job) {
+    try {
+      job.join();
+    } catch (CompletionException e) {
+      throw e.getCause() instanceof RuntimeException re ? re : e;
+    }
   }
 
   private static void checkReceived(Path dir, MigrationDisks disks) {

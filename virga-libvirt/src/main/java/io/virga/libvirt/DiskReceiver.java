@@ -20,6 +20,7 @@ import java.security.MessageDigest;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.zip.Checksum;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
 import org.slf4j.Logger;
@@ -28,7 +29,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The destination end of the disk transfer channel ({@link DiskTransferProtocol}): a TCP listener
  * for one migration that accepts only its token, writes each file as {@code <name>.part} with
- * positional writes (what was not sent stays a hole), checks the file's digest and only then
+ * positional writes (what was not sent stays a hole), checks the file's checksum and only then
  * renames it into place. {@link #close()} kills it: listener and connection closed, partial files
  * removed. Connections are served one at a time; it stops after a completed transfer.
  */
@@ -71,6 +72,7 @@ final class DiskReceiver implements AutoCloseable {
     } else {
       s = new ServerSocket();
     }
+    s.setReceiveBufferSize(4 << 20);
     try {
       s.bind(new InetSocketAddress(InetAddress.getByName(bindAddress), 0), 1);
     } catch (IOException e) {
@@ -180,7 +182,7 @@ final class DiskReceiver implements AutoCloseable {
     Path target = dir.resolve(name);
     Path part = dir.resolve(name + ".part");
     partial = part;
-    MessageDigest md = DiskTransferProtocol.digest();
+    Checksum md = DiskTransferProtocol.digest();
     ByteBuffer buf = ByteBuffer.allocate(DiskTransferProtocol.CHUNK);
     try (FileChannel ch =
         FileChannel.open(
@@ -207,19 +209,18 @@ final class DiskReceiver implements AutoCloseable {
       if (tag != DiskTransferProtocol.END) {
         throw new IOException("unexpected frame " + tag + " in " + name);
       }
-      byte[] sent = in.readNBytes(32);
-      if (!MessageDigest.isEqual(sent, DiskTransferProtocol.digestEnd(md, size))) {
+      long sent = in.readLong();
+      if (sent != DiskTransferProtocol.digestEnd(md, size)) {
         DiskTransferProtocol.err(out, name + " arrived corrupted (digest mismatch)");
         throw new IOException(name + " arrived corrupted (digest mismatch)");
       }
       if (ch.size() > size) {
         ch.truncate(size);
       }
-      ch.force(true);
     }
+    // no fsync, as cp and rsync: a crash mid-migration fails it and its cleanup removes the files
     try (var raf = new java.io.RandomAccessFile(part.toFile(), "rw")) {
       raf.setLength(size); // a trailing hole stays a hole
-      raf.getFD().sync();
     }
     Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     partial = null;

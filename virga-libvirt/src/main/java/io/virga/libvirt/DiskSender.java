@@ -12,17 +12,17 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.LongConsumer;
+import java.util.zip.Checksum;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 
 /**
  * The source end of the disk transfer channel ({@link DiskTransferProtocol}): sends each file's
- * data extents ({@link SparseFiles}), skipping zero blocks inside them, with a digest per file,
+ * data extents ({@link SparseFiles}), skipping zero blocks inside them, with a CRC-32C per file,
  * optionally capped in bandwidth and over TLS.
  *
  * @param bandwidthBytes bytes per second, 0 = unlimited
@@ -74,6 +74,7 @@ record DiskSender(
   private Socket connect() throws IOException {
     Socket raw = new Socket();
     try {
+      raw.setSendBufferSize(4 << 20);
       raw.connect(new InetSocketAddress(host, port), 10_000);
       if (tls.isEmpty()) {
         raw.setTcpNoDelay(true);
@@ -95,7 +96,7 @@ record DiskSender(
     out.writeUTF(p.file().getFileName().toString());
     out.writeLong(p.size());
     out.writeLong(p.dataBytes());
-    MessageDigest md = DiskTransferProtocol.digest();
+    Checksum md = DiskTransferProtocol.digest();
     ByteBuffer buf = ByteBuffer.allocate(DiskTransferProtocol.CHUNK);
     try (FileChannel ch = FileChannel.open(p.file(), StandardOpenOption.READ)) {
       for (SparseFiles.Extent e : p.extents()) {
@@ -118,17 +119,17 @@ record DiskSender(
       }
     }
     out.writeByte(DiskTransferProtocol.END);
-    out.write(DiskTransferProtocol.digestEnd(md, p.size()));
+    out.writeLong(DiskTransferProtocol.digestEnd(md, p.size()));
     out.flush();
   }
 
   /** DATA frames for the runs of {@code b[0, len)} that are not whole zero blocks. */
   private static void sendNonZeroRuns(
-      byte[] b, int len, long base, DataOutputStream out, MessageDigest md) throws IOException {
+      byte[] b, int len, long base, DataOutputStream out, Checksum md) throws IOException {
     int runStart = -1;
     for (int at = 0; at < len; at += DiskTransferProtocol.ZERO_BLOCK) {
       int blockLen = Math.min(DiskTransferProtocol.ZERO_BLOCK, len - at);
-      boolean zero = SparseFiles.isZero(ByteBuffer.wrap(b, at, blockLen));
+      boolean zero = SparseFiles.isZero(b, at, blockLen);
       if (!zero && runStart < 0) {
         runStart = at;
       } else if (zero && runStart >= 0) {
@@ -142,7 +143,7 @@ record DiskSender(
   }
 
   private static void frame(
-      byte[] b, int from, int len, long base, DataOutputStream out, MessageDigest md)
+      byte[] b, int from, int len, long base, DataOutputStream out, Checksum md)
       throws IOException {
     out.writeByte(DiskTransferProtocol.DATA);
     out.writeLong(base + from);

@@ -110,9 +110,14 @@ final class LiveMigrationMonitor {
         aborted = true;
         abort();
       }
-      if (requests.forceComplete && !forced && !aborted) {
+      boolean byPostCopy = LiveMigrationPolicy.forceCompleteByPostCopy(flags);
+      // qemu takes the switch to post-copy only once memory is being copied (after the disks)
+      if (requests.forceComplete
+          && !forced
+          && !aborted
+          && LiveMigrationPolicy.canForceNow(byPostCopy, st.memoryProcessed())) {
         forced = true;
-        postCopy = LiveMigrationPolicy.forceCompleteByPostCopy(flags) && tryPostCopy();
+        postCopy = byPostCopy && tryPostCopy();
         if (!postCopy) {
           guest.pause(); // the guest stops dirtying memory: the copy converges
           paused = true;

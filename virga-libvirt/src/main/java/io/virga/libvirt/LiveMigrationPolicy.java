@@ -107,6 +107,14 @@ final class LiveMigrationPolicy {
     return f;
   }
 
+  /**
+   * Whether a force-complete can act now: pausing always can; post-copy only once the memory copy
+   * has begun (during a block migration's disk phase qemu refuses the switch).
+   */
+  static boolean canForceNow(boolean byPostCopy, long memoryProcessed) {
+    return !byPostCopy || memoryProcessed > 0;
+  }
+
   /** How force-complete proceeds: post-copy when the migration was started with it, else pause. */
   static boolean forceCompleteByPostCopy(int flags) {
     return (flags & POSTCOPY) != 0;

@@ -3,7 +3,6 @@ package io.virga.libvirt;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,19 +69,10 @@ final class SparseFiles {
     }
   }
 
-  /** True when {@code buf}'s remaining bytes are all zero (they stay unread). */
-  static boolean isZero(ByteBuffer buf) {
-    ByteBuffer b = buf.duplicate();
-    while (b.remaining() >= Long.BYTES) {
-      if (b.getLong() != 0) {
-        return false;
-      }
-    }
-    while (b.hasRemaining()) {
-      if (b.get() != 0) {
-        return false;
-      }
-    }
-    return true;
+  private static final byte[] ZEROS = new byte[DiskTransferProtocol.ZERO_BLOCK];
+
+  /** True when {@code b[from, from + len)} is all zero ({@code len} at most one zero block). */
+  static boolean isZero(byte[] b, int from, int len) {
+    return java.util.Arrays.mismatch(b, from, from + len, ZEROS, 0, len) < 0; // vectorised
   }
 }

@@ -132,8 +132,8 @@ class DiskTransferTest {
       new Random(1).nextBytes(data);
       var md = DiskTransferProtocol.digest();
       DiskTransferProtocol.digestHeader(md, 0, data.length);
-      md.update(data);
-      byte[] digest = DiskTransferProtocol.digestEnd(md, 8192);
+      md.update(data, 0, data.length);
+      long digest = DiskTransferProtocol.digestEnd(md, 8192);
       data[100] ^= 1; // one bit flipped on the way
       out.writeByte(DiskTransferProtocol.FILE);
       out.writeUTF("disk");
@@ -144,7 +144,7 @@ class DiskTransferTest {
       out.writeInt(data.length);
       out.write(data);
       out.writeByte(DiskTransferProtocol.END);
-      out.write(digest);
+      out.writeLong(digest);
       out.flush();
       assertThatThrownBy(() -> DiskTransferProtocol.expectOk(in, "disk"))
           .hasMessageContaining("corrupted");

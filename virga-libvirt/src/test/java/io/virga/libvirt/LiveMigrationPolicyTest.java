@@ -137,4 +137,11 @@ class LiveMigrationPolicyTest {
     assertThat(g & LiveMigrationPolicy.AUTO_CONVERGE).isNotZero();
     assertThat(LiveMigrationPolicy.forceCompleteByPostCopy(g)).isFalse();
   }
+
+  @Test
+  void postCopyWaitsForTheMemoryPhasePauseDoesNot() {
+    assertThat(LiveMigrationPolicy.canForceNow(true, 0)).isFalse();
+    assertThat(LiveMigrationPolicy.canForceNow(true, 4096)).isTrue();
+    assertThat(LiveMigrationPolicy.canForceNow(false, 0)).isTrue();
+  }
 }
