@@ -28,7 +28,9 @@ import java.util.Optional;
  *     this one by, for live migration (default {@code my_ip})
  * @param uriTemplate {@code live_migration_uri}: Nova's (deprecated there) full URI template,
  *     {@code %s} standing for the destination; when set it wins over the scheme
- * @param myIp {@code my_ip}: where the disk transfer receiver listens (default 127.0.0.1)
+ * @param myIp {@code disk_transfer_address}: where the disk transfer receiver listens and the
+ *     source connects to (default {@code my_ip}; {@code up --hosts} sets 127.0.0.1, since its
+ *     agents share the machine's network while their libvirtds have namespace addresses)
  * @param transferBandwidthMiBs {@code disk_transfer_bandwidth}: MiB/s cap of the cold-migration
  *     disk transfer, 0 = unlimited
  * @param transferKeystore {@code disk_transfer_tls_keystore}: a PKCS#12 file with this host's key
@@ -102,7 +104,7 @@ public record MigrationOptions(
         c.string("live_migration_scheme", "tcp"),
         c.string("live_migration_inbound_addr", myIp),
         c.get("live_migration_uri").filter(s -> !s.isBlank()),
-        myIp,
+        c.string("disk_transfer_address", myIp),
         c.longValue("disk_transfer_bandwidth", 0),
         c.get("disk_transfer_tls_keystore").filter(s -> !s.isBlank()).map(Path::of),
         c.string("disk_transfer_tls_password", ""));

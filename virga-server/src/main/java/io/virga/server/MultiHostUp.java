@@ -150,6 +150,8 @@ final class MultiHostUp implements AutoCloseable {
     e.put("VIRGA_HOME", config.home().toString());
     e.put("VIRGA_TRANSPORT_URL", broker.uri().toString());
     e.put("VIRGA_MY_IP", h.ip());
+    // the agents share the machine's network: their disk receivers are reached on loopback
+    e.put("VIRGA_DISK_TRANSFER_ADDRESS", "127.0.0.1");
     e.put("VIRGA_CONNECTION_URI", "qemu:///system"); // the host's own libvirtd, inside
     e.put("VIRGA_INSTANCES_PATH", config.home().resolve("instances").toString());
     e.put("VIRGA_IMAGE_API_URL", apiUrl + "/image");
