@@ -44,11 +44,30 @@ public final class ApiFaults {
     if (status == 401) {
       ctx.header("WWW-Authenticate", "Keystone uri=\"" + ApiServer.publicUrl(ctx) + "/identity\"");
     }
-    ctx.json(Map.of(faultName(status), inner));
+    if (ctx.path().startsWith("/identity/")) {
+      // Keystone's shape, which keystoneauth reads the message from
+      inner.put("title", keystoneTitle(status));
+      ctx.json(Map.of("error", inner));
+    } else {
+      ctx.json(Map.of(faultName(status), inner));
+    }
     ctx.attribute(ATTR_FAULT, Boolean.TRUE);
   }
 
   static final String ATTR_FAULT = "virga.fault";
+
+  private static String keystoneTitle(int status) {
+    return switch (status) {
+      case 400 -> "Bad Request";
+      case 401 -> "Unauthorized";
+      case 403 -> "Forbidden";
+      case 404 -> "Not Found";
+      case 405 -> "Method Not Allowed";
+      case 409 -> "Conflict";
+      case 413 -> "Request Entity Too Large";
+      default -> "Internal Server Error";
+    };
+  }
 
   /** Maps any exception to a fault; unexpected ones are logged with their stack and request id. */
   static void handle(Exception e, Context ctx) {

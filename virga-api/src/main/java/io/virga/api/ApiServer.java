@@ -69,6 +69,7 @@ public final class ApiServer implements AutoCloseable {
   private static final String ATTR_MAX_BODY = "virga.maxBody";
   private static final String ATTR_PUBLIC_URL = "virga.publicUrl";
   public static final String REQUEST_ID_HEADER = "X-Openstack-Request-Id";
+  public static final String COMPUTE_REQUEST_ID_HEADER = "X-Compute-Request-Id";
 
   /** Route roles: how much authentication a route needs. */
   public enum Access implements RouteRole {
@@ -131,6 +132,7 @@ public final class ApiServer implements AutoCloseable {
 
     /** Registers the image v2 routes backed by this service. */
     public Builder images(io.virga.image.ImageService images) {
+      routes(new ImageMemberRoutes(images));
       return routes(new ImageRoutes(images));
     }
 
@@ -174,6 +176,9 @@ public final class ApiServer implements AutoCloseable {
     private List<RouteGroup> routeGroups(IdentityService id, PrometheusMeterRegistry reg) {
       List<RouteGroup> all = new ArrayList<>();
       all.add(new IdentityRoutes(id, config.string("region_name", "RegionOne")));
+      all.add(new IdentityProjectRoutes(id, database));
+      all.add(new IdentityUserRoutes(id, database));
+      all.add(new IdentityRoleRoutes(id, database));
       all.add(routes -> routes.get("/", ApiServer::root, Access.PUBLIC));
       all.add(
           routes ->
@@ -203,6 +208,9 @@ public final class ApiServer implements AutoCloseable {
             ctx.attribute(ATTR_MAX_BODY, maxBody);
             publicUrl.ifPresent(u -> ctx.attribute(ATTR_PUBLIC_URL, u));
             ctx.header(REQUEST_ID_HEADER, rid);
+            if (ctx.path().startsWith("/compute")) {
+              ctx.header(COMPUTE_REQUEST_ID_HEADER, rid); // Nova sends both
+            }
             MDC.put("request_id", rid);
           });
       routes.beforeMatched(ctx -> authenticate(ctx, id));

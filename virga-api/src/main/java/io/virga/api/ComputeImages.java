@@ -15,6 +15,11 @@ import io.virga.image.ImageService;
 public interface ComputeImages {
   ImageMeta bootable(AuthContext caller, String imageId);
 
+  /** The image service itself, for the compute API's image proxy (below 2.36). */
+  default java.util.Optional<ImageService> service() {
+    return java.util.Optional.empty();
+  }
+
   /** Where {@code createImage} makes its snapshot entries; 501 without an image service. */
   default SnapshotImages snapshots() {
     throw new NotImplementedException("this compute API has no image service for snapshots");
@@ -41,6 +46,11 @@ public interface ComputeImages {
       @Override
       public SnapshotImages snapshots() {
         return snapshots;
+      }
+
+      @Override
+      public java.util.Optional<ImageService> service() {
+        return java.util.Optional.of(images);
       }
     };
   }

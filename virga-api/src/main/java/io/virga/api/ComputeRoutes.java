@@ -63,8 +63,37 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
    * Puts instances a previous run accepted but never scheduled into ERROR; call once at start,
    * before serving. Returns how many there were.
    */
-  public int recoverUnscheduled() {
-    return create.recoverUnscheduled();
+  /**
+   * Puts builds still waiting for a host into ERROR when they were last updated at least {@code
+   * minAge} ago: at once ({@code ZERO}) when this is the only API process and it just started; with
+   * an age when several API processes share the database.
+   */
+  public int recoverUnscheduled(java.time.Duration minAge) {
+    return create.recoverUnscheduled(minAge);
+  }
+
+  /**
+   * {@link #recoverUnscheduled} now and then every minute (or {@code minAge}, when shorter), for an
+   * API process that shares its database with others; close to stop.
+   */
+  public AutoCloseable recoverUnscheduledPeriodically(java.time.Duration minAge) {
+    var timer =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().daemon().name("virga-build-recovery").unstarted(r));
+    long every = Math.max(1, Math.min(60, minAge.toSeconds()));
+    timer.scheduleWithFixedDelay(
+        () -> {
+          try {
+            recoverUnscheduled(minAge);
+          } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(ComputeRoutes.class)
+                .warn("recovery of unscheduled builds failed: {}", e.toString());
+          }
+        },
+        0,
+        every,
+        java.util.concurrent.TimeUnit.SECONDS);
+    return timer::shutdownNow;
   }
 
   /** A compute request: negotiated version and caller. */
@@ -103,11 +132,20 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
   public void register(JavalinDefaultRouting routes) {
     routes.get("/compute", ComputeRoutes::versions, ApiServer.Access.PUBLIC);
     routes.get(ROOT, ComputeRoutes::version, ApiServer.Access.PUBLIC);
+    routes.get("/compute/v2", ComputeRoutes::legacyVersion, ApiServer.Access.PUBLIC);
+    routes.beforeMatched("/compute/*", ComputeRoutes::checkContentType);
     new ServerRoutes(deps, servers, create, liveMigrations).register(routes);
     new FlavorRoutes(deps).register(routes);
     new KeyPairRoutes(deps).register(routes);
     new HypervisorRoutes(deps).register(routes);
     new QuotaRoutes(deps).register(routes);
+    new UsageRoutes(new io.virga.db.UsageRepository(deps.instances())).register(routes);
+    new ServerTagRoutes(deps, servers).register(routes);
+    new QuotaClassRoutes(deps).register(routes);
+    new HostRoutes(deps).register(routes);
+    new UsageAuditRoutes(deps).register(routes);
+    new ImageProxyRoutes(deps).register(routes);
+    new ServerDiagnosticsRoutes(deps, servers).register(routes);
   }
 
   private static Map<String, Object> versionEntry(Context ctx) {
@@ -122,8 +160,50 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
     return v;
   }
 
+  /** Nova's root lists v2.0 (the legacy API, no microversions) and then v2.1. */
   private static void versions(Context ctx) {
-    ctx.json(Map.of("versions", List.of(versionEntry(ctx))));
+    ctx.json(Map.of("versions", List.of(legacyEntry(ctx), versionEntry(ctx))));
+  }
+
+  private static Map<String, Object> legacyEntry(Context ctx) {
+    Map<String, Object> v = new LinkedHashMap<>();
+    v.put("id", "v2.0");
+    v.put("status", "SUPPORTED");
+    v.put("version", "");
+    v.put("min_version", "");
+    v.put("updated", "2011-01-21T11:33:21Z");
+    v.put("links", List.of(ServerView.link("self", ApiServer.publicUrl(ctx) + "/compute/v2/")));
+    return v;
+  }
+
+  /** The v2.0 document, so the link above resolves; the v2.0 API itself is served as 2.1. */
+  private static void legacyVersion(Context ctx) {
+    Map<String, Object> v = legacyEntry(ctx);
+    Map<String, Object> type = new LinkedHashMap<>();
+    type.put("base", "application/json");
+    type.put("type", "application/vnd.openstack.compute+json;version=2");
+    v.put("media-types", List.of(type));
+    ctx.json(Map.of("version", v));
+  }
+
+  /**
+   * Nova's WSGI layer: a body sent with a Content-Type other than JSON is 415 (a missing one is
+   * taken as JSON).
+   */
+  static void checkContentType(Context ctx) {
+    String type = ctx.header("Content-Type");
+    if (type == null || type.isBlank()) {
+      return;
+    }
+    boolean hasBody =
+        ctx.req().getContentLengthLong() > 0 || ctx.header("Transfer-Encoding") != null;
+    String media = type.split(";", 2)[0].strip().toLowerCase(java.util.Locale.ROOT);
+    if (hasBody
+        && !media.equals("application/json")
+        && !media.equals("application/vnd.openstack.compute+json")) {
+      throw new ImageRoutes.UnsupportedMediaType(
+          "Unsupported Content-Type " + media + "; send application/json");
+    }
   }
 
   private static void version(Context ctx) {

@@ -160,4 +160,22 @@ public final class Conductor implements ConductorApi {
   public List<Migration> migrationsInProgress(String host) {
     return migrations().inProgress(host);
   }
+
+  @Override
+  public Optional<Instance> instanceOffloaded(String uuid, Optional<TaskState> expectedTaskState) {
+    if (!instances.lifecycle().offloaded(uuid, expectedTaskState)) {
+      return Optional.empty();
+    }
+    return Optional.of(getInstance(uuid));
+  }
+
+  @Override
+  public java.util.Map<String, String> systemMetadata(String uuid) {
+    return instances.lifecycle().systemMetadata(uuid);
+  }
+
+  @Override
+  public void removeSystemMetadata(String uuid, String key) {
+    instances.lifecycle().removeSystemMetadata(uuid, key);
+  }
 }

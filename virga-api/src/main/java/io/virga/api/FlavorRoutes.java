@@ -22,7 +22,6 @@ import java.util.regex.Pattern;
 
 /** /flavors with os-extra_specs and os-flavor-access. */
 final class FlavorRoutes {
-  private static final Pattern NAME = Pattern.compile("^(?! )[^\\p{Cntrl}]{1,255}(?<! )$");
   private static final Pattern FLAVOR_ID = Pattern.compile("^(?! )[a-zA-Z0-9. _-]{1,255}(?<! )$");
   private static final Pattern SPEC_KEY = Pattern.compile("^[a-zA-Z0-9-_:. ]{1,255}$");
   private final ComputeDeps deps;
@@ -151,13 +150,8 @@ final class FlavorRoutes {
                 + "' was unexpected)");
       }
     }
-    String name = ApiJson.requireString(f, "name");
-    if (!NAME.matcher(name).matches()) {
-      throw new InvalidInputException(
-          "Invalid input for field/attribute name: 1 to 255 printable characters without leading"
-              + " or trailing spaces");
-    }
-    String id = ApiJson.optString(f, "id").orElse(UUID.randomUUID().toString());
+    String name = NovaParams.name("name", ApiJson.requireString(f, "name"), 255);
+    String id = flavorId(f).orElse(UUID.randomUUID().toString());
     if (!FLAVOR_ID.matcher(id).matches()) {
       throw new InvalidInputException(
           "Invalid input for field/attribute id: letters, digits, '.', '_', '-' and spaces");
@@ -170,12 +164,15 @@ final class FlavorRoutes {
     double rxtx = 1.0;
     JsonNode rx = f.get("rxtx_factor");
     if (rx != null && !rx.isNull()) {
-      if (!rx.isNumber() || rx.doubleValue() <= 0) {
+      // Nova's schema: a number or a string of a decimal number, above 0
+      boolean text = rx.isTextual() && rx.textValue().matches("^[0-9]{1,20}(\\.[0-9]{1,20})?$");
+      double v = rx.isNumber() ? rx.doubleValue() : text ? Double.parseDouble(rx.textValue()) : -1;
+      if (v <= 0) {
         throw new InvalidInputException("rxtx_factor must be a positive number");
       }
-      rxtx = rx.doubleValue();
+      rxtx = v;
     }
-    boolean isPublic = ApiJson.optBoolean(f, "os-flavor-access:is_public").orElse(true);
+    boolean isPublic = NovaParams.looseBoolean(f, "os-flavor-access:is_public").orElse(true);
     FlavorRecord created =
         deps.flavors()
             .create(
@@ -184,6 +181,22 @@ final class FlavorRoutes {
                 isPublic,
                 ApiJson.optString(f, "description"));
     c.ctx().json(Map.of("flavor", view(c, created)));
+  }
+
+  /** Nova's flavor id: a string, or a number clients send for numeric ids (kept as its text). */
+  private static Optional<String> flavorId(ObjectNode f) {
+    JsonNode n = f.get("id");
+    if (n == null || n.isNull()) {
+      return Optional.empty();
+    }
+    if (n.isTextual()) {
+      return Optional.of(n.textValue());
+    }
+    if (n.isIntegralNumber()) {
+      return Optional.of(n.bigIntegerValue().toString());
+    }
+    throw new InvalidInputException(
+        "Invalid input for field/attribute id: a string or an integer, not " + ApiJson.describe(n));
   }
 
   /** Integers as Nova's flavor schema takes them: JSON integers or strings of digits. */

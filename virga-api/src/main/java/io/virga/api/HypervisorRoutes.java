@@ -9,11 +9,11 @@ import io.javalin.router.JavalinDefaultRouting;
 import io.virga.core.ConflictException;
 import io.virga.core.InvalidInputException;
 import io.virga.core.NotFoundException;
-import io.virga.core.NotImplementedException;
 import io.virga.db.ComputeNodeRecord;
 import io.virga.db.ComputeServiceRecord;
 import io.virga.db.HostRepository;
 import io.virga.db.InstanceRecord;
+import io.virga.db.InstanceRepository;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -69,18 +69,19 @@ final class HypervisorRoutes {
     if (!detail) {
       return m;
     }
+    Allocated a = allocated(n);
     m.put("vcpus", n.vcpus());
     m.put("memory_mb", n.memoryMb());
     m.put("local_gb", n.localGb());
-    m.put("vcpus_used", n.vcpusUsed());
-    m.put("memory_mb_used", n.memoryMbUsed());
-    m.put("local_gb_used", n.localGbUsed());
+    m.put("vcpus_used", a.vcpus());
+    m.put("memory_mb_used", a.memoryMb());
+    m.put("local_gb_used", a.localGb());
     m.put("hypervisor_type", n.hypervisorType());
     m.put("hypervisor_version", n.hypervisorVersion());
-    m.put("free_ram_mb", n.memoryMb() - n.memoryMbUsed());
-    m.put("free_disk_gb", n.localGb() - n.localGbUsed());
+    m.put("free_ram_mb", n.memoryMb() - a.memoryMb());
+    m.put("free_disk_gb", n.localGb() - a.localGb());
     m.put("current_workload", workload(n.host()));
-    m.put("running_vms", n.runningVms());
+    m.put("running_vms", a.instances());
     m.put("cpu_info", c.version().atLeast(2, 28) ? cpuInfo(n.cpuInfoJson()) : n.cpuInfoJson());
     m.put("disk_available_least", n.diskAvailableLeastGb());
     m.put("host_ip", n.hostIp());
@@ -90,6 +91,19 @@ final class HypervisorRoutes {
     svc.put("disabled_reason", s == null ? null : s.disabledReason().orElse(null));
     m.put("service", svc);
     return m;
+  }
+
+  /** What Nova's resource tracker reports as used: the reservations plus the instances' flavors. */
+  record Allocated(int instances, long vcpus, long memoryMb, long localGb) {}
+
+  Allocated allocated(ComputeNodeRecord n) {
+    InstanceRepository.Usage u = deps.hosts().usage(n.host());
+    SchedulerOptions o = deps.options();
+    return new Allocated(
+        u.instances(),
+        u.cores(),
+        o.reservedHostMemoryMb() + u.ramMb(),
+        o.reservedHostDiskMb() / 1024 + u.diskGb());
   }
 
   private int workload(String host) {
@@ -173,10 +187,18 @@ final class HypervisorRoutes {
     c.ctx().json(Map.of("hypervisor", m));
   }
 
+  /** The host's uptime line, asked of its agent (Nova's get_host_uptime); 409 when it is down. */
   private void uptime(ComputeRoutes.Call c) {
     Policy.requireAdmin(c.auth(), "os_compute_api:os-hypervisors:uptime");
-    node(c, c.path("id"));
-    throw new NotImplementedException("Virga's compute agents do not report the host's uptime.");
+    ComputeNodeRecord n = node(c, c.path("id"));
+    ComputeServiceRecord s = servicesByHost().get(n.host());
+    if (s == null || !up(s)) {
+      throw new ConflictException(
+          "Compute service of " + n.host() + " is unavailable at this time.");
+    }
+    Map<String, Object> m = hypervisor(c, n, s, false);
+    m.put("uptime", deps.agents().forHost(n.host()).getHostUptime());
+    c.ctx().json(Map.of("hypervisor", m));
   }
 
   /** Virga has no host aggregates; the list is empty (clients such as hypervisor show ask). */
@@ -222,15 +244,16 @@ final class HypervisorRoutes {
     long running = 0;
     long least = 0;
     for (ComputeNodeRecord n : deps.hosts().nodes()) {
+      Allocated a = allocated(n);
       count++;
       vcpus += n.vcpus();
       mem += n.memoryMb();
       disk += n.localGb();
-      vcpusUsed += n.vcpusUsed();
-      memUsed += n.memoryMbUsed();
-      diskUsed += n.localGbUsed();
+      vcpusUsed += a.vcpus();
+      memUsed += a.memoryMb();
+      diskUsed += a.localGb();
       workload += workload(n.host());
-      running += n.runningVms();
+      running += a.instances();
       least += n.diskAvailableLeastGb();
     }
     Map<String, Object> m = new LinkedHashMap<>();
@@ -287,7 +310,7 @@ final class HypervisorRoutes {
       ComputeServiceRecord s = serviceById(c, id);
       Optional<String> status = ApiJson.optString(body, "status");
       Optional<String> reason = ApiJson.optString(body, "disabled_reason");
-      Optional<Boolean> forced = ApiJson.optBoolean(body, "forced_down");
+      Optional<Boolean> forced = NovaParams.looseBoolean(body, "forced_down");
       if (status.isEmpty() && forced.isEmpty()) {
         throw new InvalidInputException("Either 'status' or 'forced_down' must be specified.");
       }
@@ -336,7 +359,7 @@ final class HypervisorRoutes {
           throw new NotFoundException("force-down needs microversion 2.11 or later");
         }
         boolean forced =
-            ApiJson.optBoolean(body, "forced_down")
+            NovaParams.looseBoolean(body, "forced_down")
                 .orElseThrow(
                     () -> new InvalidInputException("'forced_down' is a required property"));
         deps.hosts().setForcedDown(host, forced);

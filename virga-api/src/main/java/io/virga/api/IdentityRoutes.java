@@ -10,7 +10,6 @@ import io.virga.core.InvalidInputException;
 import io.virga.core.NotFoundException;
 import io.virga.core.UnauthorizedException;
 import io.virga.db.IdentityRepository.Project;
-import io.virga.db.IdentityRepository.User;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -18,7 +17,11 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
-/** Keystone v3 subset at {@code /identity}: version documents, tokens, projects, users, roles. */
+/**
+ * Keystone v3 at {@code /identity}: version documents, tokens, the catalog, services and endpoints.
+ * Projects, users and roles are {@link IdentityProjectRoutes}, {@link IdentityUserRoutes} and
+ * {@link IdentityRoleRoutes}.
+ */
 final class IdentityRoutes implements ApiServer.RouteGroup {
   private static final DateTimeFormatter KEYSTONE_TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'").withZone(ZoneOffset.UTC);
@@ -39,14 +42,7 @@ final class IdentityRoutes implements ApiServer.RouteGroup {
     r.get("/identity/v3/auth/tokens", this::check, ApiServer.Access.UNSCOPED);
     r.head("/identity/v3/auth/tokens", this::check, ApiServer.Access.UNSCOPED);
     r.delete("/identity/v3/auth/tokens", this::revoke, ApiServer.Access.UNSCOPED);
-    r.get("/identity/v3/auth/projects", this::authProjects, ApiServer.Access.UNSCOPED);
     r.get("/identity/v3/auth/catalog", this::catalog);
-    r.get("/identity/v3/projects", this::listProjects);
-    r.get("/identity/v3/projects/{id}", this::showProject);
-    r.get("/identity/v3/users", this::listUsers);
-    r.get("/identity/v3/users/{id}", this::showUser, ApiServer.Access.UNSCOPED);
-    r.get("/identity/v3/users/{id}/projects", this::userProjects, ApiServer.Access.UNSCOPED);
-    r.get("/identity/v3/roles", this::listRoles);
     r.get("/identity/v3/services", this::listServices);
     r.get("/identity/v3/endpoints", this::listEndpoints);
   }
@@ -273,141 +269,6 @@ final class IdentityRoutes implements ApiServer.RouteGroup {
     ObjectNode root = ApiJson.MAPPER.createObjectNode();
     root.set("catalog", catalogEntries(ctx));
     root.putObject("links").put("self", ApiServer.publicUrl(ctx) + "/identity/v3/auth/catalog");
-    ctx.json(root);
-  }
-
-  // ---- projects, users, roles
-
-  private ObjectNode projectJson(Context ctx, Project p) {
-    ObjectNode n = ApiJson.MAPPER.createObjectNode();
-    n.put("id", p.id());
-    n.put("name", p.name());
-    n.put("domain_id", p.domainId());
-    n.put("description", p.description() == null ? "" : p.description());
-    n.put("enabled", p.enabled());
-    n.put("is_domain", false);
-    n.putNull("parent_id");
-    n.putArray("tags");
-    n.putObject("links").put("self", ApiServer.publicUrl(ctx) + "/identity/v3/projects/" + p.id());
-    return n;
-  }
-
-  private ObjectNode userJson(Context ctx, User u) {
-    ObjectNode n = ApiJson.MAPPER.createObjectNode();
-    n.put("id", u.id());
-    n.put("name", u.name());
-    n.put("domain_id", u.domainId());
-    n.put("enabled", u.enabled());
-    if (u.defaultProjectId().isPresent()) {
-      n.put("default_project_id", u.defaultProjectId().get());
-    }
-    n.putNull("password_expires_at");
-    n.putObject("links").put("self", ApiServer.publicUrl(ctx) + "/identity/v3/users/" + u.id());
-    return n;
-  }
-
-  private void projectList(Context ctx, List<Project> projects, String self) {
-    Optional<String> name = Optional.ofNullable(ctx.queryParam("name"));
-    ObjectNode root = ApiJson.MAPPER.createObjectNode();
-    ArrayNode arr = root.putArray("projects");
-    projects.stream()
-        .filter(p -> name.map(p.name()::equals).orElse(true))
-        .forEach(p -> arr.add(projectJson(ctx, p)));
-    ObjectNode links = root.putObject("links");
-    links.put("self", ApiServer.publicUrl(ctx) + self);
-    links.putNull("previous");
-    links.putNull("next");
-    ctx.json(root);
-  }
-
-  private void listProjects(Context ctx) {
-    Policy.requireAdmin(AuthContext.of(ctx), "identity:list_projects");
-    projectList(ctx, identity.repository().listProjects(), "/identity/v3/projects");
-  }
-
-  private void authProjects(Context ctx) {
-    AuthContext auth = AuthContext.of(ctx);
-    projectList(
-        ctx, identity.repository().listProjectsOfUser(auth.userId()), "/identity/v3/auth/projects");
-  }
-
-  private void userProjects(Context ctx) {
-    AuthContext auth = AuthContext.of(ctx);
-    String userId = ctx.pathParam("id");
-    if (!auth.isAdmin() && !auth.userId().equals(userId)) {
-      throw new ForbiddenException("You are not authorized to list another user's projects.");
-    }
-    projectList(
-        ctx,
-        identity.repository().listProjectsOfUser(userId),
-        "/identity/v3/users/" + userId + "/projects");
-  }
-
-  private void showProject(Context ctx) {
-    AuthContext auth = AuthContext.of(ctx);
-    String id = ctx.pathParam("id");
-    if (!auth.isAdmin() && !auth.projectId().map(id::equals).orElse(false)) {
-      throw new ForbiddenException("You are not authorized to show project " + id);
-    }
-    Project p =
-        identity
-            .repository()
-            .findProject(id)
-            .orElseThrow(() -> new NotFoundException("Could not find project: " + id));
-    ObjectNode root = ApiJson.MAPPER.createObjectNode();
-    root.set("project", projectJson(ctx, p));
-    ctx.json(root);
-  }
-
-  private void listUsers(Context ctx) {
-    Policy.requireAdmin(AuthContext.of(ctx), "identity:list_users");
-    Optional<String> name = Optional.ofNullable(ctx.queryParam("name"));
-    ObjectNode root = ApiJson.MAPPER.createObjectNode();
-    ArrayNode arr = root.putArray("users");
-    identity.repository().listUsers().stream()
-        .filter(u -> name.map(u.name()::equals).orElse(true))
-        .forEach(u -> arr.add(userJson(ctx, u)));
-    root.putObject("links")
-        .put("self", ApiServer.publicUrl(ctx) + "/identity/v3/users")
-        .putNull("next");
-    ctx.json(root);
-  }
-
-  private void showUser(Context ctx) {
-    AuthContext auth = AuthContext.of(ctx);
-    String id = ctx.pathParam("id");
-    if (!auth.isAdmin() && !auth.userId().equals(id)) {
-      throw new ForbiddenException("You are not authorized to show user " + id);
-    }
-    User u =
-        identity
-            .repository()
-            .findUser(id)
-            .orElseThrow(() -> new NotFoundException("Could not find user: " + id));
-    ObjectNode root = ApiJson.MAPPER.createObjectNode();
-    root.set("user", userJson(ctx, u));
-    ctx.json(root);
-  }
-
-  private void listRoles(Context ctx) {
-    Policy.requireAdmin(AuthContext.of(ctx), "identity:list_roles");
-    ObjectNode root = ApiJson.MAPPER.createObjectNode();
-    ArrayNode arr = root.putArray("roles");
-    identity
-        .repository()
-        .listRoles()
-        .forEach(
-            r -> {
-              ObjectNode n = arr.addObject();
-              n.put("id", r.id());
-              n.put("name", r.name());
-              n.putNull("domain_id");
-              n.putObject("links")
-                  .put("self", ApiServer.publicUrl(ctx) + "/identity/v3/roles/" + r.id());
-            });
-    root.putObject("links")
-        .put("self", ApiServer.publicUrl(ctx) + "/identity/v3/roles")
-        .putNull("next");
     ctx.json(root);
   }
 

@@ -1,6 +1,5 @@
 package io.virga.api;
 
-import at.favre.lib.crypto.bcrypt.BCrypt;
 import io.virga.core.Config;
 import io.virga.core.InvalidInputException;
 import io.virga.core.UnauthorizedException;
@@ -30,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * calls to create the admin and demo accounts idempotently.
  *
  * <p>Configuration: {@code token_expiration} (seconds, default 3600), {@code password_hash_cost}
- * (bcrypt cost, default 10; each login costs 2^cost rounds).
+ * (bcrypt cost, default 10; each login costs 2^cost rounds), {@code max_password_length} (4096, see
+ * {@link Passwords}).
  */
 public final class IdentityService {
   private static final Logger LOG = LoggerFactory.getLogger(IdentityService.class);
@@ -40,7 +40,7 @@ public final class IdentityService {
 
   private final IdentityRepository repo;
   private final Duration tokenLifetime;
-  private final int bcryptCost;
+  private final Passwords passwords;
   private final SecureRandom random = new SecureRandom();
   private final String dummyHash;
 
@@ -75,10 +75,7 @@ public final class IdentityService {
   public IdentityService(Database db, Config config) {
     this.repo = new IdentityRepository(db);
     this.tokenLifetime = config.seconds("token_expiration", 3600);
-    this.bcryptCost = config.integer("password_hash_cost", 10);
-    if (bcryptCost < 4 || bcryptCost > 31) {
-      throw new InvalidInputException("password_hash_cost must be between 4 and 31");
-    }
+    this.passwords = new Passwords(config);
     this.dummyHash = hashPassword(UUID.randomUUID().toString());
   }
 
@@ -107,8 +104,7 @@ public final class IdentityService {
                 .flatMap(n -> domainId(userRef.domain()).flatMap(d -> repo.findUserByName(d, n)));
     // verify against a dummy hash for unknown users too: the answer time does not tell who exists
     String hash = user.map(User::passwordHash).orElse(dummyHash);
-    boolean verified =
-        BCrypt.verifyer().verify(password.toCharArray(), hash.toCharArray()).verified;
+    boolean verified = passwords.verify(password, hash);
     if (user.isEmpty() || !user.get().enabled() || !verified) {
       LOG.info("authentication failed for user {}", userRef.id().or(userRef::name).orElse("?"));
       throw new UnauthorizedException("The request you have made requires authentication.");
@@ -302,9 +298,7 @@ public final class IdentityService {
     Optional<User> existing = repo.findUserByName(DEFAULT_DOMAIN_ID, name);
     if (existing.isPresent()) {
       User u = existing.get();
-      if (!BCrypt.verifyer()
-          .verify(password.toCharArray(), u.passwordHash().toCharArray())
-          .verified) {
+      if (!passwords.verify(password, u.passwordHash())) {
         repo.updatePasswordHash(u.id(), hashPassword(password));
         LOG.info("updated the password of user {}", name);
       }
@@ -347,7 +341,16 @@ public final class IdentityService {
   }
 
   String hashPassword(String password) {
-    return BCrypt.withDefaults().hashToString(bcryptCost, password.toCharArray());
+    return passwords.hash(password);
+  }
+
+  Passwords passwords() {
+    return passwords;
+  }
+
+  /** A hash no password matches, so unknown users cost as much to check as known ones. */
+  String dummyHash() {
+    return dummyHash;
   }
 
   private static String newId() {

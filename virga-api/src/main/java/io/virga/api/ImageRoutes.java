@@ -76,7 +76,16 @@ final class ImageRoutes implements ApiServer.RouteGroup {
 
   private void create(Context ctx) {
     ImageService.Caller c = caller(ctx);
-    ImageRecord r = images.create(c, ImageSpec.fromJson(ApiJson.object(ctx), c.admin()));
+    ObjectNode body = ApiJson.object(ctx);
+    Optional<String> owner = Optional.of(c.projectId());
+    if (body.has("owner")) {
+      JsonNode o = body.remove("owner");
+      if (!o.isNull() && !o.isTextual()) {
+        throw new InvalidInputException("'owner' must be a string or null");
+      }
+      owner = o.isNull() ? Optional.empty() : Optional.of(o.textValue());
+    }
+    ImageRecord r = images.create(c, ImageSpec.fromJson(body, c.admin()), owner);
     ctx.header("Location", ApiServer.publicUrl(ctx) + "/image/v2/images/" + r.id());
     ctx.status(201).json(json(r));
   }
@@ -102,7 +111,11 @@ final class ImageRoutes implements ApiServer.RouteGroup {
     } catch (IOException e) {
       throw new InvalidInputException("Malformed JSON patch: " + e.getMessage());
     }
-    ImageRecord r = images.update(caller(ctx), ctx.pathParam("id"), ImagePatch.operations(doc));
+    List<JsonNode> ops =
+        type.equals(ImagePatch.MEDIA_TYPE_20)
+            ? ImagePatch.operations20(doc)
+            : ImagePatch.operations(doc);
+    ImageRecord r = images.update(caller(ctx), ctx.pathParam("id"), ops);
     ctx.json(json(r));
   }
 

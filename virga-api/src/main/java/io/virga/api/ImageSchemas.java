@@ -61,6 +61,28 @@ final class ImageSchemas {
     return s;
   }
 
+  static ObjectNode member() {
+    ObjectNode s = ApiJson.MAPPER.createObjectNode();
+    s.put("name", "member");
+    ObjectNode p = s.putObject("properties");
+    for (String k : new String[] {"created_at", "image_id", "member_id", "schema", "updated_at"}) {
+      p.putObject(k).put("type", "string");
+    }
+    ObjectNode status = p.putObject("status");
+    status.put("type", "string");
+    status.putArray("enum").add("pending").add("accepted").add("rejected");
+    return s;
+  }
+
+  static ObjectNode members() {
+    ObjectNode s = ApiJson.MAPPER.createObjectNode();
+    s.put("name", "members");
+    ObjectNode p = s.putObject("properties");
+    p.putObject("members").put("type", "array").set("items", member());
+    p.putObject("schema").put("type", "string");
+    return s;
+  }
+
   private static void str(ObjectNode p, String name) {
     p.putObject(name).putArray("type").add("null").add("string");
   }

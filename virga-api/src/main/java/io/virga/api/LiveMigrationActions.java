@@ -99,6 +99,7 @@ final class LiveMigrationActions implements AutoCloseable {
             "The target host " + req.host().get() + " is the server's current host.");
       }
     }
+    ServerMigrationActions.requireHost(r, "os-migrateLive");
     ops.swap(r, InstanceUpdate.none().task(TaskState.MIGRATING), InstanceAction.LIVE_MIGRATE);
     deps.actions().start(uuid, c.requestId(), "live-migration", r.projectId(), c.auth().userId());
     long typeId = MigrationScheduler.flavorTypeId(deps, r.flavor());
@@ -124,10 +125,7 @@ final class LiveMigrationActions implements AutoCloseable {
       deps.instances()
           .compareAndSwap(
               uuid, InstanceUpdate.none().clearTask(), List.of(Optional.of(TaskState.MIGRATING)));
-      if (e instanceof io.virga.core.NoValidHostException) {
-        throw new InvalidInputException(e.getMessage());
-      }
-      throw e;
+      throw ServerMigrationActions.noValidHostIs400(deps, r, e);
     }
     String rid = c.requestId();
     checks.execute(() -> checkAndCast(m, req.blockMigration(), rid));

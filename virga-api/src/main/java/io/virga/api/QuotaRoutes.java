@@ -68,8 +68,11 @@ final class QuotaRoutes {
     if (!c.version().atLeast(2, 39)) {
       a.put("maxImageMeta", l.get("metadata_items"));
     }
-    a.put("maxPersonality", l.get("injected_files"));
-    a.put("maxPersonalitySize", l.get("injected_file_content_bytes"));
+    if (!c.version().atLeast(2, 57)) {
+      // 2.57 removed personality files
+      a.put("maxPersonality", l.get("injected_files"));
+      a.put("maxPersonalitySize", l.get("injected_file_content_bytes"));
+    }
     if (!c.version().atLeast(2, 36)) {
       a.put("maxSecurityGroupRules", -1);
       a.put("maxSecurityGroups", -1);
@@ -99,6 +102,9 @@ final class QuotaRoutes {
     m.put("id", project);
     InstanceRepository.Usage u = detail ? deps.instances().projectUsage(project) : null;
     for (String r : RESOURCES) {
+      if (r.startsWith("injected_") && c.version().atLeast(2, 57)) {
+        continue; // 2.57 removed the injected-file quotas
+      }
       long limit = limits.getOrDefault(r, -1L);
       if (detail) {
         long used =
@@ -146,39 +152,39 @@ final class QuotaRoutes {
       if (NETWORK.contains(k) && !c.version().atLeast(2, 36)) {
         continue;
       }
-      if (!RESOURCES.contains(k)) {
+      if (!RESOURCES.contains(k) || k.startsWith("injected_") && c.version().atLeast(2, 57)) {
         throw new InvalidInputException(
             "Invalid input for field/attribute quota_set. Additional properties are not allowed ('"
                 + k
                 + "' was unexpected)");
       }
-      JsonNode v = e.getValue();
-      long n;
-      if (v.isIntegralNumber()) {
-        n = v.longValue();
-      } else if (v.isTextual() && v.textValue().matches("^-?[0-9]{1,18}$")) {
-        n = Long.parseLong(v.textValue());
-      } else {
-        throw new InvalidInputException(
-            "Invalid input for field/attribute "
-                + k
-                + ": must be an integer, not "
-                + ApiJson.describe(v));
-      }
-      if (n < -1) {
-        throw new InvalidInputException(
-            "Invalid input for field/attribute "
-                + k
-                + ": "
-                + n
-                + " is less than the minimum of -1");
-      }
-      set.put(k, n);
+      set.put(k, limit(k, e.getValue()));
     }
     deps.quotas().set(project, set);
     Map<String, Object> out = quotaSet(c, deps.quotas().limits(project), project, false);
     out.remove("id");
     c.ctx().json(Map.of("quota_set", out));
+  }
+
+  /** Nova's quota limit type: an integer or a string of digits, at least -1 (unlimited). */
+  static long limit(String k, JsonNode v) {
+    long n;
+    if (v.isIntegralNumber()) {
+      n = v.longValue();
+    } else if (v.isTextual() && v.textValue().matches("^-?[0-9]{1,18}$")) {
+      n = Long.parseLong(v.textValue());
+    } else {
+      throw new InvalidInputException(
+          "Invalid input for field/attribute "
+              + k
+              + ": must be an integer, not "
+              + ApiJson.describe(v));
+    }
+    if (n < -1) {
+      throw new InvalidInputException(
+          "Invalid input for field/attribute " + k + ": " + n + " is less than the minimum of -1");
+    }
+    return n;
   }
 
   private void reset(ComputeRoutes.Call c) {

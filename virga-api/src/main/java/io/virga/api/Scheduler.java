@@ -45,15 +45,28 @@ public final class Scheduler {
    * plus why each host was refused.
    */
   public ComputeNodeRecord schedule(InstanceRecord instance) {
+    return schedule(instance, Optional.empty());
+  }
+
+  /**
+   * With a destination only its node is a candidate; a forced one (availability_zone "zone:host")
+   * skips the enabled and availability-zone filters, as Nova's force_hosts do, but never a host
+   * that is down or full.
+   */
+  ComputeNodeRecord schedule(InstanceRecord instance, Optional<Destination> destination) {
     Instant now = Instant.now();
     Map<String, ComputeServiceRecord> services =
         hosts.services().stream()
             .collect(Collectors.toMap(ComputeServiceRecord::host, s -> s, (a, b) -> a));
     List<String> refusals = new ArrayList<>();
     List<ComputeNodeRecord> candidates = new ArrayList<>();
+    boolean forced = destination.map(Destination::forced).orElse(false);
     for (ComputeNodeRecord node : hosts.nodes()) {
+      if (destination.isPresent() && !destination.get().matches(node)) {
+        continue;
+      }
       ComputeServiceRecord svc = services.get(node.host());
-      Optional<String> refused = hostRefusal(instance, node, svc, now);
+      Optional<String> refused = hostRefusal(instance, instance.flavor(), node, svc, now, forced);
       if (refused.isPresent()) {
         refusals.add(node.host() + ": " + refused.get());
       } else {
@@ -84,14 +97,18 @@ public final class Scheduler {
       refusals.add(node.host() + ": " + refused.get());
     }
     String why =
-        refusals.isEmpty() ? "no compute hosts are registered" : String.join("; ", refusals);
+        refusals.isEmpty()
+            ? destination
+                .map(d -> "requested host " + d.describe() + " is not registered")
+                .orElse("no compute hosts are registered")
+            : String.join("; ", refusals);
     LOG.warn("instance {}: no valid host ({})", instance.uuid(), why);
     throw new NoValidHostException(NO_VALID_HOST + " " + why);
   }
 
   private Optional<String> hostRefusal(
       InstanceRecord instance, ComputeNodeRecord node, ComputeServiceRecord svc, Instant now) {
-    return hostRefusal(instance, instance.flavor(), node, svc, now);
+    return hostRefusal(instance, instance.flavor(), node, svc, now, false);
   }
 
   /** The filters for {@code instance} asking for {@code flavor} (a resize's new flavor). */
@@ -101,10 +118,21 @@ public final class Scheduler {
       ComputeNodeRecord node,
       ComputeServiceRecord svc,
       Instant now) {
+    return hostRefusal(instance, flavor, node, svc, now, false);
+  }
+
+  /** {@code forced}: an admin's forced host skips the enabled and availability-zone filters. */
+  private Optional<String> hostRefusal(
+      InstanceRecord instance,
+      Flavor flavor,
+      ComputeNodeRecord node,
+      ComputeServiceRecord svc,
+      Instant now,
+      boolean forced) {
     if (svc == null) {
       return Optional.of("no compute service record");
     }
-    if (svc.disabled()) {
+    if (svc.disabled() && !forced) {
       return Optional.of(
           "compute service is disabled" + svc.disabledReason().map(r -> " (" + r + ")").orElse(""));
     }
@@ -112,7 +140,8 @@ public final class Scheduler {
       return Optional.of(
           "compute service is down (no heartbeat in " + options.serviceDownTimeSeconds() + " s)");
     }
-    if (instance.availabilityZone().isPresent()
+    if (!forced
+        && instance.availabilityZone().isPresent()
         && !instance.availabilityZone().get().equals(svc.availabilityZone())) {
       return Optional.of(
           "in availability zone "

@@ -20,7 +20,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -40,7 +39,6 @@ final class ServerCreate implements AutoCloseable {
 
   private final ComputeDeps deps;
   private final ExecutorService builder;
-  private final Map<String, Object> projectLocks = new ConcurrentHashMap<>();
 
   ServerCreate(ComputeDeps deps) {
     this.deps = deps;
@@ -82,6 +80,7 @@ final class ServerCreate implements AutoCloseable {
                     throw new InvalidInputException("Invalid key_name provided.");
                   }
                 });
+    req.destination().ifPresent(d -> checkDestination(caller, d));
     if (req.availabilityZone().isPresent()
         && deps.hosts().services().stream()
             .noneMatch(s -> s.availabilityZone().equals(req.availabilityZone().get()))) {
@@ -90,47 +89,53 @@ final class ServerCreate implements AutoCloseable {
     }
     String reservationId = "r-" + Long.toString(RANDOM.nextLong() >>> 1, 36);
     String adminPass = req.adminPass().orElseGet(ServerCreate::password);
-    List<InstanceRecord> created;
-    synchronized (projectLocks.computeIfAbsent(project, p -> new Object())) {
-      Map<String, Long> limits = deps.quotas().limits(project);
-      long metaLimit = limits.getOrDefault("metadata_items", 128L);
-      if (metaLimit >= 0 && req.metadata().size() > metaLimit) {
-        throw new QuotaExceededException(
-            "Quota exceeded for metadata_items: Requested "
-                + req.metadata().size()
-                + ", but the limit is "
-                + metaLimit);
-      }
-      int count = allowedCount(project, flavor, req, limits);
-      List<NewInstance> rows = new ArrayList<>();
-      for (int i = 0; i < count; i++) {
-        String name = count > 1 ? req.name() + "-" + (i + 1) : req.name();
-        String uuid = UUID.randomUUID().toString();
-        rows.add(
-            new NewInstance(
-                uuid,
-                name,
-                req.description(),
-                hostname(name, uuid),
-                project,
-                caller.userId(),
-                flavor.flavor(),
-                image.id(),
-                req.availabilityZone(),
-                req.metadata(),
-                req.tags(),
-                req.userData(),
-                key.map(KeyPairRecord::name),
-                key.map(KeyPairRecord::publicKey),
-                req.configDrive(),
-                i,
-                reservationId));
-      }
-      created = deps.instances().createAll(rows);
+    Map<String, Long> limits = deps.quotas().limits(project);
+    long metaLimit = limits.getOrDefault("metadata_items", 128L);
+    if (metaLimit >= 0 && req.metadata().size() > metaLimit) {
+      throw new QuotaExceededException(
+          "Quota exceeded for metadata_items: Requested "
+              + req.metadata().size()
+              + ", but the limit is "
+              + metaLimit);
     }
+    // quota check and rows in one transaction under the project's lock: holds across processes
+    List<InstanceRecord> created =
+        deps.instances()
+            .createWithinQuota(
+                project,
+                used -> {
+                  int count = allowedCount(flavor, req, limits, used);
+                  List<NewInstance> rows = new ArrayList<>();
+                  for (int i = 0; i < count; i++) {
+                    String name = count > 1 ? req.name() + "-" + (i + 1) : req.name();
+                    String uuid = UUID.randomUUID().toString();
+                    rows.add(
+                        new NewInstance(
+                            uuid,
+                            name,
+                            req.description(),
+                            hostname(name, uuid),
+                            project,
+                            caller.userId(),
+                            flavor.flavor(),
+                            image.id(),
+                            req.availabilityZone(),
+                            req.metadata(),
+                            req.tags(),
+                            req.userData(),
+                            key.map(KeyPairRecord::name),
+                            key.map(KeyPairRecord::publicKey),
+                            req.configDrive(),
+                            i,
+                            reservationId,
+                            req.accessIpV4(),
+                            req.accessIpV6()));
+                  }
+                  return rows;
+                });
     for (InstanceRecord r : created) {
       deps.actions().start(r.uuid(), requestId, "create", project, caller.userId());
-      builder.execute(() -> scheduleAndBuild(r, requestId));
+      builder.execute(() -> scheduleAndBuild(r, requestId, req.destination()));
     }
     return new Created(created, adminPass, reservationId);
   }
@@ -158,9 +163,11 @@ final class ServerCreate implements AutoCloseable {
     }
   }
 
-  private int allowedCount(
-      String project, FlavorRecord flavor, ServerCreateRequest req, Map<String, Long> limits) {
-    InstanceRepository.Usage used = deps.instances().projectUsage(project);
+  private static int allowedCount(
+      FlavorRecord flavor,
+      ServerCreateRequest req,
+      Map<String, Long> limits,
+      InstanceRepository.Usage used) {
     int fits = req.maxCount();
     fits = Math.min(fits, room(limits.get("instances"), used.instances(), 1));
     fits = Math.min(fits, room(limits.get("cores"), used.cores(), flavor.flavor().vcpus()));
@@ -222,7 +229,21 @@ final class ServerCreate implements AutoCloseable {
     return sb.toString();
   }
 
-  private void scheduleAndBuild(InstanceRecord r, String requestId) {
+  /** Admin only (Nova's forced_host / requested_destination policies); the host must exist. */
+  private void checkDestination(AuthContext caller, Destination d) {
+    if (!caller.isAdmin()) {
+      throw new io.virga.core.ForbiddenException(
+          d.forced()
+              ? "Policy doesn't allow os_compute_api:servers:create:forced_host to be performed."
+              : "Policy doesn't allow compute:servers:create:requested_destination to be"
+                  + " performed.");
+    }
+    if (deps.hosts().nodes().stream().noneMatch(d::matches)) {
+      throw new InvalidInputException("Compute host " + d.describe() + " could not be found.");
+    }
+  }
+
+  private void scheduleAndBuild(InstanceRecord r, String requestId, Optional<Destination> dest) {
     MDC.put("request_id", requestId);
     MDC.put("instance_uuid", r.uuid());
     try {
@@ -238,7 +259,7 @@ final class ServerCreate implements AutoCloseable {
                   r.uuid(), requestId, "conductor_schedule_and_build_instances", Optional.empty());
           return;
         }
-        var node = deps.scheduler().schedule(current);
+        var node = deps.scheduler().schedule(current, dest);
         deps.actions()
             .eventFinish(
                 r.uuid(), requestId, "conductor_schedule_and_build_instances", Optional.empty());
@@ -273,7 +294,8 @@ final class ServerCreate implements AutoCloseable {
    * saying so, as an agent's recovery does for builds it lost. Instances with a host are their
    * agent's to recover.
    */
-  int recoverUnscheduled() {
+  int recoverUnscheduled(java.time.Duration minAge) {
+    java.time.Instant before = java.time.Instant.now().minus(minAge);
     int n = 0;
     for (InstanceRecord r :
         deps.instances()
@@ -284,7 +306,10 @@ final class ServerCreate implements AutoCloseable {
                     Optional.of(java.util.Set.of(VmState.BUILDING)),
                     Optional.empty(),
                     false))) {
-      if (r.host().isEmpty() && r.taskState().orElse(null) == TaskState.SCHEDULING) {
+      // another API process may be scheduling a fresh one right now: only old ones are lost
+      if (r.host().isEmpty()
+          && r.taskState().orElse(null) == TaskState.SCHEDULING
+          && !r.updatedAt().isAfter(before)) {
         String message =
             "Build of instance "
                 + r.uuid()

@@ -34,7 +34,10 @@ record ServerCreateRequest(
     boolean returnReservationId,
     Optional<String> description,
     List<String> tags,
-    Optional<String> adminPass) {
+    Optional<String> adminPass,
+    Optional<String> accessIpV4,
+    Optional<String> accessIpV6,
+    Optional<Destination> destination) {
 
   private static final Set<String> KNOWN =
       Set.of(
@@ -59,7 +62,9 @@ record ServerCreateRequest(
           "tags",
           "personality",
           "block_device_mapping",
-          "block_device_mapping_v2");
+          "block_device_mapping_v2",
+          "host",
+          "hypervisor_hostname");
   private static final Pattern METADATA_KEY = Pattern.compile("^[a-zA-Z0-9-_:. ]{1,255}$");
   private static final Pattern TAG = Pattern.compile("^[^,/]{1,60}$");
   static final int MAX_USER_DATA = 65535;
@@ -72,7 +77,8 @@ record ServerCreateRequest(
       if (!KNOWN.contains(k)
           || k.equals("description") && !v.atLeast(2, 19)
           || k.equals("tags") && !v.atLeast(2, 52)
-          || k.equals("personality") && v.atLeast(2, 57)) {
+          || k.equals("personality") && v.atLeast(2, 57)
+          || (k.equals("host") || k.equals("hypervisor_hostname")) && !v.atLeast(2, 74)) {
         unexpected.add(k);
       }
     }
@@ -82,12 +88,7 @@ record ServerCreateRequest(
               + String.join(", ", unexpected.stream().map(k -> "'" + k + "'").toList())
               + " unexpected)");
     }
-    String name = ApiJson.requireString(s, "name");
-    if (name.isEmpty() || name.length() > 255 || !name.strip().equals(name)) {
-      throw new InvalidInputException(
-          "Invalid input for field/attribute name: it must be 1 to 255 characters without"
-              + " leading or trailing whitespace");
-    }
+    String name = NovaParams.name("name", ApiJson.requireString(s, "name"), 255);
     String imageRef = ApiJson.optString(s, "imageRef").orElse("");
     if (imageRef.isEmpty()) {
       throw new InvalidInputException(
@@ -104,7 +105,18 @@ record ServerCreateRequest(
     Optional<String> userData = userData(s);
     Optional<String> keyName = ApiJson.optString(s, "key_name");
     boolean configDrive = configDrive(s.get("config_drive"));
-    Optional<String> az = ApiJson.optString(s, "availability_zone").filter(a -> !a.isEmpty());
+    Optional<String> azField = ApiJson.optString(s, "availability_zone").filter(a -> !a.isEmpty());
+    Optional<String> az = azField.flatMap(Destination::zoneOf);
+    Optional<Destination> destination = azField.flatMap(Destination::fromAvailabilityZone);
+    Optional<String> host = ApiJson.optString(s, "host");
+    Optional<String> node = ApiJson.optString(s, "hypervisor_hostname");
+    if (host.isPresent() || node.isPresent()) {
+      if (destination.isPresent()) {
+        throw new InvalidInputException(
+            "host/hypervisor_hostname and a forced host in availability_zone exclude each other");
+      }
+      destination = Optional.of(new Destination(host, node, false));
+    }
     int min = count(s, "min_count");
     int max = count(s, "max_count");
     if (s.has("min_count") && !s.has("max_count")) {
@@ -113,15 +125,15 @@ record ServerCreateRequest(
     if (min > max) {
       throw new InvalidInputException("min_count must be <= max_count");
     }
-    boolean reservation = ApiJson.optBoolean(s, "return_reservation_id").orElse(false);
+    boolean reservation = NovaParams.looseBoolean(s, "return_reservation_id").orElse(false);
     Optional<String> description = ApiJson.optString(s, "description");
     if (description.isPresent() && description.get().length() > 255) {
       throw new InvalidInputException("description is longer than 255 characters");
     }
     List<String> tags = tags(s.get("tags"));
     Optional<String> adminPass = ApiJson.optString(s, "adminPass");
-    ApiJson.optString(s, "accessIPv4");
-    ApiJson.optString(s, "accessIPv6");
+    Optional<String> accessIpV4 = NovaParams.accessIp(s, "accessIPv4", false);
+    Optional<String> accessIpV6 = NovaParams.accessIp(s, "accessIPv6", true);
     Optional<String> diskConfig = ApiJson.optString(s, "OS-DCF:diskConfig");
     if (diskConfig.isPresent() && !Set.of("AUTO", "MANUAL").contains(diskConfig.get())) {
       throw new InvalidInputException("OS-DCF:diskConfig must be AUTO or MANUAL");
@@ -140,7 +152,10 @@ record ServerCreateRequest(
         reservation,
         description,
         tags,
-        adminPass);
+        adminPass,
+        accessIpV4,
+        accessIpV6,
+        destination);
   }
 
   private static String flavorRef(ObjectNode s) {
@@ -259,7 +274,7 @@ record ServerCreateRequest(
     return m;
   }
 
-  private static Optional<String> userData(ObjectNode s) {
+  static Optional<String> userData(ObjectNode s) {
     Optional<String> ud = ApiJson.optString(s, "user_data");
     if (ud.isEmpty()) {
       return ud;

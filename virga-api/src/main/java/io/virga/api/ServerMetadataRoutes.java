@@ -100,8 +100,20 @@ final class ServerMetadataRoutes {
     c.ctx().status(204);
   }
 
+  /** From 2.21 the actions of a deleted server stay readable (Nova reads them read_deleted). */
+  private InstanceRecord actionsOf(ComputeRoutes.Call c) {
+    if (!c.version().atLeast(2, 21)) {
+      return ops.visible(c.auth(), c.path("id"));
+    }
+    String uuid = c.path("id");
+    return deps.instances()
+        .find(uuid)
+        .filter(r -> Policy.mayAccess(c.auth(), r.projectId()))
+        .orElseThrow(() -> new NotFoundException("Instance " + uuid + " could not be found."));
+  }
+
   private void actions(ComputeRoutes.Call c) {
-    InstanceRecord r = ops.visible(c.auth(), c.path("id"));
+    InstanceRecord r = actionsOf(c);
     List<InstanceActionRecord> all = deps.actions().list(r.uuid());
     // 2.58: changes-since, limit and marker (a request id); 2.66: changes-before
     if (c.version().atLeast(2, 58)) {
@@ -126,7 +138,7 @@ final class ServerMetadataRoutes {
   }
 
   private void actionShow(ComputeRoutes.Call c) {
-    InstanceRecord r = ops.visible(c.auth(), c.path("id"));
+    InstanceRecord r = actionsOf(c);
     InstanceActionRecord a =
         deps.actions()
             .get(r.uuid(), c.path("rid"))

@@ -49,6 +49,7 @@ final class ServerMigrationActions {
           "resize needs an object with flavorRef: {\"resize\": {\"flavorRef\": \"2\"}}");
     }
     InstanceAction.RESIZE.check(uuid, r.vmState(), r.taskState());
+    requireHost(r, "resize");
     String flavorId = ServerCreateRequest.lastSegment(arg.get("flavorRef").asText());
     FlavorRecord f;
     try {
@@ -73,6 +74,7 @@ final class ServerMigrationActions {
               + current.rootGb()
               + " GB.");
     }
+    checkResizeQuota(r.projectId(), current, f.flavor());
     begin(
         c,
         r,
@@ -82,6 +84,31 @@ final class ServerMigrationActions {
         Optional.empty(),
         "resize",
         deps.migrationOptions().allowResizeToSameHost());
+  }
+
+  /** Nova's upsize quota check: the growth in cores and RAM must fit the project's limits. */
+  private void checkResizeQuota(String project, Flavor current, Flavor next) {
+    java.util.Map<String, Long> limits = deps.quotas().limits(project);
+    io.virga.db.InstanceRepository.Usage used = deps.instances().projectUsage(project);
+    String[] names = {"cores", "ram"};
+    long[] deltas = {next.vcpus() - current.vcpus(), next.memoryMb() - current.memoryMb()};
+    long[] usedNow = {used.cores(), used.ramMb()};
+    for (int k = 0; k < names.length; k++) {
+      long limit = limits.getOrDefault(names[k], -1L);
+      if (deltas[k] > 0 && limit >= 0 && usedNow[k] + deltas[k] > limit) {
+        throw new io.virga.core.QuotaExceededException(
+            "Quota exceeded for "
+                + names[k]
+                + ": Requested "
+                + deltas[k]
+                + ", but already used "
+                + usedNow[k]
+                + " of "
+                + limit
+                + " "
+                + names[k]);
+      }
+    }
   }
 
   void migrate(ComputeRoutes.Call c, String uuid, JsonNode arg) {
@@ -123,6 +150,7 @@ final class ServerMigrationActions {
       String action,
       boolean allowSameHost) {
     String uuid = r.uuid();
+    requireHost(r, type == MigrationType.RESIZE ? "resize" : "migrate");
     // resize_prep first: of two racing requests only one claims
     ops.swap(
         r,
@@ -155,13 +183,30 @@ final class ServerMigrationActions {
       deps.actions()
           .eventFinish(
               uuid, c.requestId(), "conductor_migrate_server", Optional.of(e.getMessage()));
-      if (e instanceof io.virga.core.NoValidHostException) {
-        throw new InvalidInputException(e.getMessage());
-      }
-      throw e;
+      throw noValidHostIs400(deps, r, e);
     }
     deps.agents().forHost(m.destCompute()).prepResize(uuid, m.uuid());
     c.ctx().status(202);
+  }
+
+  /**
+   * Nova's answer when no host fits a move: the instance fault is recorded (the server keeps its
+   * state), and the caller gets 400 with the scheduler's reasons.
+   */
+  static RuntimeException noValidHostIs400(ComputeDeps deps, InstanceRecord r, RuntimeException e) {
+    if (!(e instanceof io.virga.core.NoValidHostException)) {
+      return e;
+    }
+    deps.instances().recordFault(r.uuid(), 500, e.getMessage(), Optional.empty(), r.host());
+    return new InvalidInputException(e.getMessage());
+  }
+
+  /** A server that was never scheduled (stopped before it got a host) cannot move: 409. */
+  static void requireHost(InstanceRecord r, String action) {
+    if (r.host().isEmpty()) {
+      throw new io.virga.core.ConflictException(
+          "Cannot '" + action + "' instance " + r.uuid() + ": it is not on any host");
+    }
   }
 
   /** {@code confirmResize}: the source removes what it kept for a revert. */
@@ -229,6 +274,27 @@ final class ServerMigrationActions {
               .isPresent()) {
         LOG.info("instance {}: confirming migration {} before the delete", r.uuid(), m.uuid());
         deps.agents().forHost(m.sourceCompute()).confirmResize(r.uuid(), m.uuid());
+      }
+    }
+  }
+
+  /**
+   * Deleting a server with a live migration under way: abort it first, so the guest is not handed
+   * to the destination after the source destroyed it. (Cold migrations clean up through their own
+   * failure paths: every step after the delete fails its compare-and-swap.)
+   */
+  static void abortLiveMigrationBeforeDelete(ComputeDeps deps, InstanceRecord r) {
+    for (Migration m : deps.migrations().list(MigrationFilter.ofInstance(r.uuid()))) {
+      if (m.live() && Migration.IN_PROGRESS.contains(m.status())) {
+        try {
+          deps.agents().forHost(m.sourceCompute()).liveMigrationAbort(r.uuid(), m.uuid());
+        } catch (RuntimeException e) {
+          LOG.warn(
+              "instance {}: cannot abort live migration {} before the delete: {}",
+              r.uuid(),
+              m.uuid(),
+              e.toString());
+        }
       }
     }
   }

@@ -44,6 +44,7 @@ final class ServerOperations {
   /** A power/lifecycle action: state check, task_state CAS, instance action, cast to the host. */
   void act(AuthContext caller, String uuid, InstanceAction action, String requestId) {
     InstanceRecord r = visible(caller, uuid);
+    ServerLocks.check(caller, r);
     action.check(uuid, r.vmState(), r.taskState());
     TaskState task = startingTask(action);
     if (r.host().isEmpty()) {
@@ -112,6 +113,7 @@ final class ServerOperations {
    */
   void delete(AuthContext caller, String uuid, String requestId) {
     InstanceRecord r = visible(caller, uuid);
+    ServerLocks.check(caller, r);
     deps.actions().start(uuid, requestId, "delete", r.projectId(), caller.userId());
     Optional<ComputeServiceRecord> svc = r.host().flatMap(h -> deps.hosts().service(h));
     boolean up =
@@ -128,6 +130,9 @@ final class ServerOperations {
       return;
     }
     ServerMigrationActions.confirmBeforeDelete(deps, r);
+    if (r.taskState().equals(Optional.of(TaskState.MIGRATING))) {
+      ServerMigrationActions.abortLiveMigrationBeforeDelete(deps, r);
+    }
     deps.instances().compareAndSwap(uuid, InstanceUpdate.none().task(TaskState.DELETING), null);
     deps.agents().forHost(r.host().get()).terminateInstance(uuid);
   }

@@ -28,6 +28,7 @@ final class ServerRoutes {
   private final ServerCreate creates;
   private final ServerMigrationActions migrations;
   private final LiveMigrationActions liveMigrations;
+  private final ServerLifecycleActions lifecycle;
 
   ServerRoutes(
       ComputeDeps deps,
@@ -39,6 +40,7 @@ final class ServerRoutes {
     this.creates = creates;
     this.migrations = new ServerMigrationActions(deps, ops);
     this.liveMigrations = liveMigrations;
+    this.lifecycle = new ServerLifecycleActions(deps, ops);
   }
 
   void register(JavalinDefaultRouting r) {
@@ -60,7 +62,8 @@ final class ServerRoutes {
       Optional<String> flavor,
       Optional<Pattern> name,
       Optional<Integer> limit,
-      Optional<String> marker) {}
+      Optional<String> marker,
+      ServerListQuery query) {}
 
   /** Nova's {@code index}/{@code detail}: filter, then page, then render. */
   private void list(ComputeRoutes.Call c, boolean detail) {
@@ -94,6 +97,7 @@ final class ServerRoutes {
   /** The query parameters; empty for a status Nova did not know before 2.38 (an empty list). */
   private Optional<ListQuery> listQuery(ComputeRoutes.Call c) {
     var ctx = c.ctx();
+    ServerListQuery query = ServerListQuery.parse(ctx, c.version());
     boolean admin = c.auth().isAdmin();
     boolean allTenants = admin && truthy(ctx.queryParam("all_tenants"));
     Optional<String> project =
@@ -111,7 +115,8 @@ final class ServerRoutes {
       }
       return Optional.empty();
     }
-    boolean deleted = status.map(s -> s.equals("DELETED")).orElse(false) && admin;
+    boolean deleted =
+        status.map(s -> s.equals("DELETED")).orElse(false) && admin || query.includesDeleted();
     Optional<String> image =
         Optional.ofNullable(ctx.queryParam("image")).map(ServerCreateRequest::lastSegment);
     return Optional.of(
@@ -121,7 +126,8 @@ final class ServerRoutes {
             Optional.ofNullable(ctx.queryParam("flavor")).map(ServerCreateRequest::lastSegment),
             Optional.ofNullable(ctx.queryParam("name")).map(ServerRoutes::regex),
             Optional.ofNullable(ctx.queryParam("limit")).map(ComputePaging::limit),
-            Optional.ofNullable(ctx.queryParam("marker"))));
+            Optional.ofNullable(ctx.queryParam("marker")),
+            query));
   }
 
   /** The rows the database filter found, narrowed by status, flavor and name. */
@@ -138,7 +144,13 @@ final class ServerRoutes {
       if (q.name().isPresent() && !q.name().get().matcher(r.displayName()).find()) {
         continue;
       }
+      if (!q.query().matches(r)) {
+        continue;
+      }
       matched.add(r);
+    }
+    if (q.query().order().isPresent()) {
+      matched.sort(q.query().order().get());
     }
     return matched;
   }
@@ -225,6 +237,7 @@ final class ServerRoutes {
     if (c.version().atLeast(2, 71)) {
       m.put("server_groups", List.of());
     }
+    lifecycle.decorate(c, r, m);
     return m;
   }
 
@@ -267,15 +280,17 @@ final class ServerRoutes {
                 + "' was unexpected)");
       }
     }
-    Optional<String> name = ApiJson.optString(s, "name");
+    Optional<String> name = ApiJson.optString(s, "name").map(n -> NovaParams.name("name", n, 255));
+    Optional<String> v4 = NovaParams.accessIp(s, "accessIPv4", false);
+    Optional<String> v6 = NovaParams.accessIp(s, "accessIPv6", true);
     if (name.isPresent()) {
-      String n = name.get();
-      if (n.isEmpty() || n.length() > 255 || !n.strip().equals(n)) {
-        throw new InvalidInputException(
-            "Invalid input for field/attribute name: 1 to 255 characters without leading or"
-                + " trailing whitespace");
-      }
-      deps.instances().setDisplayName(r.uuid(), n, r.hostname());
+      deps.instances().setDisplayName(r.uuid(), name.get(), r.hostname());
+    }
+    if (s.has("accessIPv4")) {
+      deps.instances().setAccessIp(r.uuid(), false, v4);
+    }
+    if (s.has("accessIPv6")) {
+      deps.instances().setAccessIp(r.uuid(), true, v6);
     }
     if (s.has("description")) {
       Optional<String> d = ApiJson.optString(s, "description");
@@ -284,7 +299,9 @@ final class ServerRoutes {
       }
       deps.instances().setDescription(r.uuid(), d);
     }
-    c.ctx().json(Map.of("server", detail(c, deps.instances().get(r.uuid()))));
+    Map<String, Object> view = detail(c, deps.instances().get(r.uuid()));
+    // before 2.75 Nova's update answers only the base attributes, not the extended ones
+    c.ctx().json(Map.of("server", c.version().atLeast(2, 75) ? view : ServerView.baseOnly(view)));
   }
 
   private void delete(ComputeRoutes.Call c) {
@@ -317,6 +334,9 @@ final class ServerRoutes {
       case "revertResize" -> migrations.revert(c, uuid);
       case "os-migrateLive" -> liveMigrations.liveMigrate(c, uuid, arg);
       default -> {
+        if (lifecycle.handle(c, uuid, name, arg)) {
+          return;
+        }
         ops.visible(c.auth(), uuid);
         throw new InvalidInputException("There is no such action: " + name);
       }

@@ -38,6 +38,7 @@ final class ServerSnapshotAction {
   void handle(ComputeRoutes.Call c, String uuid, JsonNode arg) {
     SnapshotImages.Request request = parse(arg);
     InstanceRecord r = ops.visible(c.auth(), uuid);
+    ServerLocks.check(c.auth(), r);
     InstanceAction.SNAPSHOT.check(uuid, r.vmState(), r.taskState());
     if (r.host().isEmpty()) {
       throw new ConflictException(

@@ -77,8 +77,8 @@ final class ServerView {
     m.put("created", ComputeTime.iso(r.createdAt()));
     m.put("updated", ComputeTime.iso(r.updatedAt()));
     m.put("addresses", Map.of());
-    m.put("accessIPv4", "");
-    m.put("accessIPv6", "");
+    m.put("accessIPv4", r.accessIpV4().orElse(""));
+    m.put("accessIPv6", r.accessIpV6().orElse(""));
     m.put("links", links("servers", r.uuid()));
     m.put("OS-DCF:diskConfig", "MANUAL");
     if (PROGRESS_STATUSES.contains(status)) {
@@ -129,6 +129,23 @@ final class ServerView {
     if ((status.equals("ERROR") || status.equals("DELETED")) && fault.isPresent()) {
       m.put("fault", fault(fault.get()));
     }
+    return m;
+  }
+
+  /** The extended attributes (extensions merged into 2.1) that update answers only from 2.75. */
+  private static final List<String> EXTENDED_PREFIXES =
+      List.of(
+          "OS-EXT-AZ:", "OS-SRV-USG:", "OS-EXT-STS:", "OS-EXT-SRV-ATTR:", "os-extended-volumes:");
+
+  private static final Set<String> EXTENDED_KEYS =
+      Set.of("config_drive", "key_name", "security_groups", "host_status");
+
+  /** A detail view reduced to the base attributes (Nova's update response before 2.75). */
+  static Map<String, Object> baseOnly(Map<String, Object> detail) {
+    Map<String, Object> m = new LinkedHashMap<>(detail);
+    m.keySet()
+        .removeIf(
+            k -> EXTENDED_KEYS.contains(k) || EXTENDED_PREFIXES.stream().anyMatch(k::startsWith));
     return m;
   }
 

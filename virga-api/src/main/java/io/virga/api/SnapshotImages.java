@@ -180,12 +180,56 @@ public final class SnapshotImages {
               images.listLimitMax());
       for (ImageRecord r : found) {
         if (instanceUuid.equals(r.properties().get("instance_uuid"))
-            && "snapshot".equals(r.properties().get("image_type"))) {
+            && List.of("snapshot", "backup").contains(r.properties().get("image_type"))) {
           abandon(r.id());
           n++;
         }
       }
     }
     return n;
+  }
+
+  /**
+   * Nova's {@code _rotate_backups}: of the active backups of {@code instanceUuid} with this {@code
+   * backup_type}, all but the newest {@code rotation} are deleted. Returns the ids deleted.
+   */
+  public List<String> rotateBackups(
+      String instanceUuid, String projectId, String backupType, int rotation) {
+    ImageService.Caller owner = ImageService.Caller.system(projectId);
+    List<ImageRecord> backups =
+        images
+            .list(
+                owner,
+                Map.of("status", "active", "owner", projectId),
+                List.of(),
+                Optional.empty(),
+                List.of(Map.entry("created_at", "desc")),
+                Optional.empty(),
+                images.listLimitMax())
+            .stream()
+            .filter(
+                r ->
+                    instanceUuid.equals(r.properties().get("instance_uuid"))
+                        && "backup".equals(r.properties().get("image_type"))
+                        && backupType.equals(r.properties().get("backup_type")))
+            .sorted(
+                java.util.Comparator.comparingLong(ImageRecord::createdAt)
+                    .reversed()
+                    .thenComparing(ImageRecord::id))
+            .toList();
+    List<String> deleted = new java.util.ArrayList<>();
+    for (ImageRecord r : backups.subList(Math.min(rotation, backups.size()), backups.size())) {
+      images.delete(owner, r.id());
+      deleted.add(r.id());
+      LOG.info("rotated out backup image {} of instance {}", r.id(), instanceUuid);
+    }
+    return deleted;
+  }
+
+  /** Deletes an image the compute side made and no longer needs (the shelve snapshot). */
+  public void delete(String imageId) {
+    images
+        .record(imageId)
+        .ifPresent(r -> images.delete(ImageService.Caller.system(r.owner().orElse("")), imageId));
   }
 }

@@ -30,6 +30,22 @@ class ApiOnPostgresIT {
   }
 
   @Nested
+  class IdentityAdmin extends IdentityAdminRoutesTest {
+    @Override
+    Config config(Map<String, String> values) {
+      return onPostgres(values);
+    }
+  }
+
+  @Nested
+  class ImageSharing extends ImageSharingRoutesTest {
+    @Override
+    Config config(Map<String, String> values) {
+      return onPostgres(values);
+    }
+  }
+
+  @Nested
   class Images extends ImageRoutesTest {
     @Override
     Config config(Map<String, String> values) {

@@ -107,7 +107,9 @@ class IdentityRoutesTest {
         client.post(
             "/identity/v3/auth/tokens", null, ApiTestClient.passwordAuth("nobody", "x", "demo"));
     assertThat(r.status()).isEqualTo(401);
-    assertThat(r.json().get("unauthorized").get("code").asInt()).isEqualTo(401);
+    // Keystone's fault shape, which keystoneauth reads
+    assertThat(r.json().get("error").get("code").asInt()).isEqualTo(401);
+    assertThat(r.json().get("error").get("title").asText()).isEqualTo("Unauthorized");
     assertThat(
             client
                 .post(

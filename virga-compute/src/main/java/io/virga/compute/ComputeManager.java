@@ -57,13 +57,23 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   private final InstanceRecovery recovery;
   private final ResizeFlows resizes;
   private final LiveMigrationFlows liveMigrations;
+  private final LifecycleFlows lifecycle;
+  private final ShelveFlows shelve;
+  private final LifecycleOptions lifecycleOptions;
 
   public ComputeManager(
       ComputeDriver driver,
       ConductorApi conductor,
       ImageSourceFactory images,
       ComputeOptions options) {
-    this(driver, conductor, images, options, MigrationOptions.defaults(), MigrationSteps.noPeers());
+    this(
+        driver,
+        conductor,
+        images,
+        options,
+        MigrationOptions.defaults(),
+        LifecycleOptions.defaults(),
+        MigrationSteps.noPeers());
   }
 
   /**
@@ -77,7 +87,41 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
       ComputeOptions options,
       MigrationOptions migrationOptions,
       Function<String, ComputeAgentApi> peers) {
+    this(driver, conductor, images, options, migrationOptions, LifecycleOptions.defaults(), peers);
+  }
+
+  /** With the shelve options ({@code shelved_offload_time}, {@code shelved_poll_interval}). */
+  public ComputeManager(
+      ComputeDriver driver,
+      ConductorApi conductor,
+      ImageSourceFactory images,
+      ComputeOptions options,
+      LifecycleOptions lifecycleOptions) {
+    this(
+        driver,
+        conductor,
+        images,
+        options,
+        MigrationOptions.defaults(),
+        lifecycleOptions,
+        MigrationSteps.noPeers());
+  }
+
+  /**
+   * @param migrationOptions live-migration concurrency and the resize confirm window
+   * @param lifecycleOptions shelve offload timing
+   * @param peers the agents of other hosts, for the migration steps handed from host to host
+   */
+  public ComputeManager(
+      ComputeDriver driver,
+      ConductorApi conductor,
+      ImageSourceFactory images,
+      ComputeOptions options,
+      MigrationOptions migrationOptions,
+      LifecycleOptions lifecycleOptions,
+      Function<String, ComputeAgentApi> peers) {
     this.driver = driver;
+    this.lifecycleOptions = lifecycleOptions;
     this.conductor = conductor;
     this.options = options;
     this.host = driver.hostname();
@@ -107,9 +151,18 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     this.resizes = new ResizeFlows(driver, steps, specs, images, flows, options, tracker);
     this.liveMigrations =
         new LiveMigrationFlows(driver, steps, specs, images, flows, tracker, migrationOptions);
+    this.lifecycle = new LifecycleFlows(driver, tasks, specs, images, options, tracker, flows);
+    this.shelve =
+        new ShelveFlows(
+            host, driver, tasks, specs, images, options, lifecycleOptions, tracker, flows);
     this.recovery =
         new InstanceRecovery(
-            host, tasks, flows, new MigrationRecovery(host, driver, steps, specs, images, flows));
+            host,
+            tasks,
+            flows,
+            new MigrationRecovery(host, driver, steps, specs, images, flows),
+            lifecycle,
+            shelve);
   }
 
   /** The host name this agent serves (its RPC topic is {@code compute.<host>}). */
@@ -136,6 +189,16 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     every(options.syncPowerStateInterval(), powerSync::syncAll);
     every(options.instanceDeleteInterval(), pendingDeletes::run);
     every(options.imageCacheManagerInterval(), new ImageCacheTask(driver, conductor, host));
+    if (lifecycleOptions.shelvedOffloadTime() > 0) {
+      every(lifecycleOptions.shelvedPollInterval(), this::pollShelvedInstances);
+    }
+  }
+
+  /** Nova's _poll_shelved_instances: offload what was shelved longer than shelved_offload_time. */
+  void pollShelvedInstances() {
+    for (String uuid : shelve.expiredShelved()) {
+      submit(uuid, "shelve offload (expired)", rid -> shelve.offloadExpired(uuid, rid));
+    }
   }
 
   private void every(Duration interval, Runnable task) {
@@ -230,6 +293,41 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   @Override
   public void snapshotInstance(String uuid, String imageId) {
     submit(uuid, "snapshot", rid -> flows.snapshot(uuid, rid, imageId));
+  }
+
+  @Override
+  public void rebuildInstance(String uuid, String imageRef, boolean preserveEphemeral) {
+    submit(uuid, "rebuild", rid -> lifecycle.rebuild(uuid, rid, imageRef, preserveEphemeral));
+  }
+
+  @Override
+  public void rescueInstance(String uuid, String rescueImageRef) {
+    submit(uuid, "rescue", rid -> lifecycle.rescue(uuid, rid, rescueImageRef));
+  }
+
+  @Override
+  public void unrescueInstance(String uuid) {
+    submit(uuid, "unrescue", rid -> lifecycle.unrescue(uuid, rid));
+  }
+
+  @Override
+  public void shelveInstance(String uuid, String imageId) {
+    submit(uuid, "shelve", rid -> shelve.shelve(uuid, rid, imageId));
+  }
+
+  @Override
+  public void shelveOffloadInstance(String uuid) {
+    submit(uuid, "shelve offload", rid -> shelve.offload(uuid, rid));
+  }
+
+  @Override
+  public void unshelveInstance(String uuid, String imageId) {
+    submit(uuid, "unshelve", rid -> shelve.unshelve(uuid, rid, imageId));
+  }
+
+  @Override
+  public void backupInstance(String uuid, String imageId, String backupType, int rotation) {
+    submit(uuid, "backup", rid -> shelve.backup(uuid, rid, imageId, backupType, rotation));
   }
 
   @Override
@@ -346,6 +444,16 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     return withMdc(uuid, requestId(), () -> liveMigrations.forceComplete(uuid, migrationUuid));
   }
 
+  @Override
+  public io.virga.core.InstanceDiagnostics getInstanceDiagnostics(String uuid) {
+    return withMdc(uuid, requestId(), () -> flows.diagnostics(uuid));
+  }
+
+  @Override
+  public String getHostUptime() {
+    return HostUptime.read();
+  }
+
   // ---- plumbing ----
 
   @FunctionalInterface
@@ -370,15 +478,43 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
                 uuid,
                 rid,
                 () -> {
+                  long t0 = System.nanoTime();
+                  boolean ok = false;
                   try {
                     task.run();
+                    ok = true;
                   } catch (io.virga.core.NotFoundException e) {
                     log.warn("{} dropped: {}", what, e.getMessage());
                   } catch (RuntimeException e) {
                     log.error("{} failed: {}", what, e.toString(), e);
+                  } finally {
+                    observer.finished(what, Duration.ofNanos(System.nanoTime() - t0), ok);
                   }
                   return null;
                 }));
+  }
+
+  /** Told of every finished instance action (metrics); must be quick and must not throw. */
+  @FunctionalInterface
+  public interface ActionObserver {
+    void finished(String action, Duration took, boolean completed);
+  }
+
+  private volatile ActionObserver observer = (a, d, ok) -> {};
+
+  /** Sets the observer of instance actions (one; the last set wins). */
+  public void observeActions(ActionObserver o) {
+    this.observer = o;
+  }
+
+  /** When the last resource report or heartbeat reached the control plane. */
+  public java.util.Optional<java.time.Instant> lastReport() {
+    return tracker.lastSent();
+  }
+
+  /** Whether the driver has its hypervisor (libvirt connection up). */
+  public boolean hypervisorUp() {
+    return driver.isHostUp();
   }
 
   static <T> T withMdc(String uuid, String rid, java.util.function.Supplier<T> body) {

@@ -28,4 +28,14 @@ public interface ImageSourceFactory {
   default void abandonSnapshot(Instance instance, Optional<String> imageId) {
     throw new NotImplementedException("snapshot clean-up is not wired to an image service");
   }
+
+  /** Deletes the backups of {@code instance} of this type beyond the newest {@code rotation}. */
+  default void rotateBackups(Instance instance, String backupType, int rotation) {
+    throw new NotImplementedException("backup rotation is not wired to an image service");
+  }
+
+  /** Deletes an image the agent no longer needs (the snapshot an unshelve booted from). */
+  default void deleteImage(Instance instance, String imageId) {
+    throw new NotImplementedException("image deletion is not wired to an image service");
+  }
 }

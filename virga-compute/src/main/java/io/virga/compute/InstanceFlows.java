@@ -415,6 +415,11 @@ final class InstanceFlows {
     }
   }
 
+  /** The driver's diagnostics of the instance (Nova's get_instance_diagnostics). */
+  io.virga.core.InstanceDiagnostics diagnostics(String uuid) {
+    return driver.getDiagnostics(specs.build(conductor.getInstance(uuid)));
+  }
+
   String consoleOutput(String uuid, int maxLines) {
     Instance i = conductor.getInstance(uuid);
     String text = driver.getConsoleOutput(specs.build(i), 1 << 20);

@@ -58,21 +58,26 @@ final class InstanceRecovery {
   private final TaskStates tasks;
   private final InstanceFlows flows;
   private final MigrationRecovery migrations;
-
-  InstanceRecovery(String host, TaskStates tasks, InstanceFlows flows) {
-    this(host, tasks, flows, null);
-  }
+  private final LifecycleFlows lifecycle;
+  private final ShelveFlows shelve;
 
   /**
    * @param migrations recovery of migration steps; null when this agent does no migrations
    */
   InstanceRecovery(
-      String host, TaskStates tasks, InstanceFlows flows, MigrationRecovery migrations) {
+      String host,
+      TaskStates tasks,
+      InstanceFlows flows,
+      MigrationRecovery migrations,
+      LifecycleFlows lifecycle,
+      ShelveFlows shelve) {
     this.host = host;
     this.conductor = tasks.conductor();
     this.tasks = tasks;
     this.flows = flows;
     this.migrations = migrations;
+    this.lifecycle = lifecycle;
+    this.shelve = shelve;
   }
 
   /** An instance being recovered and its task as recovery now sees it. */
@@ -91,7 +96,11 @@ final class InstanceRecovery {
       return;
     }
     Recovering r = new Recovering(i, i.taskState());
-    if (finishDeleted(r, requestId) || failInterruptedBuild(r) || failInterruptedRebuild(r)) {
+    if (finishDeleted(r, requestId)
+        || recoverShelve(r.instance(), r.task(), requestId)
+        || failInterruptedBuild(r)
+        || failInterruptedRebuild(r)
+        || restoreInterruptedRescue(r)) {
       return;
     }
     r = clearInterruptedSnapshot(r);
@@ -120,11 +129,16 @@ final class InstanceRecovery {
     return true;
   }
 
-  /** Soft-deleted, or in ERROR with no delete or resize to finish. */
+  /**
+   * Soft-deleted, or in ERROR with no delete, resize, rebuild or rescue to finish (Nova leaves an
+   * errored instance alone, except the tasks that would stay stuck: rebuild and rescue are both
+   * allowed from ERROR).
+   */
   private static boolean needsNothing(Instance i) {
     return i.vmState() == VmState.SOFT_DELETED
         || (i.vmState() == VmState.ERROR
-            && !is(i.taskState(), Set.of(TaskState.RESIZE_MIGRATING, DELETING)));
+            && !is(i.taskState(), Set.of(TaskState.RESIZE_MIGRATING, DELETING, TaskState.RESCUING))
+            && !is(i.taskState(), REBUILD_TASKS));
   }
 
   private boolean finishDeleted(Recovering r, String requestId) {
@@ -155,12 +169,30 @@ final class InstanceRecovery {
   }
 
   private boolean failInterruptedRebuild(Recovering r) {
-    VmState vm = r.instance().vmState();
-    if ((vm != VmState.ACTIVE && vm != VmState.STOPPED) || !is(r.task(), REBUILD_TASKS)) {
+    if (!is(r.task(), REBUILD_TASKS)) {
       return false;
     }
     log.warn("instance failed to rebuild; setting ERROR");
     force(r.uuid(), InstanceUpdate.none().vm(VmState.ERROR).clearTask());
+    return true;
+  }
+
+  /** The rescue domain may or may not exist: put the instance's own domain back, as unrescue. */
+  private boolean restoreInterruptedRescue(Recovering r) {
+    if (!is(r.task(), Set.of(TaskState.RESCUING, TaskState.UNRESCUING))) {
+      return false;
+    }
+    TaskState task = r.task().get();
+    log.warn("{} interrupted at start-up; restoring the instance's own domain", task.value());
+    if (task == TaskState.RESCUING) {
+      tasks.fault(
+          r.uuid(),
+          new VirgaException(
+              "Rescue of instance "
+                  + r.uuid()
+                  + " was interrupted by a compute agent restart; rescue it again."));
+    }
+    lifecycle.finishUnrescue(r.instance(), Optional.empty(), task);
     return true;
   }
 
@@ -236,6 +268,60 @@ final class InstanceRecovery {
       return false;
     }
     return true;
+  }
+
+  private static final Set<TaskState> SHELVING_TASKS =
+      Set.of(
+          TaskState.SHELVING,
+          TaskState.SHELVING_IMAGE_PENDING_UPLOAD,
+          TaskState.SHELVING_IMAGE_UPLOADING,
+          TaskState.IMAGE_BACKUP);
+
+  /**
+   * Shelve, backup, offload and unshelve interrupted by a restart: the unfinished image entry goes
+   * and the task is cleared (the instance stays where it was); an offload is finished; an unshelve
+   * that was spawning here is undone back to shelved_offloaded. True when handled.
+   */
+  private boolean recoverShelve(Instance i, Optional<TaskState> task, String requestId) {
+    String uuid = i.uuid();
+    if (is(task, SHELVING_TASKS)) {
+      log.warn("{} interrupted at start-up; clearing it", task.get().value());
+      flows.abandonSnapshot(i, Optional.empty());
+      for (String k : java.util.List.of(ShelveFlows.SHELVED_IMAGE_ID, ShelveFlows.SHELVED_AT)) {
+        conductor.removeSystemMetadata(uuid, k);
+      }
+      PowerState power = flows.powerState(uuid);
+      VmState vm =
+          power == PowerState.SHUTDOWN && i.vmState() == VmState.ACTIVE
+              ? VmState.STOPPED
+              : i.vmState();
+      force(uuid, InstanceUpdate.none().vm(vm).clearTask().power(power));
+      return true;
+    }
+    if (is(task, Set.of(TaskState.SHELVING_OFFLOADING))) {
+      log.info("offload interrupted at start-up; offloading again");
+      shelve.runOffload(i, Optional.empty(), TaskState.SHELVING_OFFLOADING);
+      return true;
+    }
+    if (is(task, Set.of(TaskState.UNSHELVING, SPAWNING))
+        && (i.vmState() == VmState.SHELVED_OFFLOADED || i.vmState() == VmState.SHELVED)) {
+      log.warn("unshelve interrupted at start-up; the instance stays {}", i.vmState().value());
+      tasks.fault(
+          uuid,
+          new VirgaException(
+              "Unshelve of instance "
+                  + uuid
+                  + " was interrupted by a compute agent restart;"
+                  + " unshelve it again."));
+      if (i.vmState() == VmState.SHELVED_OFFLOADED) {
+        flows.reapDeleted(i); // whatever the interrupted spawn left here
+        conductor.instanceOffloaded(uuid, task);
+      } else {
+        force(uuid, InstanceUpdate.none().clearTask().power(flows.powerState(uuid)));
+      }
+      return true;
+    }
+    return false;
   }
 
   /** Nova's _retry_reboot. */

@@ -162,6 +162,11 @@ final class LiveMigrationFlows implements AutoCloseable {
       steps.tasks.eventFinish(uuid, rid, EVENT, Optional.empty());
       log.info("instance live-migrated to {} (migration {})", m.destCompute(), m.uuid());
     } catch (RuntimeException e) {
+      if (step.equals("post_live_migration")) {
+        // the guest already runs on the destination: the records follow it, nothing rolls back
+        followGuest(m, e, rid);
+        return;
+      }
       boolean cancelled = e instanceof Cancelled || cancelling(migrationUuid);
       rollbackLiveMigration(m, data, step, e, cancelled, rid);
     } finally {
@@ -182,6 +187,17 @@ final class LiveMigrationFlows implements AutoCloseable {
         .peer(m.destCompute())
         .postLiveMigrationAtDestination(spec.uuid(), m.uuid(), Rpc.toJson(data));
     steps.status(m, MigrationStatus.COMPLETED, MigrationStatus.RUNNING, MigrationStatus.CANCELLING);
+  }
+
+  /** A failure after the guest moved: the instance is where the guest is, with a fault. */
+  private void followGuest(Migration m, RuntimeException e, String rid) {
+    String uuid = m.instanceUuid();
+    steps.failed(m, "post_live_migration", e, MigrationStatus.ERROR, rid, EVENT);
+    quietly(
+        "move the instance to the destination",
+        () -> steps.conductor.applyMigration(uuid, m.uuid(), true));
+    steps.tasks.tryCas(
+        uuid, Optional.of(TaskState.MIGRATING), InstanceUpdate.none().clearTask().progress(0));
   }
 
   /** rollback_live_migration: the guest stays here, the destination is cleaned. */

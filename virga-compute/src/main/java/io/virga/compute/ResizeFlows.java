@@ -123,17 +123,24 @@ final class ResizeFlows {
   /** Source, after a failure: disks back in place, the guest running again if it was. */
   private void restoreSource(InstanceSpec spec, Migration m, boolean moved) {
     String uuid = spec.uuid();
+    Instance now = steps.conductor.getInstance(uuid);
+    // a server deleted meanwhile gets its disks back in place for the queued terminate, unstarted
+    boolean start = m.wasRunning() && !deleted(now);
     quietly(
         "restore the source",
         () -> {
           if (moved) {
-            driver.finishRevertMigration(
-                spec, images.forInstance(steps.conductor.getInstance(uuid)), m.wasRunning());
-          } else if (m.wasRunning() && flows.powerState(uuid) != PowerState.RUNNING) {
-            driver.powerOn(spec, images.forInstance(steps.conductor.getInstance(uuid)));
+            driver.finishRevertMigration(spec, images.forInstance(now), start);
+          } else if (start && flows.powerState(uuid) != PowerState.RUNNING) {
+            driver.powerOn(spec, images.forInstance(now));
           }
         });
     steps.restoreState(m, flows.powerState(uuid));
+  }
+
+  /** Deleted, or being deleted: its migration steps only clean up. */
+  static boolean deleted(Instance i) {
+    return i.vmState() == VmState.DELETED || i.taskState().equals(Optional.of(TaskState.DELETING));
   }
 
   /** Destination: the instance moves here with its new flavor (finish_migration) → resized. */
@@ -263,6 +270,22 @@ final class ResizeFlows {
     Instance i = steps.conductor.getInstance(uuid);
     String event = "compute_finish_revert_resize";
     steps.tasks.eventStart(uuid, rid, event);
+    if (deleted(i)) {
+      // nothing to give back to a deleted server: drop what the source kept for it
+      log.info("server deleted during migration {}; removing its source copy", m.uuid());
+      quietly(
+          "confirm_migration",
+          () -> driver.confirmMigration(withFlavor(specs.build(i), m.oldFlavor())));
+      steps.failed(
+          m,
+          "finish_revert_resize",
+          new io.virga.core.VirgaException("the server was deleted"),
+          MigrationStatus.ERROR,
+          rid,
+          event);
+      tracker.changed();
+      return;
+    }
     try {
       driver.finishRevertMigration(
           withFlavor(specs.build(i), m.oldFlavor()), images.forInstance(i), m.wasRunning());

@@ -113,7 +113,14 @@ final class ResourceTracker {
   private void send(HostReport r) {
     conductor.reportHost(r);
     last.set(r);
+    lastSent = java.time.Instant.now();
     reports.incrementAndGet();
+  }
+
+  private volatile java.time.Instant lastSent;
+
+  java.util.Optional<java.time.Instant> lastSent() {
+    return java.util.Optional.ofNullable(lastSent);
   }
 
   long reportCount() {

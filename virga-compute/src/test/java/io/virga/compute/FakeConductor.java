@@ -223,4 +223,136 @@ final class FakeConductor implements ConductorApi {
   HostReport lastReport() {
     return reports.get(reports.size() - 1);
   }
+
+  // ---- migrations: records kept in memory, the move of an instance between hosts ----
+
+  private final Map<String, io.virga.core.Migration> migrations = new HashMap<>();
+
+  synchronized io.virga.core.Migration addMigration(io.virga.core.Migration m) {
+    migrations.put(m.uuid(), m);
+    return m;
+  }
+
+  /** A migration of {@code i} from its host to {@code dest}, in {@code status}. */
+  static io.virga.core.Migration migration(
+      Instance i,
+      io.virga.core.MigrationType type,
+      io.virga.core.MigrationStatus status,
+      String dest,
+      Flavor newFlavor) {
+    String src = i.host().orElseThrow();
+    Instant now = Instant.now();
+    return new io.virga.core.Migration(
+        1,
+        java.util.UUID.randomUUID().toString(),
+        i.uuid(),
+        type,
+        status,
+        src,
+        src,
+        dest,
+        dest,
+        i.flavor(),
+        newFlavor,
+        1,
+        2,
+        Optional.of(i.vmState()),
+        i.userId(),
+        i.projectId(),
+        io.virga.core.Migration.Progress.NONE,
+        Optional.empty(),
+        now,
+        now);
+  }
+
+  @Override
+  public synchronized io.virga.core.Migration getMigration(String migrationUuid) {
+    io.virga.core.Migration m = migrations.get(migrationUuid);
+    if (m == null) {
+      throw new NotFoundException("Migration " + migrationUuid + " could not be found.");
+    }
+    return m;
+  }
+
+  @Override
+  public synchronized Optional<io.virga.core.Migration> updateMigrationStatus(
+      String migrationUuid,
+      List<io.virga.core.MigrationStatus> expected,
+      io.virga.core.MigrationStatus status,
+      Optional<String> errorStep) {
+    io.virga.core.Migration m = getMigration(migrationUuid);
+    if (!expected.isEmpty() && !expected.contains(m.status())) {
+      return Optional.empty();
+    }
+    io.virga.core.Migration n =
+        new io.virga.core.Migration(
+            m.id(),
+            m.uuid(),
+            m.instanceUuid(),
+            m.type(),
+            status,
+            m.sourceCompute(),
+            m.sourceNode(),
+            m.destCompute(),
+            m.destNode(),
+            m.oldFlavor(),
+            m.newFlavor(),
+            m.oldInstanceTypeId(),
+            m.newInstanceTypeId(),
+            m.oldVmState(),
+            m.userId(),
+            m.projectId(),
+            m.progress(),
+            errorStep.or(m::errorStep),
+            m.createdAt(),
+            Instant.now());
+    migrations.put(m.uuid(), n);
+    return Optional.of(n);
+  }
+
+  @Override
+  public synchronized void migrationProgress(
+      String migrationUuid, io.virga.core.Migration.Progress progress, int percent) {
+    getMigration(migrationUuid);
+  }
+
+  @Override
+  public synchronized Instance applyMigration(String uuid, String migrationUuid, boolean toDest) {
+    io.virga.core.Migration m = getMigration(migrationUuid);
+    Instance i = getInstance(uuid);
+    Instance n =
+        new Instance(
+            i.uuid(),
+            i.displayName(),
+            i.hostname(),
+            i.projectId(),
+            i.userId(),
+            toDest ? m.newFlavor() : m.oldFlavor(),
+            i.imageRef(),
+            i.vmState(),
+            i.taskState(),
+            i.powerState(),
+            Optional.of(toDest ? m.destCompute() : m.sourceCompute()),
+            i.availabilityZone(),
+            i.metadata(),
+            i.userData(),
+            i.keyName(),
+            i.keyData(),
+            i.configDrive(),
+            i.launchIndex(),
+            i.progress(),
+            i.createdAt(),
+            i.launchedAt(),
+            i.id());
+    rows.put(uuid, n);
+    return n;
+  }
+
+  @Override
+  public synchronized List<io.virga.core.Migration> migrationsInProgress(String host) {
+    return migrations.values().stream()
+        .filter(m -> io.virga.core.Migration.IN_PROGRESS.contains(m.status()))
+        .filter(m -> m.sourceCompute().equals(host) || m.destCompute().equals(host))
+        .toList();
+  }
 }

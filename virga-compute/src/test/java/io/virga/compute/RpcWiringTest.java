@@ -41,8 +41,13 @@ class RpcWiringTest extends AgentFixture {
           MDC.remove(Rpc.REQUEST_ID);
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> row(uuid).vmState() == VmState.ACTIVE);
-        assertThat(conductor.events)
-            .contains(uuid + " req-api-1 finish compute__do_build_and_run_instance");
+        // the action event is finished just after the row turns ACTIVE
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .untilAsserted(
+                () ->
+                    assertThat(conductor.events)
+                        .contains(uuid + " req-api-1 finish compute__do_build_and_run_instance"));
         assertThat(agent.getConsoleOutput(uuid, 5)).contains("VIRGA-GUEST-UP uuid=" + uuid);
         assertThatThrownBy(() -> agent.getConsoleOutput("no-such-uuid", 5))
             .isInstanceOf(NotFoundException.class)

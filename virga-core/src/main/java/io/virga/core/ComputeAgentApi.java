@@ -121,4 +121,64 @@ public interface ComputeAgentApi {
   default boolean liveMigrationForceComplete(String uuid, String migrationUuid) {
     throw new NotImplementedException("live_migration_force_complete");
   }
+
+  // ---- the rest of a server's life (rebuild, rescue); defaults for agents without them ----
+
+  /**
+   * Rebuild in place from {@code imageRef} (already written to the instance row): root disk and
+   * config drive recreated, ephemeral kept when {@code preserveEphemeral}; ends in the power state
+   * the instance had.
+   */
+  default void rebuildInstance(String uuid, String imageRef, boolean preserveEphemeral) {
+    throw new NotImplementedException("rebuild is not implemented by this agent");
+  }
+
+  /** Boot the rescue image with the instance's root disk attached second (vm_state rescued). */
+  default void rescueInstance(String uuid, String rescueImageRef) {
+    throw new NotImplementedException("rescue is not implemented by this agent");
+  }
+
+  /** Back from rescue to the instance's own domain. */
+  default void unrescueInstance(String uuid) {
+    throw new NotImplementedException("unrescue is not implemented by this agent");
+  }
+
+  /**
+   * Shelve: clean power-off, snapshot into image {@code imageId} (an entry the API queued),
+   * vm_state shelved; offloaded at once when the agent's {@code shelved_offload_time} is 0.
+   */
+  default void shelveInstance(String uuid, String imageId) {
+    throw new NotImplementedException("shelve is not implemented by this agent");
+  }
+
+  /** Offload a shelved instance: its domain and disks go, the host is freed. */
+  default void shelveOffloadInstance(String uuid) {
+    throw new NotImplementedException("shelve offload is not implemented by this agent");
+  }
+
+  /**
+   * Unshelve onto this host: power on a shelved instance still here, or spawn an offloaded one
+   * (scheduled here by the API) from the shelve image {@code imageId}, which is then deleted.
+   */
+  default void unshelveInstance(String uuid, String imageId) {
+    throw new NotImplementedException("unshelve is not implemented by this agent");
+  }
+
+  /** createBackup: a snapshot into {@code imageId}, then only the newest {@code rotation} kept. */
+  default void backupInstance(String uuid, String imageId, String backupType, int rotation) {
+    throw new NotImplementedException("backup is not implemented by this agent");
+  }
+
+  /**
+   * A call: the host's uptime line, as the {@code uptime} command prints it (Nova's {@code
+   * get_host_uptime}); agents that cannot tell answer 501.
+   */
+  default String getHostUptime() {
+    throw new NotImplementedException("this compute agent does not report the host's uptime");
+  }
+
+  /** A call: the instance's diagnostics from its hypervisor (Nova's get_instance_diagnostics). */
+  default InstanceDiagnostics getInstanceDiagnostics(String uuid) {
+    throw new NotImplementedException("this compute agent does not report diagnostics");
+  }
 }

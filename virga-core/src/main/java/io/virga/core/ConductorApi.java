@@ -76,4 +76,23 @@ public interface ConductorApi {
   default List<Migration> migrationsInProgress(String host) {
     throw new NotImplementedException("migrationsInProgress");
   }
+
+  // ---- the rest of a server's life (issue 16); defaults for conductors without it ----
+
+  /**
+   * Compare-and-swap from {@code expectedTaskState} to shelved_offloaded with no task, no power
+   * state and no host (its resources freed), in one write. Empty when the swap lost.
+   */
+  default Optional<Instance> instanceOffloaded(String uuid, Optional<TaskState> expectedTaskState) {
+    throw new NotImplementedException("offload is not implemented by this conductor");
+  }
+
+  /** Nova's instance system metadata (shelved_image_id, shelved_at …). */
+  default java.util.Map<String, String> systemMetadata(String uuid) {
+    throw new NotImplementedException("system metadata is not implemented by this conductor");
+  }
+
+  default void removeSystemMetadata(String uuid, String key) {
+    throw new NotImplementedException("system metadata is not implemented by this conductor");
+  }
 }

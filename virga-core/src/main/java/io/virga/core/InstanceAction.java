@@ -53,6 +53,11 @@ public enum InstanceAction {
   SHELVE("shelve", EnumSet.of(ACTIVE, STOPPED, PAUSED, SUSPENDED)),
   UNSHELVE("unshelve", EnumSet.of(SHELVED, SHELVED_OFFLOADED)),
   RESTORE("restore", EnumSet.of(SOFT_DELETED)),
+  RESCUE("rescue", EnumSet.of(ACTIVE, STOPPED, ERROR)),
+  UNRESCUE("unrescue", EnumSet.of(RESCUED)),
+  SHELVE_OFFLOAD("shelveOffload", EnumSet.of(SHELVED)),
+  BACKUP("createBackup", EnumSet.of(ACTIVE, STOPPED, PAUSED, SUSPENDED)),
+  EVACUATE("evacuate", EnumSet.of(ACTIVE, STOPPED, ERROR)),
   /**
    * Delete is allowed in every state and during every task (Nova: vm_state=None, task_state=None).
    */

@@ -267,7 +267,7 @@ public final class IdentityRepository {
             h.createUpdate("DELETE FROM tokens WHERE expires_at < :t").bind("t", before).execute());
   }
 
-  private static Project project(ResultSet rs) throws SQLException {
+  static Project project(ResultSet rs) throws SQLException {
     return new Project(
         rs.getString("id"),
         rs.getString("name"),
@@ -277,7 +277,7 @@ public final class IdentityRepository {
         rs.getLong("created_at"));
   }
 
-  private static User user(ResultSet rs) throws SQLException {
+  static User user(ResultSet rs) throws SQLException {
     return new User(
         rs.getString("id"),
         rs.getString("name"),

@@ -218,6 +218,10 @@ public final class ImageRepository {
         });
   }
 
+  private static final String ACCEPTED_MEMBER =
+      "(visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = images.id"
+          + " AND m.member_id = :caller AND m.status = 'accepted'))";
+
   public List<ImageRecord> list(Query q) {
     StringBuilder sql = new StringBuilder("SELECT * FROM images WHERE 1 = 1");
     Map<String, Object> binds = new HashMap<>();
@@ -226,10 +230,13 @@ public final class ImageRepository {
       binds.put("caller", q.projectId());
     }
     if (!q.admin()) {
+      // shared images appear in a member's list once the member accepted them (Glance's default)
       sql.append(
           vis == null
-              ? " AND (visibility = 'public' OR owner = :caller)"
-              : " AND (visibility IN ('public', 'community') OR owner = :caller)");
+              ? " AND (visibility = 'public' OR owner = :caller OR " + ACCEPTED_MEMBER + ")"
+              : " AND (visibility IN ('public', 'community') OR owner = :caller OR "
+                  + ACCEPTED_MEMBER
+                  + ")");
     } else if (vis == null) {
       // admins see everything but other projects' community images unless they ask for them
       sql.append(" AND (visibility <> 'community' OR owner = :caller)");

@@ -48,7 +48,9 @@ public record InstanceRecord(
     Optional<Instant> launchedAt,
     Optional<Instant> terminatedAt,
     Optional<Instant> deletedAt,
-    boolean deleted) {
+    boolean deleted,
+    Optional<String> accessIpV4,
+    Optional<String> accessIpV6) {
 
   public InstanceRecord {
     metadata = Map.copyOf(metadata);

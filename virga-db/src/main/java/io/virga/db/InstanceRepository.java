@@ -25,10 +25,15 @@ import org.jdbi.v3.core.statement.Update;
  * wins and the other sees an empty result.
  */
 public final class InstanceRepository {
-  private final Jdbi jdbi;
+  final Jdbi jdbi; // package-private: UsageRepository reads the same table
 
   public InstanceRepository(Jdbi jdbi) {
     this.jdbi = jdbi;
+  }
+
+  /** The lock, system metadata and rebuild fields of the same instances (issue 16's flows). */
+  public InstanceLifecycleRepository lifecycle() {
+    return new InstanceLifecycleRepository(jdbi);
   }
 
   public InstanceRecord create(NewInstance n) {
@@ -47,6 +52,48 @@ public final class InstanceRepository {
         });
   }
 
+  /**
+   * Creates the instances {@code rows} decides on from the project's current usage, in one
+   * transaction that holds the project's quota lock (a PostgreSQL advisory lock; on SQLite the
+   * transaction's write lock), so concurrent creates in any number of API processes see each
+   * other's rows and a quota holds across them. {@code rows} may throw to refuse.
+   */
+  public List<InstanceRecord> createWithinQuota(
+      String projectId, java.util.function.Function<Usage, List<NewInstance>> rows) {
+    return jdbi.inTransaction(
+        h -> {
+          lockProjectQuota(h, projectId);
+          Usage used =
+              usage(
+                  h.createQuery(
+                          "SELECT flavor_json FROM instances WHERE project_id = :p AND deleted = :d")
+                      .bind("p", projectId)
+                      .bind("d", false)
+                      .mapTo(String.class)
+                      .list());
+          List<InstanceRecord> out = new ArrayList<>();
+          for (NewInstance n : rows.apply(used)) {
+            out.add(create(h, n));
+          }
+          return out;
+        });
+  }
+
+  private static void lockProjectQuota(Handle h, String projectId) {
+    try {
+      if (h.getConnection().getMetaData().getDatabaseProductName().equals("PostgreSQL")) {
+        // namespace 0x5649 ("VI") keeps these keys apart from any other advisory lock
+        h.createQuery("SELECT pg_advisory_xact_lock(:ns, :key)")
+            .bind("ns", 0x5649)
+            .bind("key", projectId.hashCode())
+            .mapTo(String.class)
+            .findFirst();
+      }
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException("cannot take the quota lock of project " + projectId, e);
+    }
+  }
+
   private static InstanceRecord create(Handle h, NewInstance n) {
     long id = ComputeIds.next(h, "instances");
     long now = Times.now();
@@ -55,11 +102,11 @@ public final class InstanceRepository {
                 + " user_id, flavor_json, image_ref, vm_state, task_state, power_state, host, node,"
                 + " availability_zone, metadata_json, tags_json, user_data, key_name, key_data, config_drive,"
                 + " launch_index, reservation_id, progress, locked, created_at, updated_at,"
-                + " deleted) VALUES (:id, :uuid, :display_name, :description, :hostname,"
+                + " deleted, access_ip_v4, access_ip_v6) VALUES (:id, :uuid, :display_name, :description, :hostname,"
                 + " :project_id, :user_id, :flavor_json, :image_ref, :vm_state, :task_state,"
                 + " :power_state, NULL, NULL, :az, :metadata_json, :tags_json, :user_data, :key_name,"
                 + " :key_data, :config_drive, :launch_index, :reservation_id, 0, :locked, :now,"
-                + " :now, :deleted)")
+                + " :now, :deleted, :access_ip_v4, :access_ip_v6)")
         .bind("id", id)
         .bind("uuid", n.uuid())
         .bind("display_name", n.displayName())
@@ -84,6 +131,8 @@ public final class InstanceRepository {
         .bind("locked", false)
         .bind("now", now)
         .bind("deleted", false)
+        .bind("access_ip_v4", n.accessIpV4().orElse(null))
+        .bind("access_ip_v6", n.accessIpV6().orElse(null))
         .execute();
     return find(h, n.uuid()).orElseThrow();
   }
@@ -259,6 +308,16 @@ public final class InstanceRepository {
     update(uuid, "description", description.orElse(null));
   }
 
+  /** The server's tags (Nova's server tags, 2.26), in the order given. */
+  public void setTags(String uuid, List<String> tags) {
+    update(uuid, "tags_json", Json.list(tags));
+  }
+
+  /** accessIPv4/accessIPv6 as the user set them (empty clears). */
+  public void setAccessIp(String uuid, boolean v6, Optional<String> address) {
+    update(uuid, v6 ? "access_ip_v6" : "access_ip_v4", address.orElse(null));
+  }
+
   private void update(String uuid, String column, String value) {
     // column names are constants of this class, never user input
     jdbi.useHandle(
@@ -294,6 +353,26 @@ public final class InstanceRepository {
 
   /** What a project's live instances use: count, vCPUs, RAM (MB). */
   public record Usage(int instances, int cores, long ramMb, long diskGb) {}
+
+  /** Live instances by host ("" when unscheduled) and vm_state: what an operator graphs. */
+  public Map<String, Map<String, Integer>> countByHostAndState() {
+    Map<String, Map<String, Integer>> out = new java.util.TreeMap<>();
+    jdbi.useHandle(
+        h ->
+            h.createQuery(
+                    "SELECT host, vm_state, COUNT(*) AS n FROM instances WHERE deleted = :d"
+                        + " GROUP BY host, vm_state")
+                .bind("d", false)
+                .map(
+                    (rs, ctx) -> {
+                      String host = rs.getString("host");
+                      out.computeIfAbsent(host == null ? "" : host, k -> new java.util.TreeMap<>())
+                          .put(rs.getString("vm_state"), rs.getInt("n"));
+                      return 0;
+                    })
+                .list());
+    return out;
+  }
 
   public Usage projectUsage(String projectId) {
     return jdbi.withHandle(
@@ -405,6 +484,8 @@ public final class InstanceRepository {
         Times.optional(rs, "launched_at"),
         Times.optional(rs, "terminated_at"),
         Times.optional(rs, "deleted_at"),
-        rs.getBoolean("deleted"));
+        rs.getBoolean("deleted"),
+        Times.string(rs, "access_ip_v4"),
+        Times.string(rs, "access_ip_v6"));
   }
 }

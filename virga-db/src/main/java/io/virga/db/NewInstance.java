@@ -23,7 +23,9 @@ public record NewInstance(
     Optional<String> keyData,
     boolean configDrive,
     int launchIndex,
-    String reservationId) {
+    String reservationId,
+    Optional<String> accessIpV4,
+    Optional<String> accessIpV6) {
 
   public NewInstance {
     metadata = Map.copyOf(metadata);

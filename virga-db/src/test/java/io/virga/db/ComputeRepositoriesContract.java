@@ -55,7 +55,9 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
         Optional.empty(),
         false,
         0,
-        "r-1");
+        "r-1",
+        Optional.of("192.0.2.7"),
+        Optional.empty());
   }
 
   @Test
@@ -68,8 +70,48 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
     assertThat(a.taskState()).contains(TaskState.SCHEDULING);
     assertThat(a.flavor()).isEqualTo(small);
     assertThat(a.metadata()).containsEntry("a", "b");
+    assertThat(a.accessIpV4()).contains("192.0.2.7");
+    assertThat(a.accessIpV6()).isEmpty();
     assertThat(instances.list(InstanceFilter.project("p1"))).hasSize(2);
     assertThat(instances.list(InstanceFilter.project("p2"))).isEmpty();
+  }
+
+  @Test
+  void aQuotaHoldsWhenManyCreatesRaceForTheLastPlaces() throws Exception {
+    // as API processes would: each create reads the usage and inserts in its own transaction
+    int limit = 5;
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+    try {
+      List<java.util.concurrent.Future<Integer>> results = new java.util.ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        results.add(
+            pool.submit(
+                () ->
+                    instances
+                        .createWithinQuota(
+                            "pq",
+                            used -> {
+                              if (used.instances() >= limit) {
+                                return List.of();
+                              }
+                              try {
+                                Thread.sleep(20); // widen the window between count and insert
+                              } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                              }
+                              return List.of(newInstance("pq"));
+                            })
+                        .size()));
+      }
+      int created = 0;
+      for (var f : results) {
+        created += f.get();
+      }
+      assertThat(created).isEqualTo(limit);
+      assertThat(instances.list(InstanceFilter.project("pq"))).hasSize(limit);
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @Test
@@ -239,5 +281,34 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
     assertThat(migrations.list(MigrationFilter.ofInstance(i.uuid()))).hasSize(1);
     assertThat(migrations.inProgress("ha")).isEmpty();
     assertThat(migrations.list(MigrationFilter.ofInstance("nope"))).isEmpty();
+  }
+
+  @Test
+  void usageWindowsListLaunchedInstancesOldestFirstWithPaging() throws Exception {
+    UsageRepository usage = new UsageRepository(instances);
+    List<String> launched = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      InstanceRecord r = instances.create(newInstance("pu"));
+      instances.compareAndSwap(r.uuid(), InstanceUpdate.none().launched(), null);
+      launched.add(r.uuid());
+      Thread.sleep(5); // distinct created_at
+    }
+    instances.create(newInstance("pu")); // never launched: used nothing
+    instances.markDeleted(launched.get(0)); // terminated, still in the window
+    long now = System.currentTimeMillis();
+    List<InstanceRecord> all =
+        usage.activeInWindow(Optional.of("pu"), now - 60_000, now + 60_000, Optional.empty(), 0);
+    assertThat(all).extracting(InstanceRecord::uuid).containsExactlyElementsOf(launched);
+    List<InstanceRecord> page =
+        usage.activeInWindow(
+            Optional.of("pu"), now - 60_000, now + 60_000, Optional.of(launched.get(0)), 1);
+    assertThat(page).extracting(InstanceRecord::uuid).containsExactly(launched.get(1));
+    assertThat(
+            usage.activeInWindow(
+                Optional.of("pu"), now + 60_000, now + 120_000, Optional.empty(), 0))
+        .extracting(InstanceRecord::uuid)
+        .containsExactlyElementsOf(launched.subList(1, 3));
+    assertThat(usage.activeInWindow(Optional.of("other"), now - 60_000, now, Optional.empty(), 0))
+        .isEmpty();
   }
 }

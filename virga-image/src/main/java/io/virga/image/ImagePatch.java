@@ -22,6 +22,35 @@ public final class ImagePatch {
 
   private ImagePatch() {}
 
+  /**
+   * The older v2.0 media type's operations, {@code {"replace": "/name", "value": …}}, in the v2.1
+   * form {@link #operations} takes; Glance accepts both.
+   */
+  public static List<JsonNode> operations20(JsonNode doc) {
+    if (doc == null || !doc.isArray()) {
+      throw new InvalidInputException("A JSON patch must be a list of operations");
+    }
+    com.fasterxml.jackson.databind.node.ArrayNode out =
+        com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
+    for (JsonNode op : doc) {
+      if (!op.isObject()) {
+        throw new InvalidInputException("Each patch operation must be an object");
+      }
+      List<String> kinds = List.of("add", "replace", "remove").stream().filter(op::has).toList();
+      if (kinds.size() != 1 || !op.get(kinds.get(0)).isTextual()) {
+        throw new InvalidInputException(
+            "Each v2.0 patch operation names one of add, replace or remove with a path string");
+      }
+      com.fasterxml.jackson.databind.node.ObjectNode o = out.addObject();
+      o.put("op", kinds.get(0));
+      o.put("path", op.get(kinds.get(0)).textValue());
+      if (op.has("value")) {
+        o.set("value", op.get("value"));
+      }
+    }
+    return operations(out);
+  }
+
   /** Parses the patch document; 400 for anything that is not a list of valid operations. */
   public static List<JsonNode> operations(JsonNode doc) {
     if (doc == null || !doc.isArray()) {
@@ -48,91 +77,59 @@ public final class ImagePatch {
 
   /** The image after the operations; the caller persists it. */
   static ImageRecord apply(ImageRecord image, List<JsonNode> ops, boolean admin, long now) {
-    Draft d = new Draft(image);
+    Optional<String> name = image.name();
+    String visibility = image.visibility();
+    Optional<String> disk = image.diskFormat();
+    Optional<String> container = image.containerFormat();
+    int minDisk = image.minDisk();
+    int minRam = image.minRam();
+    boolean prot = image.isProtected();
+    boolean hidden = image.osHidden();
+    Optional<String> owner = image.owner();
+    List<String> tags = new ArrayList<>(image.tags());
+    Map<String, String> props = new LinkedHashMap<>(image.properties());
     for (JsonNode op : ops) {
       String kind = op.get("op").textValue();
       String path = op.get("path").textValue();
-      String[] parts = pathParts(path);
+      JsonNode value = op.get("value");
+      String[] parts = path.split("/", -1);
+      if (parts.length < 2 || !parts[0].isEmpty() || parts[1].isEmpty()) {
+        throw new InvalidInputException("Invalid patch path '" + path + "'");
+      }
       String key = parts[1].replace("~1", "/").replace("~0", "~");
       if (key.equals("tags") && parts.length == 3) {
-        d.patchOneTag(kind, parts[2], op.get("value"));
+        // /tags/- adds one tag; /tags/<n> removes or replaces one
+        if (kind.equals("add")) {
+          tags.add(ImageFields.tag(value));
+        } else {
+          int idx = tagIndex(parts[2], tags);
+          if (kind.equals("remove")) {
+            tags.remove(idx);
+          } else {
+            tags.set(idx, ImageFields.tag(value));
+          }
+        }
         continue;
       }
       if (parts.length != 2) {
         throw new InvalidInputException("Invalid patch path '" + path + "'");
       }
+      if (key.equals("owner") && admin && !kind.equals("remove")) {
+        // Glance lets an admin hand an image to another project (or to none)
+        owner = value.isNull() ? Optional.empty() : Optional.of(ImageFields.string(key, value));
+        continue;
+      }
       ImageFields.refuseReadOnly(key);
+      boolean queued = image.status().equals("queued");
       if (kind.equals("remove")) {
-        d.removeProperty(key);
-      } else {
-        d.set(kind, key, op.get("value"), admin);
+        if (ImageFields.CORE.contains(key)) {
+          throw new ForbiddenException("Attribute '" + key + "' cannot be removed.");
+        }
+        if (props.remove(key) == null) {
+          throw new ConflictException("Property " + key + " does not exist.");
+        }
+        continue;
       }
-    }
-    return d.toRecord(now);
-  }
-
-  /** {@code /<attribute>} or {@code /tags/<n>}, split; 400 for anything else. */
-  private static String[] pathParts(String path) {
-    String[] parts = path.split("/", -1);
-    if (parts.length < 2 || !parts[0].isEmpty() || parts[1].isEmpty()) {
-      throw new InvalidInputException("Invalid patch path '" + path + "'");
-    }
-    return parts;
-  }
-
-  /** The image's changeable fields while the operations apply. */
-  private static final class Draft {
-    private final ImageRecord image;
-    private Optional<String> name;
-    private String visibility;
-    private Optional<String> disk;
-    private Optional<String> container;
-    private int minDisk;
-    private int minRam;
-    private boolean prot;
-    private boolean hidden;
-    private List<String> tags;
-    private final Map<String, String> props;
-
-    Draft(ImageRecord image) {
-      this.image = image;
-      this.name = image.name();
-      this.visibility = image.visibility();
-      this.disk = image.diskFormat();
-      this.container = image.containerFormat();
-      this.minDisk = image.minDisk();
-      this.minRam = image.minRam();
-      this.prot = image.isProtected();
-      this.hidden = image.osHidden();
-      this.tags = new ArrayList<>(image.tags());
-      this.props = new LinkedHashMap<>(image.properties());
-    }
-
-    /** {@code /tags/-} adds one tag; {@code /tags/<n>} removes or replaces one. */
-    void patchOneTag(String kind, String index, JsonNode value) {
-      if (kind.equals("add")) {
-        tags.add(ImageFields.tag(value));
-        return;
-      }
-      int idx = tagIndex(index, tags);
-      if (kind.equals("remove")) {
-        tags.remove(idx);
-      } else {
-        tags.set(idx, ImageFields.tag(value));
-      }
-    }
-
-    void removeProperty(String key) {
-      if (ImageFields.CORE.contains(key)) {
-        throw new ForbiddenException("Attribute '" + key + "' cannot be removed.");
-      }
-      if (props.remove(key) == null) {
-        throw new ConflictException("Property " + key + " does not exist.");
-      }
-    }
-
-    /** add or replace of a core attribute or a property. */
-    void set(String kind, String key, JsonNode value, boolean admin) {
       switch (key) {
         case "name" ->
             name = value.isNull() ? Optional.empty() : Optional.of(ImageFields.name(value));
@@ -143,7 +140,18 @@ public final class ImagePatch {
         case "protected" -> prot = ImageFields.bool(key, value);
         case "os_hidden" -> hidden = ImageFields.bool(key, value);
         case "tags" -> tags = new ArrayList<>(ImageFields.tags(value));
-        case "disk_format", "container_format" -> setFormat(key, value);
+        case "disk_format", "container_format" -> {
+          if (!queued) {
+            throw new ForbiddenException(
+                "Attribute " + key + " can be only replaced for a queued image.");
+          }
+          String v = ImageFields.string(key, value);
+          if (key.equals("disk_format")) {
+            disk = Optional.of(ImageFields.diskFormat(v));
+          } else {
+            container = Optional.of(ImageFields.containerFormat(v));
+          }
+        }
         default -> {
           if (kind.equals("replace") && !props.containsKey(key)) {
             throw new ConflictException("Property " + key + " does not exist.");
@@ -152,43 +160,27 @@ public final class ImagePatch {
         }
       }
     }
-
-    private void setFormat(String key, JsonNode value) {
-      if (!image.status().equals("queued")) {
-        throw new ForbiddenException(
-            "Attribute " + key + " can be only replaced for a queued image.");
-      }
-      String v = ImageFields.string(key, value);
-      if (key.equals("disk_format")) {
-        disk = Optional.of(ImageFields.diskFormat(v));
-      } else {
-        container = Optional.of(ImageFields.containerFormat(v));
-      }
-    }
-
-    ImageRecord toRecord(long now) {
-      return new ImageRecord(
-          image.id(),
-          name,
-          image.status(),
-          visibility,
-          image.owner(),
-          disk,
-          container,
-          image.size(),
-          image.virtualSize(),
-          image.checksum(),
-          image.osHashAlgo(),
-          image.osHashValue(),
-          minDisk,
-          minRam,
-          prot,
-          hidden,
-          image.createdAt(),
-          now,
-          props,
-          tags);
-    }
+    return new ImageRecord(
+        image.id(),
+        name,
+        image.status(),
+        visibility,
+        owner,
+        disk,
+        container,
+        image.size(),
+        image.virtualSize(),
+        image.checksum(),
+        image.osHashAlgo(),
+        image.osHashValue(),
+        minDisk,
+        minRam,
+        prot,
+        hidden,
+        image.createdAt(),
+        now,
+        props,
+        tags);
   }
 
   private static int tagIndex(String part, List<String> tags) {

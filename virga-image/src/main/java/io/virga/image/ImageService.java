@@ -12,6 +12,7 @@ import io.virga.core.NotFoundException;
 import io.virga.core.PayloadTooLargeException;
 import io.virga.core.VirgaException;
 import io.virga.db.Database;
+import io.virga.db.ImageMemberRepository;
 import io.virga.db.ImageRecord;
 import io.virga.db.ImageRepository;
 import java.io.IOException;
@@ -53,6 +54,7 @@ public final class ImageService {
   private static final int BUFFER = 1 << 16;
 
   private final ImageRepository repo;
+  private final ImageMemberRepository members;
   private final ImageStore store;
   private final long sizeCap;
   private final int listLimitMax;
@@ -68,6 +70,7 @@ public final class ImageService {
 
   public ImageService(Database db, Config config) {
     this.repo = new ImageRepository(db);
+    this.members = new ImageMemberRepository(db);
     this.store =
         new ImageStore(
             config
@@ -89,6 +92,18 @@ public final class ImageService {
   // ---- metadata
 
   public ImageRecord create(Caller caller, ImageSpec spec) {
+    return create(caller, spec, Optional.of(caller.projectId()));
+  }
+
+  /**
+   * Creates an image owned by {@code owner}: an admin may create one for another project (or for
+   * none), anyone else only for their own (403 as Glance).
+   */
+  public ImageRecord create(Caller caller, ImageSpec spec, Optional<String> owner) {
+    if (!caller.admin() && !owner.equals(Optional.of(caller.projectId()))) {
+      throw new ForbiddenException(
+          "You are not permitted to create images owned by '" + owner.orElse("") + "'.");
+    }
     String id = spec.id().orElseGet(() -> UUID.randomUUID().toString());
     if (spec.visibility().equals("public") && !caller.admin()) {
       throw new ForbiddenException("You are not authorized to publicize an image (admin only).");
@@ -102,7 +117,7 @@ public final class ImageService {
             spec.name(),
             "queued",
             spec.visibility(),
-            Optional.of(caller.projectId()),
+            owner,
             spec.diskFormat(),
             spec.containerFormat(),
             Optional.empty(),
@@ -147,11 +162,45 @@ public final class ImageService {
     return new NotFoundException("No image found with ID " + id);
   }
 
-  static boolean visible(Caller c, ImageRecord r) {
+  /** Public, community, owned, or shared with the caller's project (any member status). */
+  boolean visible(Caller c, ImageRecord r) {
     return c.admin()
         || r.visibility().equals("public")
         || r.visibility().equals("community")
-        || r.owner().map(c.projectId()::equals).orElse(false);
+        || r.owner().map(c.projectId()::equals).orElse(false)
+        || r.visibility().equals("shared") && members.find(r.id(), c.projectId()).isPresent();
+  }
+
+  ImageMemberRepository members() {
+    return members;
+  }
+
+  /** Image members (Glance's sharing between projects). */
+  public ImageMembers sharing() {
+    return new ImageMembers(this, members);
+  }
+
+  /**
+   * Glance's deactivate (active → deactivated: only admins may download it, compute refuses it) and
+   * reactivate (back to active); the same state again is a no-op; any other status is 400. The
+   * owner or an admin may do it.
+   */
+  public void setActive(Caller caller, String id, boolean active) {
+    ImageRecord r = requireOwner(caller, show(caller, id));
+    String from = active ? "deactivated" : "active";
+    String to = active ? "active" : "deactivated";
+    if (r.status().equals(to)) {
+      return;
+    }
+    if (!r.status().equals(from) || !repo.compareAndSetStatus(id, from, to, Database.now())) {
+      throw new InvalidInputException(
+          "Not allowed to "
+              + (active ? "reactivate" : "deactivate")
+              + " image in status '"
+              + repo.find(id).map(ImageRecord::status).orElse("deleted")
+              + "'");
+    }
+    LOG.info("image {} is now {}", id, to);
   }
 
   private static ImageRecord requireOwner(Caller c, ImageRecord r) {
@@ -375,7 +424,11 @@ public final class ImageService {
   /** The data of an active image the caller may see. */
   public InputStream openData(Caller caller, String id) {
     ImageRecord r = show(caller, id);
-    if (!r.status().equals("active")) {
+    if (r.status().equals("deactivated") && !caller.admin()) {
+      throw new ForbiddenException(
+          "The requested image has been deactivated. Image data download is prohibited.");
+    }
+    if (!r.status().equals("active") && !r.status().equals("deactivated")) {
       throw new ConflictException("Image " + id + " has no data (status " + r.status() + ")");
     }
     return openData(id);

@@ -52,6 +52,25 @@ final class DiskInfo {
     return Optional.ofNullable(read(instanceDir).get(diskName));
   }
 
+  /** Forgets a disk that was removed (rebuild's root disk, rescue's disk.rescue). */
+  public static void forget(Path instanceDir, String diskName) {
+    Path dir = instanceDir.toAbsolutePath().normalize();
+    synchronized (LOCKS.computeIfAbsent(dir, d -> new Object())) {
+      Map<String, String> all = new TreeMap<>();
+      read(dir).forEach((k, v) -> all.put(k, v.glanceName()));
+      if (all.remove(diskName) == null) {
+        return;
+      }
+      Path tmp = dir.resolve(FILE + ".tmp");
+      try {
+        JSON.writeValue(tmp.toFile(), all);
+        Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot write " + dir.resolve(FILE), e);
+      }
+    }
+  }
+
   /** Records (or replaces) one disk's format; the file is rewritten atomically. */
   public static void record(Path instanceDir, String diskName, DiskFormat format) {
     if (diskName.isEmpty() || diskName.contains("/")) {

@@ -1,6 +1,10 @@
 package io.virga.libvirt;
 
 import com.sun.jna.NativeLong;
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.IntByReference;
+import com.sun.jna.ptr.LongByReference;
+import com.sun.jna.ptr.PointerByReference;
 import io.virga.core.PowerState;
 import io.virga.virt.InstanceInfo;
 import java.time.Duration;
@@ -143,6 +147,33 @@ public final class Guest implements AutoCloseable {
   public InstanceInfo info() {
     DomainInfo i = call("read domain info", Domain::getInfo);
     return new InstanceInfo(powerState(i.state), i.maxMem, i.memory, i.nrVirtCpu, i.cpuTime);
+  }
+
+  /** Per-vCPU CPU time in nanoseconds, indexed by vCPU number. */
+  long[] vcpuTimes() {
+    org.libvirt.VcpuInfo[] v = call("read vcpu info", Domain::getVcpusInfo);
+    long[] out = new long[v.length];
+    for (org.libvirt.VcpuInfo i : v) {
+      if (i.number >= 0 && i.number < out.length) {
+        out[i.number] = i.cpuTime;
+      }
+    }
+    return out;
+  }
+
+  /** The I/O counters of the disk with this target device. */
+  org.libvirt.DomainBlockStats blockStats(String dev) {
+    return call("read block stats of " + dev, d -> d.blockStats(dev));
+  }
+
+  /** The memory balloon's statistics by libvirt tag number (KiB). */
+  java.util.Map<Integer, Long> memoryStats() {
+    org.libvirt.MemoryStatistic[] s = call("read memory stats", d -> d.memoryStats(13));
+    java.util.Map<Integer, Long> out = new java.util.TreeMap<>();
+    for (org.libvirt.MemoryStatistic m : s) {
+      out.put(m.getTag(), m.getValue());
+    }
+    return out;
   }
 
   /** Nova's LIBVIRT_POWER_STATE table: the one map from libvirt's states to Virga's. */
@@ -312,6 +343,116 @@ public final class Guest implements AutoCloseable {
           }
           return null;
         });
+  }
+
+  // ---- live migration (LiveMigration) ----
+
+  /**
+   * {@code virDomainMigrateToURI3}: blocks until the migration completes (returns) or fails or is
+   * aborted (throws). Runs on the calling platform thread; other calls on this guest go on.
+   */
+  public void migrateToUri3(String destUri, MigrationParams params, int flags) {
+    PointerByReference p = new PointerByReference();
+    IntByReference n = new IntByReference(0);
+    IntByReference max = new IntByReference(0);
+    LibvirtNative lv = LibvirtNative.INSTANCE;
+    try {
+      for (String x : params.destinationXml().stream().toList()) {
+        typed(lv.virTypedParamsAddString(p, n, max, LibvirtNative.MIGRATE_PARAM_DEST_XML, x));
+        typed(lv.virTypedParamsAddString(p, n, max, LibvirtNative.MIGRATE_PARAM_PERSIST_XML, x));
+      }
+      for (String disk : params.migrateDisks()) {
+        typed(
+            lv.virTypedParamsAddString(p, n, max, LibvirtNative.MIGRATE_PARAM_MIGRATE_DISKS, disk));
+      }
+      for (String u : params.dataUri().stream().toList()) {
+        typed(lv.virTypedParamsAddString(p, n, max, LibvirtNative.MIGRATE_PARAM_URI, u));
+      }
+      if (params.bandwidthMiBs() > 0) {
+        typed(
+            lv.virTypedParamsAddULLong(
+                p, n, max, LibvirtNative.MIGRATE_PARAM_BANDWIDTH, params.bandwidthMiBs()));
+      }
+      if (params.parallelConnections() > 1) {
+        typed(
+            lv.virTypedParamsAddInt(
+                p,
+                n,
+                max,
+                LibvirtNative.MIGRATE_PARAM_PARALLEL_CONNECTIONS,
+                params.parallelConnections()));
+      }
+      nativeCall(
+          "migrate to " + destUri,
+          d -> lv.virDomainMigrateToURI3(d, destUri, p.getValue(), n.getValue(), flags));
+    } finally {
+      if (p.getValue() != null) {
+        lv.virTypedParamsFree(p.getValue(), n.getValue());
+      }
+    }
+  }
+
+  private static void typed(int rc) {
+    if (rc < 0) {
+      throw new LibvirtException(
+          "build migration parameters: " + LibvirtNative.INSTANCE.virGetLastErrorMessage(),
+          -1,
+          "NATIVE",
+          null);
+    }
+  }
+
+  /** {@code virDomainGetJobStats}: the current job ({@code completed}: the last finished one). */
+  public MigrationJobStats jobStats(boolean completed) {
+    IntByReference type = new IntByReference();
+    PointerByReference params = new PointerByReference();
+    IntByReference n = new IntByReference();
+    LibvirtNative lv = LibvirtNative.INSTANCE;
+    int flags = completed ? LibvirtNative.JOB_STATS_COMPLETED : 0;
+    nativeCall("read job stats", d -> lv.virDomainGetJobStats(d, type, params, n, flags));
+    Pointer p = params.getValue();
+    try {
+      int c = n.getValue();
+      return new MigrationJobStats(
+          type.getValue(),
+          ullong(p, c, "time_elapsed"),
+          ullong(p, c, "data_total"),
+          ullong(p, c, "data_processed"),
+          ullong(p, c, "data_remaining"),
+          ullong(p, c, "memory_total"),
+          ullong(p, c, "memory_processed"),
+          ullong(p, c, "memory_remaining"),
+          ullong(p, c, "disk_total"),
+          ullong(p, c, "disk_processed"),
+          ullong(p, c, "disk_remaining"),
+          ullong(p, c, "downtime"));
+    } finally {
+      if (p != null) {
+        lv.virTypedParamsFree(p, n.getValue());
+      }
+    }
+  }
+
+  private static long ullong(Pointer p, int n, String name) {
+    LongByReference v = new LongByReference();
+    return p != null && LibvirtNative.INSTANCE.virTypedParamsGetULLong(p, n, name, v) == 1
+        ? v.getValue()
+        : 0;
+  }
+
+  public void migrateSetMaxDowntime(long ms) {
+    nativeCall(
+        "set max downtime " + ms + " ms",
+        d -> LibvirtNative.INSTANCE.virDomainMigrateSetMaxDowntime(d, ms, 0));
+  }
+
+  public void migrateStartPostCopy() {
+    nativeCall(
+        "switch to post-copy", d -> LibvirtNative.INSTANCE.virDomainMigrateStartPostCopy(d, 0));
+  }
+
+  public void abortJob() {
+    nativeCall("abort job", LibvirtNative.INSTANCE::virDomainAbortJob);
   }
 
   static void freeQuietly(Domain d) {

@@ -62,6 +62,18 @@ final class GuestDefinition {
     return GuestXmlWriter.write(config);
   }
 
+  /**
+   * The XML for an instance directory as it stands (disk.info's formats, the flavor's disk mapping,
+   * a config drive when {@code configDrive}), also written to {@code libvirt.xml}: what hard reboot
+   * and the migration flows define.
+   */
+  String regenerate(InstanceSpec spec, Path dir, boolean configDrive, ImageSource images) {
+    var mapping = DiskMapping.forInstance(spec.flavor(), configDrive, ctx.opts.cdromBus());
+    String xml = getGuestXml(spec, dir, mapping, kernelBoot(spec, images));
+    writeLibvirtXml(dir, xml);
+    return xml;
+  }
+
   static void writeLibvirtXml(Path dir, String xml) {
     Path target = dir.resolve(LIBVIRT_XML);
     Path tmp = dir.resolve(LIBVIRT_XML + ".tmp");

@@ -35,6 +35,13 @@ interface ImageBackend {
    */
   DiskFormat createRoot(Path instanceDir, ImageMeta image, ImageSource source, long rootBytes);
 
+  /**
+   * Makes {@code <instanceDir>/<name>} from image {@code image} like {@link #createRoot} (rescue's
+   * {@code disk.rescue}).
+   */
+  DiskFormat createDisk(
+      Path instanceDir, String name, ImageMeta image, ImageSource source, long rootBytes);
+
   /** Makes {@code <instanceDir>/disk.local}: {@code gb} GiB of ext4 labelled {@code ephemeral0}. */
   DiskFormat createEphemeral(Path instanceDir, int gb);
 

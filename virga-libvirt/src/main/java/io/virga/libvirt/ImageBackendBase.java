@@ -33,7 +33,13 @@ abstract class ImageBackendBase implements ImageBackend {
   @Override
   public DiskFormat createRoot(
       Path instanceDir, ImageMeta image, ImageSource source, long rootBytes) {
-    return once(instanceDir, ROOT, () -> cache.fetchBase(image, source, rootBytes), rootBytes);
+    return createDisk(instanceDir, ROOT, image, source, rootBytes);
+  }
+
+  @Override
+  public DiskFormat createDisk(
+      Path instanceDir, String name, ImageMeta image, ImageSource source, long rootBytes) {
+    return once(instanceDir, name, () -> cache.fetchBase(image, source, rootBytes), rootBytes);
   }
 
   @Override

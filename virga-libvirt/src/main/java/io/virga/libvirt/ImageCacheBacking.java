@@ -12,7 +12,10 @@ import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** {@link ImageCache#ensureBacking}: recreates the missing backing files of an instance's disks. */
+/**
+ * {@link ImageCache#ensureBacking}: recreates the missing backing files of an instance's disks, and
+ * moves disks whose backing file lies outside this host's {@code _base} onto this host's copy.
+ */
 final class ImageCacheBacking {
   private static final Logger LOG = LoggerFactory.getLogger(ImageCacheBacking.class);
   private static final Pattern EPHEMERAL = Pattern.compile("ephemeral_(\\d+)_.*");
@@ -31,11 +34,17 @@ final class ImageCacheBacking {
         continue;
       }
       Optional<String> backing = cache.qemuImg().info(disk, "qcow2", true).backingFile();
-      if (backing.isEmpty() || Files.exists(Path.of(backing.get()))) {
+      if (backing.isEmpty()) {
         continue;
       }
       Path missing = Path.of(backing.get()).toAbsolutePath().normalize();
-      LOG.info("recreating missing backing file {} of {}", missing, disk);
+      // a disk that came from another host may name that host's _base: even when such a path
+      // happens to be readable here, this host's own base is what it must use
+      boolean inOurBase = cache.baseDir().toAbsolutePath().normalize().equals(missing.getParent());
+      if (inOurBase && Files.exists(missing)) {
+        continue;
+      }
+      LOG.info("recreating backing file {} of {} in {}", missing, disk, cache.baseDir());
       Path made = recreate(missing.getFileName().toString(), image, source, disk);
       if (!made.equals(missing)) {
         cache.qemuImg().rebase(disk, "qcow2", made, cache.baseInfo(made).format().qemuName(), true);

@@ -1,6 +1,7 @@
 package io.virga.libvirt;
 
 import io.virga.core.Config;
+import io.virga.core.Flavor;
 import io.virga.core.NotFoundException;
 import io.virga.core.TaskState;
 import io.virga.virt.ComputeDriver;
@@ -9,6 +10,10 @@ import io.virga.virt.ImageSource;
 import io.virga.virt.InstanceInfo;
 import io.virga.virt.InstanceSpec;
 import io.virga.virt.LifecycleEvent;
+import io.virga.virt.LiveMigrationData;
+import io.virga.virt.MigrationDisks;
+import io.virga.virt.MigrationProgress;
+import io.virga.virt.MigrationTarget;
 import io.virga.virt.RebootType;
 import io.virga.virt.SnapshotUpload;
 import java.io.IOException;
@@ -39,21 +44,36 @@ public final class LibvirtDriver implements ComputeDriver {
   private final LibvirtHostResources resources;
   private final SnapshotFlow snapshots;
   private final ImageCacheManager cacheManager;
+  private final Rebuild rebuild;
+  private final Rescue rescue;
+  private final ColdMigrationSource coldSource;
+  private final ColdMigrationDest coldDest;
+  private final LiveMigrationChecks liveChecks;
+  private final LiveMigrationDest liveDest;
+  private final LiveMigration live;
+  private final Diagnostics diagnostics;
   private volatile String hostname;
 
-  /** The driver as configured: options from {@code config}, images from its base cache. */
+  /**
+   * The driver as configured: options from {@code config}, images from its base cache. The compute
+   * host name is {@code host} when set, else the hypervisor's hostname.
+   */
   public static LibvirtDriver fromConfig(Config config) {
     LibvirtOptions opts = LibvirtOptions.from(config);
     QemuImg qemuImg = QemuImg.fromConfig(config);
     ImageCache cache =
         new ImageCache(opts.instancesPath(), qemuImg, config.bool("force_raw_images", true));
-    return new LibvirtDriver(
-        opts,
-        new LibvirtHost(opts.connectionUri()),
-        ImageBackend.forType(opts.imagesType(), qemuImg, cache),
-        new ConfigDriveBuilder(opts.isoTool()),
-        SnapshotFlow.fromConfig(config, opts.instancesPath(), qemuImg),
-        ImageCacheManager.fromConfig(config, cache));
+    LibvirtDriver driver =
+        new LibvirtDriver(
+            opts,
+            new LibvirtHost(opts.connectionUri()),
+            ImageBackend.forType(opts.imagesType(), qemuImg, cache),
+            new ConfigDriveBuilder(opts.isoTool()),
+            SnapshotFlow.fromConfig(config, opts.instancesPath(), qemuImg),
+            ImageCacheManager.fromConfig(config, cache),
+            MigrationOptions.from(config));
+    config.get("host").filter(h -> !h.isBlank()).ifPresent(h -> driver.hostname = h);
+    return driver;
   }
 
   /** A driver with default snapshot and cache-ageing options. */
@@ -66,7 +86,8 @@ public final class LibvirtDriver implements ComputeDriver {
         configDrive,
         SnapshotFlow.fromConfig(
             Config.of(java.util.Map.of()), opts.instancesPath(), backend.cache().qemuImg()),
-        ImageCacheManager.fromConfig(Config.of(java.util.Map.of()), backend.cache()));
+        ImageCacheManager.fromConfig(Config.of(java.util.Map.of()), backend.cache()),
+        MigrationOptions.from(Config.of(java.util.Map.of())));
   }
 
   LibvirtDriver(
@@ -75,7 +96,8 @@ public final class LibvirtDriver implements ComputeDriver {
       ImageBackend backend,
       ConfigDriveBuilder configDrive,
       SnapshotFlow snapshots,
-      ImageCacheManager cacheManager) {
+      ImageCacheManager cacheManager,
+      MigrationOptions migration) {
     this.ctx = new LibvirtDriverContext(host, opts, backend, configDrive);
     this.spawn = new Spawn(ctx);
     this.power = new Power(ctx);
@@ -83,6 +105,14 @@ public final class LibvirtDriver implements ComputeDriver {
     this.resources = new LibvirtHostResources(ctx);
     this.snapshots = snapshots;
     this.cacheManager = cacheManager;
+    this.rebuild = new Rebuild(ctx, spawn);
+    this.rescue = new Rescue(ctx, spawn, power);
+    this.coldSource = new ColdMigrationSource(ctx, migration, power);
+    this.coldDest = new ColdMigrationDest(ctx, migration);
+    this.liveChecks = new LiveMigrationChecks(ctx, migration);
+    this.liveDest = new LiveMigrationDest(ctx, coldDest);
+    this.live = new LiveMigration(ctx, migration, destroy);
+    this.diagnostics = new Diagnostics(ctx);
   }
 
   public LibvirtOptions options() {
@@ -198,6 +228,11 @@ public final class LibvirtDriver implements ComputeDriver {
 
   /** The tail of console.log; {@code maxBytes < 0} returns all of it. */
   @Override
+  public io.virga.core.InstanceDiagnostics getDiagnostics(InstanceSpec spec) {
+    return diagnostics.get(spec);
+  }
+
+  @Override
   public String getConsoleOutput(InstanceSpec spec, int maxBytes) {
     Path log = ctx.opts.instanceDir(spec.uuid()).resolve(Spawn.CONSOLE_LOG);
     if (!Files.exists(log)) {
@@ -230,6 +265,27 @@ public final class LibvirtDriver implements ComputeDriver {
     snapshots.snapshot(ctx.host, spec.uuid(), ctx.opts.instanceDir(spec.uuid()), upload, taskState);
   }
 
+  /** DESIGN §3.7, in {@link Rebuild}. */
+  @Override
+  public void rebuild(
+      InstanceSpec spec,
+      ImageSource images,
+      boolean preserveEphemeral,
+      Consumer<TaskState> taskState) {
+    rebuild.rebuild(spec, images, preserveEphemeral, taskState);
+  }
+
+  /** DESIGN §3.7, in {@link Rescue}. */
+  @Override
+  public void rescue(InstanceSpec spec, io.virga.core.ImageMeta rescueImage, ImageSource images) {
+    rescue.rescue(spec, rescueImage, images);
+  }
+
+  @Override
+  public void unrescue(InstanceSpec spec, ImageSource images) {
+    rescue.unrescue(spec, images);
+  }
+
   /** Image cache ageing with {@link ImageCacheManager} (h2-images' pass). */
   @Override
   public void manageImageCache(Collection<String> imageIdsInUse) {
@@ -244,8 +300,105 @@ public final class LibvirtDriver implements ComputeDriver {
     return destroy.cleanupLeftovers(deletedUuids);
   }
 
+  // ---- Cold migration and resize (DESIGN §3.3): ColdMigrationSource / ColdMigrationDest ----
+
+  @Override
+  public MigrationTarget prepareMigrationTarget(InstanceSpec spec, String migrationId) {
+    return coldDest.prepare(spec, migrationId, hostname());
+  }
+
+  @Override
+  public MigrationDisks migrateDiskAndPowerOff(
+      InstanceSpec spec,
+      Flavor newFlavor,
+      MigrationTarget target,
+      Duration timeout,
+      Duration retryInterval,
+      Consumer<MigrationProgress> progress) {
+    return coldSource.migrateDiskAndPowerOff(
+        spec, newFlavor, target, timeout, retryInterval, progress);
+  }
+
+  @Override
+  public void finishMigration(
+      InstanceSpec spec, MigrationDisks disks, ImageSource images, boolean powerOn) {
+    coldDest.finish(spec, disks, images, powerOn);
+  }
+
+  @Override
+  public void cleanupMigrationTarget(InstanceSpec spec, String migrationId) {
+    coldDest.cleanup(spec, migrationId);
+  }
+
+  @Override
+  public void confirmMigration(InstanceSpec spec) {
+    coldSource.confirm(spec);
+  }
+
+  @Override
+  public void finishRevertMigration(InstanceSpec spec, ImageSource images, boolean powerOn) {
+    coldSource.finishRevert(spec, images, powerOn);
+  }
+
+  // ---- Live migration (DESIGN §3.4): LiveMigrationChecks / LiveMigrationDest / LiveMigration ----
+
+  @Override
+  public LiveMigrationData checkCanLiveMigrateDestination(
+      InstanceSpec spec, Optional<Boolean> blockMigration) {
+    return liveChecks.checkDestination(spec, blockMigration, hostname());
+  }
+
+  @Override
+  public void cleanupLiveMigrationDestinationCheck(LiveMigrationData data) {
+    liveChecks.cleanupDestinationCheck(data);
+  }
+
+  @Override
+  public LiveMigrationData checkCanLiveMigrateSource(
+      InstanceSpec spec, LiveMigrationData dest, Optional<Boolean> blockMigration) {
+    return liveChecks.checkSource(spec, dest, blockMigration);
+  }
+
+  @Override
+  public LiveMigrationData preLiveMigration(
+      InstanceSpec spec, LiveMigrationData data, ImageSource images) {
+    return liveDest.pre(spec, data, images);
+  }
+
+  @Override
+  public void liveMigration(
+      InstanceSpec spec, LiveMigrationData data, Consumer<MigrationProgress> progress) {
+    live.migrate(spec, data, progress);
+  }
+
+  @Override
+  public boolean liveMigrationAbort(String uuid) {
+    return live.abort(uuid);
+  }
+
+  @Override
+  public boolean liveMigrationForceComplete(String uuid) {
+    return live.forceComplete(uuid);
+  }
+
+  @Override
+  public void postLiveMigrationAtSource(InstanceSpec spec, LiveMigrationData data) {
+    live.postAtSource(spec, data);
+  }
+
+  @Override
+  public void postLiveMigrationAtDestination(InstanceSpec spec, LiveMigrationData data) {
+    liveDest.post(spec);
+  }
+
+  @Override
+  public void rollbackLiveMigrationAtDestination(InstanceSpec spec, LiveMigrationData data) {
+    liveDest.rollback(spec, data);
+  }
+
   @Override
   public void close() {
+    coldDest.closeAll();
     ctx.host.close();
   }
 }

@@ -336,6 +336,11 @@ public final class LibvirtHost implements AutoCloseable {
     return call("read hypervisor version", Connect::getVersion);
   }
 
+  /** {@code virConnectCompareCPU}: 0 incompatible, 1 identical, 2 superset (-1 error). */
+  public int compareCpu(String cpuXml) {
+    return call("compare CPU", c -> c.compareCPU(cpuXml).getReturnCode());
+  }
+
   public String capabilities() {
     return call("read host capabilities", Connect::getCapabilities);
   }

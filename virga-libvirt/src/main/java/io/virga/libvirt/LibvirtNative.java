@@ -3,6 +3,10 @@ package io.virga.libvirt;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.IntByReference;
+import com.sun.jna.ptr.LongByReference;
+import com.sun.jna.ptr.PointerByReference;
 import java.lang.reflect.Field;
 import org.libvirt.Domain;
 import org.libvirt.jna.DomainPointer;
@@ -34,6 +38,63 @@ interface LibvirtNative extends Library {
       DomainPointer dom, String disk, virDomainBlockJobInfo info, int flags);
 
   int virDomainBlockJobAbort(DomainPointer dom, String disk, int flags);
+
+  // ---- live migration (LiveMigration through Guest) ----
+  // typed parameters are built with libvirt's own virTypedParamsAdd* helpers: Java never lays out
+  // the virTypedParameter union
+
+  // VIR_MIGRATE_PARAM_*
+  String MIGRATE_PARAM_DEST_XML = "destination_xml";
+  String MIGRATE_PARAM_PERSIST_XML = "persistent_xml";
+  String MIGRATE_PARAM_MIGRATE_DISKS = "migrate_disks";
+  String MIGRATE_PARAM_BANDWIDTH = "bandwidth";
+  String MIGRATE_PARAM_PARALLEL_CONNECTIONS = "parallel.connections";
+  String MIGRATE_PARAM_URI = "migrate_uri";
+
+  /** virDomainGetJobStatsFlags: the statistics of the last completed job. */
+  int JOB_STATS_COMPLETED = 1;
+
+  int virTypedParamsAddString(
+      PointerByReference params,
+      IntByReference nparams,
+      IntByReference maxparams,
+      String name,
+      String value);
+
+  int virTypedParamsAddULLong(
+      PointerByReference params,
+      IntByReference nparams,
+      IntByReference maxparams,
+      String name,
+      long value);
+
+  int virTypedParamsAddInt(
+      PointerByReference params,
+      IntByReference nparams,
+      IntByReference maxparams,
+      String name,
+      int value);
+
+  /** 1 found, 0 absent, -1 error. */
+  int virTypedParamsGetULLong(Pointer params, int nparams, String name, LongByReference value);
+
+  void virTypedParamsFree(Pointer params, int nparams);
+
+  int virDomainMigrateToURI3(
+      DomainPointer dom, String dconnuri, Pointer params, int nparams, int flags);
+
+  int virDomainGetJobStats(
+      DomainPointer dom,
+      IntByReference type,
+      PointerByReference params,
+      IntByReference nparams,
+      int flags);
+
+  int virDomainMigrateSetMaxDowntime(DomainPointer dom, long downtimeMs, int flags);
+
+  int virDomainMigrateStartPostCopy(DomainPointer dom, int flags);
+
+  int virDomainAbortJob(DomainPointer dom);
 
   /** The calling thread's last libvirt error message (libvirt errors are thread-local). */
   String virGetLastErrorMessage();

@@ -287,6 +287,25 @@ class LibvirtDriverLifecycleIT {
 
   @Test
   @Order(13)
+  void diagnosticsCountTheRunningGuestsCpuMemoryAndDisks() {
+    var d = fx.driver.getDiagnostics(spec);
+    assertThat(d.state()).isEqualTo("running");
+    assertThat(d.driver()).isEqualTo("libvirt");
+    assertThat(d.hypervisor()).isIn("qemu", "kvm");
+    assertThat(d.cpus()).hasSize(1);
+    assertThat(d.cpus().get(0).timeNs()).isPositive();
+    assertThat(d.memoryMaxKib()).isEqualTo(128 * 1024);
+    assertThat(d.configDrive()).isTrue();
+    assertThat(d.disks().get(0).device()).isEqualTo("vda");
+    assertThat(d.disks().get(0).readBytes()).as("the guest booted from vda").isPositive();
+    assertThat(d.disks().get(0).readRequests()).isPositive();
+    assertThat(d.disks())
+        .extracting(io.virga.core.InstanceDiagnostics.Disk::device)
+        .contains("hdd");
+  }
+
+  @Test
+  @Order(13)
   void availableResourcesDescribeThisHost() {
     HostResources r = fx.driver.getAvailableResource();
     assertThat(r.hypervisorType()).isEqualTo("QEMU");

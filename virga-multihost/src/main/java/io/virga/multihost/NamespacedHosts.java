@@ -137,8 +137,9 @@ public final class NamespacedHosts implements AutoCloseable {
     HostNetwork network = new HostNetwork(bridge.pid());
     network.createBridge();
     List<Path> aliases = planned.stream().map(NamespacedHost::instancesDir).toList();
+    Path script = writeInitScript(root);
     for (NamespacedHost h : planned) {
-      Process ns = startProcess(unshare(h, shared, aliases), h.dir(), h.name());
+      Process ns = startProcess(unshare(h, script, shared, aliases), h.dir(), h.name());
       long init = initOf(ns, h);
       NamespacedHost host = new NamespacedHost(h.name(), h.ip(), h.dir(), init);
       try {
@@ -158,7 +159,7 @@ public final class NamespacedHosts implements AutoCloseable {
         hosts.stream().map(h -> h.name() + "=" + h.ip()).toList());
   }
 
-  private List<String> unshare(NamespacedHost h, Path shared, List<Path> aliases) {
+  private List<String> unshare(NamespacedHost h, Path script, Path shared, List<Path> aliases) {
     List<String> cmd =
         new ArrayList<>(
             List.of(
@@ -176,9 +177,7 @@ public final class NamespacedHosts implements AutoCloseable {
                 "--kill-child=SIGKILL",
                 "--",
                 "bash",
-                "-c",
-                initScript(),
-                "virga-host-init",
+                script.toString(),
                 h.dir().toString(),
                 h.name(),
                 shared == null ? "" : shared.toString(),
@@ -187,11 +186,18 @@ public final class NamespacedHosts implements AutoCloseable {
     return cmd;
   }
 
-  private static String initScript() {
+  /** The init script from the jar, as {@code <root>/host-init.sh} (readable in ps output). */
+  private static Path writeInitScript(Path root) {
     try (var in = NamespacedHosts.class.getResourceAsStream("host-init.sh")) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (IOException | NullPointerException e) {
-      throw new IllegalStateException("host-init.sh is missing from the jar", e);
+      if (in == null) {
+        throw new IllegalStateException("host-init.sh is missing from the jar");
+      }
+      Path script = root.resolve("host-init.sh");
+      Files.createDirectories(root);
+      Files.writeString(script, new String(in.readAllBytes(), StandardCharsets.UTF_8));
+      return script;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the host init script under " + root, e);
     }
   }
 

@@ -1,4 +1,4 @@
-# PID 1 of one namespaced host (run by `bash -c` under unshare; see NamespacedHosts).
+# PID 1 of one namespaced host (run by bash under unshare; see NamespacedHosts).
 # Arguments: host dir, hostname, shared storage dir ("" = none), common instances path ("" = none),
 # then the paths that must show this host's own instances directory.
 set -euo pipefail

@@ -7,6 +7,7 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
+import com.rabbitmq.client.ShutdownSignalException;
 import io.virga.core.VirgaException;
 import java.io.IOException;
 import java.net.URI;
@@ -48,7 +49,11 @@ public final class RabbitTransport implements RpcTransport {
     this.publish = connection.createChannel();
     publish.exchangeDeclare(EXCHANGE, BuiltinExchangeType.TOPIC, true);
     Channel replies = connection.createChannel();
-    this.replyQueue = replies.queueDeclare().getQueue(); // server-named, exclusive, auto-delete
+    // Named by us, not by the broker: automatic recovery re-declares it under the same name after
+    // a broker restart, so calls made after the reconnect get their replies (a server-named queue
+    // comes back under a new name nobody would send to).
+    this.replyQueue = "virga.reply." + UUID.randomUUID();
+    replies.queueDeclare(replyQueue, false, true, true, null); // exclusive, auto-delete
     replies.basicConsume(
         replyQueue,
         true,
@@ -121,8 +126,9 @@ public final class RabbitTransport implements RpcTransport {
       synchronized (publish) {
         publish.basicPublish(EXCHANGE, topic, props, message);
       }
-    } catch (IOException e) {
-      throw new VirgaException("rpc cast to " + topic + " failed: " + e.getMessage(), e);
+    } catch (IOException | ShutdownSignalException e) {
+      throw new VirgaException(
+          "rpc cast to " + topic + " failed (is RabbitMQ reachable?): " + e.getMessage(), e);
     }
   }
 
@@ -143,10 +149,11 @@ public final class RabbitTransport implements RpcTransport {
       synchronized (publish) {
         publish.basicPublish(EXCHANGE, topic, props, message);
       }
-    } catch (IOException e) {
+    } catch (IOException | ShutdownSignalException e) {
       waiting.remove(id);
       return CompletableFuture.failedFuture(
-          new VirgaException("rpc call to " + topic + " failed: " + e.getMessage(), e));
+          new VirgaException(
+              "rpc call to " + topic + " failed (is RabbitMQ reachable?): " + e.getMessage(), e));
     }
     return reply
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
@@ -213,7 +220,7 @@ public final class RabbitTransport implements RpcTransport {
       synchronized (publish) {
         publish.basicPublish("", props.getReplyTo(), rp, out);
       }
-    } catch (IOException e) {
+    } catch (IOException | ShutdownSignalException e) {
       log.warn("rpc {}: cannot send a reply: {}", topic, e.toString());
     }
   }

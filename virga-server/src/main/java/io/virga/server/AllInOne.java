@@ -8,10 +8,7 @@ import io.virga.api.Conductor;
 import io.virga.api.IdentityService;
 import io.virga.api.SnapshotImages;
 import io.virga.compute.ComputeManager;
-import io.virga.compute.ComputeOptions;
 import io.virga.compute.ImageSourceFactory;
-import io.virga.compute.MigrationOptions;
-import io.virga.core.ComputeAgentApi;
 import io.virga.core.ConductorApi;
 import io.virga.core.Config;
 import io.virga.core.InvalidInputException;
@@ -30,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,9 +66,28 @@ public final class AllInOne implements AutoCloseable {
    */
   public static AllInOne start(
       Config config, Function<Config, ComputeDriver> drivers, boolean ownsDriver) {
+    return start(config, new InProcessTransport(), drivers, ownsDriver);
+  }
+
+  /**
+   * The control plane only ({@code virga api}, and the API side of {@code virga up --hosts N}):
+   * database, identity, images, compute API, scheduler and conductor on {@code transport}, which it
+   * closes; the agents are other processes. Recovery of unscheduled builds then only touches builds
+   * older than {@code scheduling_recovery_age}, since another API process may be scheduling the
+   * fresh ones.
+   */
+  public static AllInOne startControlPlane(Config config, RpcTransport transport) {
+    return start(config, transport, null, false);
+  }
+
+  private static AllInOne start(
+      Config config,
+      RpcTransport transport,
+      Function<Config, ComputeDriver> drivers,
+      boolean ownsDriver) {
     AllInOne a = new AllInOne();
     try {
-      a.doStart(config, drivers, ownsDriver);
+      a.doStart(config, transport, drivers, ownsDriver);
       return a;
     } catch (RuntimeException e) {
       a.close();
@@ -102,13 +119,21 @@ public final class AllInOne implements AutoCloseable {
     }
   }
 
-  private void doStart(Config config, Function<Config, ComputeDriver> drivers, boolean ownsDriver) {
+  private void doStart(
+      Config config,
+      RpcTransport rawTransport,
+      Function<Config, ComputeDriver> drivers,
+      boolean ownsDriver) {
+    var registry =
+        new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+            io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+    RpcTransport transport = new ObservedTransport(rawTransport, registry);
+    this.transport = transport;
+    stack.add(transport);
     database = Database.open(config);
     stack.add(database);
     identity = new IdentityService(database, config);
     images = new ImageService(database, config);
-    transport = new InProcessTransport();
-    stack.add(transport);
     compute =
         ComputeDeps.create(
             config,
@@ -123,33 +148,38 @@ public final class AllInOne implements AutoCloseable {
             images::get,
             compute.migrations());
     stack.add(Rpc.serve(transport, Rpc.CONDUCTOR, ConductorApi.class, conductor));
+    stack.add(new ControlPlaneMetrics(compute, registry));
     ComputeRoutes routes = new ComputeRoutes(compute);
     stack.add(routes);
-    routes.recoverUnscheduled();
-    // the agent first: its start-up recovery must not see boots the API accepts meanwhile
-    driver = drivers.apply(config);
-    if (ownsDriver) {
-      stack.add(driver);
+    if (drivers != null) {
+      routes.recoverUnscheduled(java.time.Duration.ZERO);
+      // the agent first: its start-up recovery must not see boots the API accepts meanwhile
+      driver = drivers.apply(config);
+      if (ownsDriver) {
+        stack.add(driver);
+      }
+      AgentRuntime local =
+          AgentRuntime.start(
+              driver, Rpc.conductor(transport), transport, inProcessImages(images), config);
+      agent = local.manager();
+      stack.add(local);
+    } else {
+      stack.add(
+          routes.recoverUnscheduledPeriodically(config.seconds("scheduling_recovery_age", 300)));
     }
-    agent =
-        new ComputeManager(
-            driver,
-            Rpc.conductor(transport),
-            inProcessImages(images),
-            ComputeOptions.fromConfig(config),
-            MigrationOptions.fromConfig(config),
-            host -> Rpc.computeAgent(transport, host));
-    stack.add(agent);
-    agent.start();
-    stack.add(Rpc.serve(transport, Rpc.computeTopic(agent.host()), ComputeAgentApi.class, agent));
     api =
         ApiServer.builder(config, database)
+            .meterRegistry(registry)
             .identity(identity)
             .images(images)
             .routes(routes)
             .start();
     stack.add(api);
-    LOG.info("virga is up: API {} , compute host {}", api.url(), agent.host());
+    if (agent != null) {
+      LOG.info("virga is up: API {} , compute host {}", api.url(), agent.host());
+    } else {
+      LOG.info("virga control plane is up: API {}, agents over {}", api.url(), transport);
+    }
   }
 
   /**
@@ -192,7 +222,15 @@ public final class AllInOne implements AutoCloseable {
     return driver;
   }
 
+  /** The local agent; absent for a control plane alone. */
+  public Optional<ComputeManager> localAgent() {
+    return Optional.ofNullable(agent);
+  }
+
   public ComputeManager agent() {
+    if (agent == null) {
+      throw new IllegalStateException("this control plane has no local agent");
+    }
     return agent;
   }
 

@@ -47,4 +47,14 @@ final class InProcessSnapshotUpload implements ImageSourceFactory {
       LOG.info("instance {}: removed {} unfinished snapshot image(s)", instance.uuid(), n);
     }
   }
+
+  @Override
+  public void rotateBackups(Instance instance, String backupType, int rotation) {
+    snapshots.rotateBackups(instance.uuid(), instance.projectId(), backupType, rotation);
+  }
+
+  @Override
+  public void deleteImage(Instance instance, String imageId) {
+    snapshots.delete(imageId);
+  }
 }

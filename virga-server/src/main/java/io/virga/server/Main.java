@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
     description = "A compute service for KVM/QEMU hosts with an OpenStack-compatible API.",
     subcommands = {
       CommandLine.HelpCommand.class,
+      ApiCommand.class,
+      AgentCommand.class,
       HostSetupCommand.class,
       ImageCommand.class,
       UpCommand.class,

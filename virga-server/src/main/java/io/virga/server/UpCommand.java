@@ -54,6 +54,21 @@ final class UpCommand implements Callable<Integer> {
   boolean skipHostSetup;
 
   @Option(
+      names = "--hosts",
+      paramLabel = "N",
+      defaultValue = "1",
+      description =
+          "hypervisor hosts to run on this machine (default 1: everything in this process); with"
+              + " N > 1 each host is a namespaced libvirtd with its own virga agent process, over a"
+              + " private RabbitMQ")
+  int hosts;
+
+  @Option(
+      names = "--shared-storage",
+      description = "with --hosts N: all hosts' instances directories on one shared directory")
+  boolean sharedStorage;
+
+  @Option(
       names = "--clouds-yaml",
       paramLabel = "FILE",
       description =
@@ -71,32 +86,47 @@ final class UpCommand implements Callable<Integer> {
     }
     Config config = Config.load(env);
     PrintStream out = System.out;
+    if (hosts < 1 || hosts > 200) {
+      throw new io.virga.core.InvalidInputException("--hosts must be 1..200, not " + hosts);
+    }
+    if (sharedStorage && hosts == 1) {
+      throw new io.virga.core.InvalidInputException("--shared-storage needs --hosts 2 or more");
+    }
     boolean fake = config.string("compute_driver", "libvirt").equals("fake");
+    if (fake && hosts > 1) {
+      throw new io.virga.core.InvalidInputException(
+          "--hosts N runs real libvirtds; compute_driver=fake has no hosts to namespace");
+    }
     Path guestDisk = null;
     if (!fake && !skipHostSetup) {
       HostSetup.Result setup =
           HostSetup.run(
-              HostSetup.Options.defaults(false),
+              HostSetup.Options.defaults(false).withMultiHost(hosts > 1),
               config,
               line -> out.println(line.startsWith("host-setup:") ? line : "host-setup: " + line));
       guestDisk = setup.guest().disk();
       config = Config.load(env); // host-setup may have recorded virt_type
     }
-    Running running =
-        start(
-            config,
-            env,
-            cloudsYaml != null ? cloudsYaml : UpCloudsYaml.defaultFile(),
-            guestDisk,
-            out);
+    Path clouds = cloudsYaml != null ? cloudsYaml : UpCloudsYaml.defaultFile();
+    AutoCloseable everything;
+    Path home = config.home();
+    if (hosts > 1) {
+      everything = MultiHostUp.start(config, env, hosts, sharedStorage, clouds, guestDisk, out);
+    } else {
+      everything = start(config, env, clouds, guestDisk, out).cloud();
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
                   out.println("virga: stopping ...");
-                  running.cloud().close();
-                  out.println("virga: stopped; state is kept in " + running.home());
+                  try {
+                    everything.close();
+                  } catch (Exception e) {
+                    out.println("virga: error while stopping: " + e);
+                  }
+                  out.println("virga: stopped; state is kept in " + home);
                   stopped.countDown();
                 },
                 "virga-shutdown"));
@@ -108,7 +138,12 @@ final class UpCommand implements Callable<Integer> {
     return 0;
   }
 
-  record Running(AllInOne cloud, Path home, IdentityService.Bootstrap users, UpCredentials creds) {}
+  record Running(
+      AllInOne cloud,
+      Path home,
+      IdentityService.Bootstrap users,
+      UpCredentials creds,
+      boolean tinyImage) {}
 
   /**
    * Starts everything and ensures the defaults; prints what to type next. {@code guestDisk} is the
@@ -127,51 +162,77 @@ final class UpCommand implements Callable<Integer> {
       PrintStream out,
       java.util.function.Function<Config, io.virga.virt.ComputeDriver> drivers,
       boolean ownsDriver) {
-    Path home = config.home();
+    createHome(config.home());
+    AllInOne cloud = AllInOne.start(config, drivers, ownsDriver);
+    try {
+      Running running = ensureDefaults(cloud, config, env, cloudsYaml, guestDisk);
+      printHints(running, cloudsYaml, "compute host " + cloud.agent().host(), out);
+      return running;
+    } catch (RuntimeException e) {
+      cloud.close();
+      throw e;
+    }
+  }
+
+  static void createHome(Path home) {
     try {
       Files.createDirectories(home);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException("cannot create VIRGA_HOME " + home, e);
     }
-    AllInOne cloud = AllInOne.start(config, drivers, ownsDriver);
-    try {
-      UpCredentials creds = UpCredentials.load(home, env);
-      IdentityService.Bootstrap users = UpDefaults.ensureUsers(cloud.identity(), creds);
-      int flavors = UpDefaults.ensureFlavors(cloud.compute().flavors());
-      if (flavors > 0) {
-        LOG.info("created {} default flavors", flavors);
-      }
-      boolean fake = config.string("compute_driver", "libvirt").equals("fake");
-      String imageHint = "<image>";
-      if (config.bool("import_tiny_image", !fake)) {
-        Path disk =
-            guestDisk != null
-                ? guestDisk
-                : TinyGuest.ensureBuilt(TinyGuest.defaultCacheDir()).disk();
-        ImageRecord img =
-            UpDefaults.ensureImage(
-                cloud.images(), users.adminProjectId(), UpDefaults.TINY_IMAGE, disk);
-        LOG.info("image {} is {}", UpDefaults.TINY_IMAGE, img.id());
-        imageHint = UpDefaults.TINY_IMAGE;
-      }
-      String authUrl = cloud.api().url() + "/identity/v3";
-      UpCloudsYaml.write(cloudsYaml, authUrl, creds);
-      out.println();
-      out.println(
-          "Virga is up on " + cloud.api().url() + " (compute host " + cloud.agent().host() + ").");
-      out.println("  Passwords of the users admin and demo are in " + creds.file() + ".");
-      out.println("  clouds.yaml entries virga (admin) and virga-demo are in " + cloudsYaml + ".");
-      out.println("Try:");
-      out.println("  openstack --os-cloud virga server list");
-      out.println("  openstack --os-cloud virga --os-compute-api-version 2.37 server create \\");
-      out.println("      --image " + imageHint + " --flavor v1.tiny --nic none --wait demo1");
-      out.println("  openstack --os-cloud virga console log show demo1");
-      out.println("Stop with Ctrl-C; state is kept in " + home + ".");
-      return new Running(cloud, home, users, creds);
-    } catch (RuntimeException e) {
-      cloud.close();
-      throw e;
+  }
+
+  /** Users (admin, demo, the agents' virga-agent), flavors, the tiny image, clouds.yaml. */
+  static Running ensureDefaults(
+      AllInOne cloud, Config config, Map<String, String> env, Path cloudsYaml, Path guestDisk) {
+    Path home = config.home();
+    UpCredentials creds = UpCredentials.load(home, env);
+    IdentityService.Bootstrap users = UpDefaults.ensureUsers(cloud.identity(), creds);
+    int flavors = UpDefaults.ensureFlavors(cloud.compute().flavors());
+    if (flavors > 0) {
+      LOG.info("created {} default flavors", flavors);
     }
+    boolean fake = config.string("compute_driver", "libvirt").equals("fake");
+    boolean tiny = config.bool("import_tiny_image", !fake);
+    if (tiny) {
+      Path disk =
+          guestDisk != null ? guestDisk : TinyGuest.ensureBuilt(TinyGuest.defaultCacheDir()).disk();
+      ImageRecord img =
+          UpDefaults.ensureImage(
+              cloud.images(), users.adminProjectId(), UpDefaults.TINY_IMAGE, disk);
+      LOG.info("image {} is {}", UpDefaults.TINY_IMAGE, img.id());
+    }
+    UpCloudsYaml.write(cloudsYaml, cloud.api().url() + "/identity/v3", creds);
+    return new Running(cloud, home, users, creds, tiny);
+  }
+
+  /** What to type next; {@code openstack} hints say how to get the CLI when it is missing. */
+  static void printHints(Running r, Path cloudsYaml, String computeHosts, PrintStream out) {
+    String imageHint = r.tinyImage() ? UpDefaults.TINY_IMAGE : "<image>";
+    out.println();
+    out.println("Virga is up on " + r.cloud().api().url() + " (" + computeHosts + ").");
+    out.println("  Passwords of the users admin and demo are in " + r.creds().file() + ".");
+    out.println("  clouds.yaml entries virga (admin) and virga-demo are in " + cloudsYaml + ".");
+    if (!onPath("openstack")) {
+      out.println("The openstack CLI is not installed; get it with:");
+      out.println("  apt-get install python3-openstackclient");
+    }
+    out.println("Try:");
+    out.println("  openstack --os-cloud virga server list");
+    out.println("  openstack --os-cloud virga --os-compute-api-version 2.37 server create \\");
+    out.println("      --image " + imageHint + " --flavor v1.tiny --nic none --wait demo1");
+    out.println("  openstack --os-cloud virga console log show demo1");
+    out.println("Stop with Ctrl-C; state is kept in " + r.home() + ".");
+  }
+
+  static boolean onPath(String name) {
+    String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
+    for (String dir : path.split(":")) {
+      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, name))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** {@code virga status}: whether an API answers on the configured address. */

@@ -13,10 +13,12 @@ import java.util.Map;
 import java.util.Properties;
 
 /**
- * The admin and demo passwords: from VIRGA_ADMIN_PASSWORD / VIRGA_DEMO_PASSWORD, else from {@code
- * $VIRGA_HOME/credentials} (mode 0600), else generated once and stored there. Never logged.
+ * The admin, demo and agent service passwords: from VIRGA_ADMIN_PASSWORD / VIRGA_DEMO_PASSWORD /
+ * VIRGA_SERVICE_PASSWORD, else from {@code $VIRGA_HOME/credentials} (mode 0600), else generated
+ * once and stored there. Never logged. The service password is the credential agents use for the
+ * image API (user {@code virga-agent} in project {@code service}).
  */
-record UpCredentials(String adminPassword, String demoPassword, Path file) {
+record UpCredentials(String adminPassword, String demoPassword, String servicePassword, Path file) {
 
   static UpCredentials load(Path home, Map<String, String> env) {
     Path file = home.resolve("credentials");
@@ -30,13 +32,17 @@ record UpCredentials(String adminPassword, String demoPassword, Path file) {
     }
     String admin = pick(env.get("VIRGA_ADMIN_PASSWORD"), stored.getProperty("admin_password"));
     String demo = pick(env.get("VIRGA_DEMO_PASSWORD"), stored.getProperty("demo_password"));
+    String service =
+        pick(env.get("VIRGA_SERVICE_PASSWORD"), stored.getProperty("service_password"));
     if (!admin.equals(stored.getProperty("admin_password"))
-        || !demo.equals(stored.getProperty("demo_password"))) {
+        || !demo.equals(stored.getProperty("demo_password"))
+        || !service.equals(stored.getProperty("service_password"))) {
       stored.setProperty("admin_password", admin);
       stored.setProperty("demo_password", demo);
+      stored.setProperty("service_password", service);
       write(file, stored);
     }
-    return new UpCredentials(admin, demo, file);
+    return new UpCredentials(admin, demo, service, file);
   }
 
   private static String pick(String fromEnv, String fromFile) {
@@ -63,7 +69,7 @@ record UpCredentials(String adminPassword, String demoPassword, Path file) {
       Files.createFile(
           tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       try (Writer w = Files.newBufferedWriter(tmp, StandardOpenOption.TRUNCATE_EXISTING)) {
-        p.store(w, "virga up: OpenStack passwords of the admin and demo users");
+        p.store(w, "virga: OpenStack passwords of the admin, demo and virga-agent users");
       }
       Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {

@@ -82,7 +82,19 @@ final class UpDefaults {
     return images.importFile(admin, spec, disk);
   }
 
+  /** Project of the agents' service user. */
+  static final String SERVICE_PROJECT = "service";
+
+  /** The agents' service user: reads and writes any project's images (role admin). */
+  static final String SERVICE_USER = "virga-agent";
+
   static IdentityService.Bootstrap ensureUsers(IdentityService identity, UpCredentials creds) {
-    return identity.bootstrap(creds.adminPassword(), creds.demoPassword());
+    IdentityService.Bootstrap b = identity.bootstrap(creds.adminPassword(), creds.demoPassword());
+    var project = identity.ensureProject(SERVICE_PROJECT, "Service users of Virga's own processes");
+    var user =
+        identity.ensureUser(
+            SERVICE_USER, creds.servicePassword(), java.util.Optional.of(project.id()));
+    identity.grant(user.id(), project.id(), "admin");
+    return b;
   }
 }

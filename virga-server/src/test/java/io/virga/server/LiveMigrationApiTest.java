@@ -387,4 +387,43 @@ class LiveMigrationApiTest {
     assertThat(hosts.fakeHost().incomingLiveMigrations()).isEmpty();
     release.countDown();
   }
+
+  @Test
+  void deletingAServerMidLiveMigrationLeavesNothingOnEitherHost() throws Exception {
+    String id = bootActive("l7");
+    CountDownLatch running = new CountDownLatch(1);
+    CountDownLatch release = holdLiveMigrations(running);
+    assertThat(hosts.action(admin, id, "2.25", AUTO)).isEqualTo(202);
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> running.getCount() == 0);
+    assertThat(cloud.call("DELETE", "/servers/" + id, demo, null, null).status()).isEqualTo(204);
+    release.countDown();
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> cloud.get("/servers/" + id, demo).status() == 404);
+    hosts.awaitMigration(admin, id, "cancelled");
+    hosts.awaitIdle();
+    assertThat(hosts.host2.powerState(id)).isEmpty();
+    assertThat(hosts.fakeHost().powerState(id)).isEmpty();
+    assertThat(hosts.fakeHost().incomingLiveMigrations()).isEmpty();
+    assertThat(cloud.running.cloud().compute().hosts().usage("fake-host").ramMb()).isZero();
+  }
+
+  @Test
+  void aFailureAfterTheGuestMovedLeavesTheRecordsWithTheGuest() {
+    String id = bootActive("l8");
+    hosts
+        .fakeHost()
+        .faults()
+        .failNext(Op.POST_LIVE_MIGRATION, () -> new VirgaException("injected post"));
+    assertThat(hosts.action(admin, id, "2.25", AUTO)).isEqualTo(202);
+    hosts.awaitMigration(admin, id, "error");
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> cloud.server(admin, id).path("OS-EXT-STS:task_state").isNull());
+    // the guest runs on the destination: the instance names it, and nothing was rolled back
+    assertThat(hosts.host2.powerState(id)).isEmpty();
+    assertThat(hosts.fakeHost().powerState(id)).contains(PowerState.RUNNING);
+    assertThat(hosts.hostOf(admin, id)).isEqualTo("fake-host");
+    cloud.awaitStatus(demo, id, "ACTIVE");
+  }
 }

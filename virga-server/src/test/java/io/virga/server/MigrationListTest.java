@@ -148,6 +148,35 @@ class MigrationListTest {
                 .path("swap")
                 .asText())
         .isEmpty();
+    // 2.57: no personality limits or injected-file quotas
+    JsonNode lim = cloud.call("GET", "/limits", admin, "2.57", null).json();
+    assertThat(lim.path("limits").path("absolute").has("maxPersonality")).isFalse();
+    assertThat(
+            cloud
+                .call("GET", "/limits", admin, "2.56", null)
+                .json()
+                .path("limits")
+                .path("absolute")
+                .has("maxPersonality"))
+        .isTrue();
+    String project = s.path("tenant_id").asText();
+    assertThat(
+            cloud
+                .call("GET", "/os-quota-sets/" + project, admin, "2.57", null)
+                .json()
+                .path("quota_set")
+                .has("injected_files"))
+        .isFalse();
+    assertThat(
+            cloud
+                .call(
+                    "PUT",
+                    "/os-quota-sets/" + project,
+                    admin,
+                    "2.57",
+                    "{\"quota_set\": {\"injected_files\": 3}}")
+                .status())
+        .isEqualTo(400);
     // instance actions: 2.58 paging, 2.62 event host
     JsonNode actions =
         cloud

@@ -61,6 +61,18 @@ class ResizeApiTest {
     assertThat(m.path("migration_type").asText()).isEqualTo("resize");
     assertThat(m.path("source_compute").asText()).isEqualTo("host2");
     assertThat(m.path("dest_compute").asText()).isEqualTo("fake-host");
+    // the cold copy's bytes are on the record, and server show's progress reached 100
+    var record =
+        cloud
+            .running
+            .cloud()
+            .compute()
+            .migrations()
+            .list(io.virga.db.MigrationFilter.ofInstance(id))
+            .get(0);
+    assertThat(record.progress().diskTotal()).isPositive();
+    assertThat(record.progress().diskProcessed()).isEqualTo(record.progress().diskTotal());
+    assertThat(s.path("progress").asInt()).isEqualTo(100);
 
     assertThat(hosts.action(demo, id, null, "{\"confirmResize\": null}")).isEqualTo(204);
     s = cloud.awaitStatus(demo, id, "ACTIVE");
@@ -164,6 +176,26 @@ class ResizeApiTest {
   }
 
   @Test
+  void anUpsizeBeyondTheProjectsQuotaIs403() {
+    String id = bootActive();
+    String project = cloud.server(admin, id).path("tenant_id").asText();
+    ComputeTestCloud.Reply q =
+        cloud.call(
+            "PUT", "/os-quota-sets/" + project, admin, null, "{\"quota_set\": {\"ram\": 256}}");
+    assertThat(q.status()).as(q.text()).isEqualTo(200);
+    ComputeTestCloud.Reply r =
+        cloud.call(
+            "POST",
+            "/servers/" + id + "/action",
+            demo,
+            null,
+            "{\"resize\": {\"flavorRef\": \"1\"}}");
+    assertThat(r.status()).as(r.text()).isEqualTo(403);
+    assertThat(r.text()).contains("Quota exceeded for ram");
+    cloud.awaitStatus(demo, id, "ACTIVE");
+  }
+
+  @Test
   void noValidHostIs400AndLeavesTheServerAsItWas() {
     String id = bootActive();
     // m1.xlarge (16 GB) fits nowhere but host2, where the server is
@@ -179,6 +211,8 @@ class ResizeApiTest {
     JsonNode s = cloud.awaitStatus(demo, id, "ACTIVE");
     assertThat(s.path("flavor").path("id").asText()).isEqualTo("v1.tiny");
     assertThat(hosts.migrations(admin, id, "2.80")).isEmpty();
+    assertThat(cloud.running.cloud().compute().instances().latestFault(id).orElseThrow().message())
+        .contains("No valid host");
   }
 
   @Test
@@ -213,5 +247,65 @@ class ResizeApiTest {
     cloud.awaitStatus(demo, id, "ACTIVE");
     hosts.awaitIdle();
     assertThat(hosts.host2.resizeLeftovers()).isEmpty();
+  }
+
+  @Test
+  void allowResizeToSameHostKeepsTheServerWhereItIsThroughConfirmAndRevert() {
+    hosts.close();
+    hosts = new TwoHostCloud(home.resolve("same"), Map.of("allow_resize_to_same_host", "true"));
+    cloud = hosts.cloud;
+    admin = cloud.admin();
+    demo = cloud.demo();
+    String id = bootActive();
+    // host2 has the most free RAM, and may now be chosen although the server is on it
+    assertThat(hosts.action(demo, id, null, "{\"resize\": {\"flavorRef\": \"1\"}}")).isEqualTo(202);
+    cloud.awaitStatus(demo, id, "VERIFY_RESIZE");
+    assertThat(hosts.hostOf(admin, id)).isEqualTo("host2");
+    JsonNode m = hosts.awaitMigration(admin, id, "finished");
+    assertThat(m.path("source_compute").asText()).isEqualTo(m.path("dest_compute").asText());
+    // both flavors are held on the one host until confirm
+    assertThat(usage("host2").ramMb()).isEqualTo(128 + 512);
+    assertThat(hosts.action(demo, id, null, "{\"confirmResize\": null}")).isEqualTo(204);
+    cloud.awaitStatus(demo, id, "ACTIVE");
+    hosts.awaitMigration(admin, id, "confirmed");
+    hosts.awaitIdle();
+    assertThat(usage("host2").ramMb()).isEqualTo(512);
+    assertThat(hosts.host2.powerState(id)).contains(PowerState.RUNNING);
+    assertThat(hosts.host2.resizeLeftovers()).isEmpty();
+    // up to m1.small, then reverted: the old flavor and disks return, running, on the same host
+    assertThat(hosts.action(demo, id, null, "{\"resize\": {\"flavorRef\": \"2\"}}")).isEqualTo(202);
+    cloud.awaitStatus(demo, id, "VERIFY_RESIZE");
+    assertThat(hosts.action(demo, id, null, "{\"revertResize\": null}")).isEqualTo(202);
+    JsonNode s = cloud.awaitStatus(demo, id, "ACTIVE");
+    hosts.awaitMigration(admin, id, "reverted");
+    hosts.awaitIdle();
+    assertThat(s.path("flavor").path("id").asText()).isEqualTo("1");
+    assertThat(hosts.hostOf(admin, id)).isEqualTo("host2");
+    assertThat(hosts.host2.powerState(id)).contains(PowerState.RUNNING);
+    assertThat(hosts.host2.resizeLeftovers()).isEmpty();
+    assertThat(usage("host2").ramMb()).isEqualTo(512);
+  }
+
+  @Test
+  void aServerThatNeverGotAHostCannotMove() {
+    assertThat(
+            cloud
+                .call(
+                    "POST",
+                    "/flavors",
+                    admin,
+                    null,
+                    "{\"flavor\": {\"name\": \"bigdisk\", \"id\": \"bigdisk\", \"ram\": 128,"
+                        + " \"vcpus\": 1, \"disk\": 1000}}")
+                .status())
+        .isEqualTo(200);
+    String id = cloud.boot(demo, "nohost", "bigdisk");
+    cloud.awaitStatus(demo, id, "ERROR");
+    assertThat(hosts.action(demo, id, null, "{\"os-stop\": null}")).isEqualTo(202);
+    cloud.awaitStatus(demo, id, "SHUTOFF");
+    assertThat(hosts.action(demo, id, null, "{\"resize\": {\"flavorRef\": \"1\"}}")).isEqualTo(409);
+    assertThat(hosts.action(admin, id, null, "{\"migrate\": null}")).isEqualTo(409);
+    JsonNode s = cloud.awaitStatus(demo, id, "SHUTOFF");
+    assertThat(s.path("OS-EXT-STS:task_state").isNull()).isTrue();
   }
 }

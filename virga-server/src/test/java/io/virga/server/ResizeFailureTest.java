@@ -8,6 +8,7 @@ import io.virga.core.VirgaException;
 import io.virga.virt.FakeDriver;
 import io.virga.virt.FakeFaults.Op;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
@@ -180,5 +181,70 @@ class ResizeFailureTest {
     assertThat(hosts.host2.powerState(id)).isEmpty();
     assertThat(cloud.running.cloud().compute().hosts().usage("host2").ramMb()).isZero();
     release.countDown();
+  }
+
+  @Test
+  void deletingAServerMidCopyLeavesNothingOnEitherHost() throws Exception {
+    String id = bootActive();
+    CountDownLatch copying = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    hosts
+        .host2
+        .faults()
+        .hook(
+            Op.COPY_DISK,
+            uuid -> {
+              copying.countDown();
+              try {
+                release.await(20, java.util.concurrent.TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+    assertThat(hosts.action(demo, id, null, "{\"resize\": {\"flavorRef\": \"1\"}}")).isEqualTo(202);
+    copying.await();
+    assertThat(cloud.call("DELETE", "/servers/" + id, demo, null, null).status()).isEqualTo(204);
+    release.countDown();
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(20))
+        .until(() -> cloud.get("/servers/" + id, demo).status() == 404);
+    hosts.awaitMigration(admin, id, "error");
+    hosts.awaitIdle();
+    assertThat(hosts.host2.powerState(id)).isEmpty();
+    assertThat(hosts.host2.resizeLeftovers()).isEmpty();
+    assertThat(hosts.fakeHost().powerState(id)).isEmpty();
+    assertThat(hosts.fakeHost().openMigrationTargets()).isEmpty();
+    assertThat(cloud.running.cloud().compute().hosts().usage("fake-host").ramMb()).isZero();
+    assertThat(cloud.running.cloud().compute().hosts().usage("host2").ramMb()).isZero();
+  }
+
+  @Test
+  void aShrinkingEphemeralDiskIsRefusedByTheSourceAndTheServerKeepsRunning() {
+    for (String f :
+        List.of(
+            "{\"flavor\": {\"name\": \"eph1\", \"id\": \"eph1\", \"ram\": 128, \"vcpus\": 1,"
+                + " \"disk\": 1, \"OS-FLV-EXT-DATA:ephemeral\": 1}}",
+            "{\"flavor\": {\"name\": \"eph0\", \"id\": \"eph0\", \"ram\": 256, \"vcpus\": 1,"
+                + " \"disk\": 1}}")) {
+      assertThat(cloud.call("POST", "/flavors", admin, null, f).status()).isEqualTo(200);
+    }
+    String id = cloud.boot(demo, "e1", "eph1");
+    cloud.awaitStatus(demo, id, "ACTIVE");
+    assertThat(hosts.action(demo, id, null, "{\"resize\": {\"flavorRef\": \"eph0\"}}"))
+        .isEqualTo(202);
+    hosts.awaitMigration(admin, id, "error");
+    JsonNode s = cloud.awaitStatus(demo, id, "ACTIVE");
+    hosts.awaitIdle();
+    assertThat(s.path("flavor").path("id").asText()).isEqualTo("eph1");
+    String host = hosts.hostOf(admin, id);
+    assertThat(hosts.driverOf(host).powerState(id)).contains(PowerState.RUNNING);
+    assertThat(hosts.driverOf(host).resizeLeftovers()).isEmpty();
+    JsonNode actions = cloud.get("/servers/" + id + "/os-instance-actions", admin).json();
+    String rid = actions.path("instanceActions").get(0).path("request_id").asText();
+    String events =
+        cloud
+            .call("GET", "/servers/" + id + "/os-instance-actions/" + rid, admin, "2.51", null)
+            .text();
+    assertThat(events).contains("resize_instance failed").contains("smaller size");
   }
 }

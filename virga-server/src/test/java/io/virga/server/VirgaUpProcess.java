@@ -28,6 +28,7 @@ final class VirgaUpProcess {
   final Path log;
   final int port;
   private final Map<String, String> env;
+  private final java.util.List<String> extraArgs = new java.util.ArrayList<>();
   private Process process;
 
   /** A launcher for {@code home} with {@code env} (database settings, …) added to its own. */
@@ -55,6 +56,12 @@ final class VirgaUpProcess {
     }
   }
 
+  /** Adds arguments to {@code virga up} ({@code --hosts 2}, …). */
+  VirgaUpProcess withArgs(String... args) {
+    extraArgs.addAll(java.util.List.of(args));
+    return this;
+  }
+
   /** Starts virga up and waits (up to 180 s) for its "Virga is up" line. */
   void start() throws IOException, InterruptedException {
     String java = ProcessHandle.current().info().command().orElse("java");
@@ -73,6 +80,7 @@ final class VirgaUpProcess {
             Integer.toString(port),
             "--clouds-yaml",
             clouds.toString());
+    pb.command().addAll(extraArgs);
     pb.environment().put("VIRGA_HOME", home.toString());
     pb.environment().put("VIRGA_ADMIN_PASSWORD", ADMIN_PASSWORD);
     pb.environment().put("VIRGA_DEMO_PASSWORD", DEMO_PASSWORD);
@@ -85,7 +93,7 @@ final class VirgaUpProcess {
   }
 
   private void awaitUp(int logOffset) throws InterruptedException {
-    Instant deadline = Instant.now().plusSeconds(180);
+    Instant deadline = Instant.now().plusSeconds(extraArgs.contains("--hosts") ? 420 : 180);
     while (Instant.now().isBefore(deadline)) {
       if (!process.isAlive()) {
         throw new AssertionError("virga up exited with " + process.exitValue() + ":\n" + logText());

@@ -57,6 +57,9 @@ import java.nio.file.Path;
  *       VIRGA-ACPI-IGNORE on}); {@code virga-ignore-acpi off} obeys it again.
  *   <li>{@code virga-poweroff}: clean power-off ({@code VIRGA-POWEROFF}); {@code virga-reboot}:
  *       clean reboot ({@code VIRGA-REBOOT}).
+ *   <li>{@code virga-dirty-memory <MiB> <MiB/s>}: keeps {@code <MiB>} of RAM filled with random
+ *       data and rewrites {@code <MiB/s>} of it every second in the background ({@code
+ *       VIRGA-DIRTY-MEMORY mib=… rate=…}), so a live migration slower than that cannot converge.
  * </ul>
  *
  * <h2>The marker area</h2>

@@ -55,7 +55,8 @@ final class TinyGuestInitramfs {
           "virga-marker", "bin/virga-marker",
           "virga-ignore-acpi", "bin/virga-ignore-acpi",
           "virga-poweroff", "bin/virga-poweroff",
-          "virga-reboot", "bin/virga-reboot");
+          "virga-reboot", "bin/virga-reboot",
+          "virga-dirty-memory", "bin/virga-dirty-memory");
 
   private TinyGuestInitramfs() {}
 

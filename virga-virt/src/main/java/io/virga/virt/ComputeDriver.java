@@ -217,6 +217,36 @@ public interface ComputeDriver extends AutoCloseable {
    */
   default void rollbackLiveMigrationAtDestination(InstanceSpec spec, LiveMigrationData data) {}
 
+  /**
+   * Rebuild (DESIGN §3.7): destroy the domain and the root disk and config drive (the ephemeral
+   * disk too unless {@code preserveEphemeral}), then spawn again from {@code spec.image()} with the
+   * same uuid and domain name, telling rebuild_block_device_mapping and rebuild_spawning. The guest
+   * ends running; the manager powers it off again when it was stopped.
+   */
+  default void rebuild(
+      InstanceSpec spec,
+      ImageSource images,
+      boolean preserveEphemeral,
+      Consumer<TaskState> taskState) {
+    throw new NotImplementedException("rebuild is not implemented by this driver");
+  }
+
+  /**
+   * Rescue: keep the instance's own domain definition for {@link #unrescue}, then boot a rescue
+   * domain from {@code rescueImage} (first disk) with the instance's root disk as second disk.
+   */
+  default void rescue(InstanceSpec spec, io.virga.core.ImageMeta rescueImage, ImageSource images) {
+    throw new NotImplementedException("rescue is not implemented by this driver");
+  }
+
+  /**
+   * Unrescue: destroy the rescue domain, remove its disks and start the instance's own domain
+   * again. Idempotent: on an instance that is not rescued it only makes sure the domain runs.
+   */
+  default void unrescue(InstanceSpec spec, ImageSource images) {
+    throw new NotImplementedException("unrescue is not implemented by this driver");
+  }
+
   /** Periodic cleanup of files a failed delete left behind; returns the uuids still not cleaned. */
   default List<String> cleanupLeftovers(List<String> deletedUuids) {
     return List.of();
@@ -229,6 +259,12 @@ public interface ComputeDriver extends AutoCloseable {
    * bases older than its configured minimum ages. Drivers without a cache do nothing.
    */
   default void manageImageCache(java.util.Collection<String> imageIdsInUse) {}
+
+  /** The instance's CPU, memory and disk counters (Nova's get_instance_diagnostics). */
+  default io.virga.core.InstanceDiagnostics getDiagnostics(InstanceSpec spec) {
+    throw new io.virga.core.NotImplementedException(
+        "this compute driver does not report diagnostics");
+  }
 
   @Override
   void close();

@@ -251,6 +251,27 @@ public final class FakeDriver implements ComputeDriver {
     return guest(spec.uuid(), "get console output").console(maxBytes);
   }
 
+  /** Counters derived from the fake guest's flavor, so tests can check the API's shapes. */
+  @Override
+  public io.virga.core.InstanceDiagnostics getDiagnostics(InstanceSpec spec) {
+    FakeGuest g = guest(spec.uuid(), "get diagnostics");
+    java.util.List<io.virga.core.InstanceDiagnostics.Cpu> cpus = new java.util.ArrayList<>();
+    for (int i = 0; i < spec.flavor().vcpus(); i++) {
+      cpus.add(new io.virga.core.InstanceDiagnostics.Cpu(i, 1_000_000L * (i + 1)));
+    }
+    long kib = spec.flavor().memoryMb() * 1024L;
+    return new io.virga.core.InstanceDiagnostics(
+        io.virga.core.InstanceDiagnostics.stateName(g.power()),
+        "fake",
+        "fake",
+        spec.configDrive(),
+        cpus,
+        kib,
+        kib,
+        java.util.Map.of("actual", kib),
+        java.util.List.of(new io.virga.core.InstanceDiagnostics.Disk("vda", 4096, 1, 0, 0, -1)));
+  }
+
   @Override
   public void registerLifecycleListener(Consumer<LifecycleEvent> listener) {
     this.listener = listener;
@@ -382,6 +403,49 @@ public final class FakeDriver implements ComputeDriver {
   /** How long each monitor poll of a fake live migration takes (5 polls per migration). */
   public void livePollInterval(Duration d) {
     migrations.livePollInterval = d;
+  }
+
+  /** Re-creates the guest from the new image: a fresh console boot, the old "disk" gone. */
+  @Override
+  public void rebuild(
+      InstanceSpec spec,
+      ImageSource images,
+      boolean preserveEphemeral,
+      Consumer<TaskState> taskState) {
+    faults.apply(Op.REBUILD, spec.uuid());
+    FakeGuest old = guests.remove(spec.uuid());
+    if (old != null) {
+      emit(spec.uuid(), Transition.STOPPED);
+    }
+    taskState.accept(TaskState.REBUILD_BLOCK_DEVICE_MAPPING);
+    bases.ensure(spec.image(), images, () -> faults.apply(Op.FETCH_IMAGE, spec.uuid()));
+    taskState.accept(TaskState.REBUILD_SPAWNING);
+    FakeGuest guest = old == null ? new FakeGuest(spec) : new FakeGuest(spec, old);
+    guests.put(spec.uuid(), guest);
+    guest.boot();
+    emit(spec.uuid(), Transition.STARTED);
+  }
+
+  /** The guest reboots into the rescue image (its console says which). */
+  @Override
+  public void rescue(InstanceSpec spec, io.virga.core.ImageMeta rescueImage, ImageSource images) {
+    faults.apply(Op.RESCUE, spec.uuid());
+    FakeGuest guest = guest(spec.uuid(), "rescue");
+    bases.ensure(rescueImage, images, () -> faults.apply(Op.FETCH_IMAGE, spec.uuid()));
+    guest.rescue(Optional.of(rescueImage.id()));
+    emit(spec.uuid(), Transition.STARTED);
+  }
+
+  @Override
+  public void unrescue(InstanceSpec spec, ImageSource images) {
+    faults.apply(Op.UNRESCUE, spec.uuid());
+    guest(spec.uuid(), "unrescue").rescue(Optional.empty());
+    emit(spec.uuid(), Transition.STARTED);
+  }
+
+  /** The rescue image the guest runs, empty when it runs its own disk. */
+  public Optional<String> rescueImage(String uuid) {
+    return guest(uuid, "rescue image").rescueImage();
   }
 
   @Override

@@ -40,7 +40,10 @@ public final class FakeFaults {
     LIVE_MIGRATION,
     /** Once per monitor poll of a live migration. */
     LIVE_MIGRATION_STEP,
-    POST_LIVE_MIGRATION
+    POST_LIVE_MIGRATION,
+    REBUILD,
+    RESCUE,
+    UNRESCUE
   }
 
   private final Map<Op, ConcurrentLinkedDeque<Supplier<RuntimeException>>> failNext =

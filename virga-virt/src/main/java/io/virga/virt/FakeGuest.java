@@ -3,6 +3,7 @@ package io.virga.virt;
 import io.virga.core.ConflictException;
 import io.virga.core.PowerState;
 import java.util.Arrays;
+import java.util.Optional;
 
 /** One guest of {@link FakeDriver}: its power state, saved state and console. */
 final class FakeGuest {
@@ -11,9 +12,16 @@ final class FakeGuest {
   private PowerState power = PowerState.SHUTDOWN;
   private boolean saved;
   private boolean ignoresAcpi;
+  private Optional<String> rescueImage = Optional.empty();
 
   FakeGuest(InstanceSpec spec) {
     this.spec = spec;
+  }
+
+  /** A guest re-created in place (rebuild): its console log goes on, as console.log does. */
+  FakeGuest(InstanceSpec spec, FakeGuest previous) {
+    this.spec = spec;
+    this.console.append(previous.console(-1));
   }
 
   InstanceSpec spec() {
@@ -51,6 +59,17 @@ final class FakeGuest {
         .append(" hostname=")
         .append(spec.hostname())
         .append('\n');
+  }
+
+  /** Boots into the rescue image (present) or back into its own disk (empty). */
+  synchronized void rescue(Optional<String> image) {
+    rescueImage = image;
+    boot();
+    image.ifPresent(id -> console.append("VIRGA-RESCUE image=").append(id).append('\n'));
+  }
+
+  synchronized Optional<String> rescueImage() {
+    return rescueImage;
   }
 
   /** managedSave: libvirt shows a saved domain as shut off. */

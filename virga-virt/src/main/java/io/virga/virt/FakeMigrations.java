@@ -238,7 +238,6 @@ final class FakeMigrations {
   }
 
   void postLiveMigrationAtDestination(InstanceSpec spec) {
-    faults.apply(Op.POST_LIVE_MIGRATION, spec.uuid());
     incoming.remove(spec.uuid());
     FakeGuest g = WIRE.remove(spec.uuid());
     if (g == null) {
@@ -246,6 +245,8 @@ final class FakeMigrations {
           "post_live_migration_at_destination: instance " + spec.uuid() + " did not arrive");
     }
     guests.put(spec.uuid(), g);
+    // after the guest arrived, as libvirt's: a failure here leaves it running on this host
+    faults.apply(Op.POST_LIVE_MIGRATION, spec.uuid());
   }
 
   void rollbackLiveMigrationAtDestination(InstanceSpec spec) {

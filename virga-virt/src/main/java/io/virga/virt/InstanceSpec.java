@@ -36,4 +36,24 @@ public record InstanceSpec(
     metadata = Map.copyOf(metadata);
     publicKeys = Map.copyOf(publicKeys);
   }
+
+  /** The same instance booting another image (rescue, unshelve from the shelve snapshot). */
+  public InstanceSpec withImage(ImageMeta other) {
+    return new InstanceSpec(
+        uuid,
+        domainName,
+        displayName,
+        hostname,
+        projectId,
+        userId,
+        flavor,
+        other,
+        metadata,
+        userData,
+        publicKeys,
+        configDrive,
+        availabilityZone,
+        launchIndex,
+        createdAt);
+  }
 }

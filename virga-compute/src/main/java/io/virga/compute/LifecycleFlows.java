@@ -1,0 +1,207 @@
+package io.virga.compute;
+
+import io.virga.core.ConductorApi;
+import io.virga.core.ImageMeta;
+import io.virga.core.Instance;
+import io.virga.core.InstanceAction;
+import io.virga.core.InstanceUpdate;
+import io.virga.core.PowerState;
+import io.virga.core.TaskState;
+import io.virga.core.VmState;
+import io.virga.virt.ComputeDriver;
+import io.virga.virt.InstanceSpec;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The rest of a server's life on the agent (Nova's {@code rebuild_instance}, {@code
+ * rescue_instance}, {@code unrescue_instance}): each its task-state sequence around the driver
+ * call, with the same rules as {@link InstanceFlows} — begin by compare-and-swap, an instance
+ * action event, a fault and a resting state on failure, never a task left set.
+ */
+final class LifecycleFlows {
+  private static final Logger log = LoggerFactory.getLogger(LifecycleFlows.class);
+  static final Set<TaskState> REBUILD_TASKS =
+      Set.of(
+          TaskState.REBUILDING, TaskState.REBUILD_BLOCK_DEVICE_MAPPING, TaskState.REBUILD_SPAWNING);
+
+  private final ComputeDriver driver;
+  private final ConductorApi conductor;
+  private final TaskStates tasks;
+  private final SpecBuilder specs;
+  private final ImageSourceFactory images;
+  private final ComputeOptions options;
+  private final ResourceTracker tracker;
+  private final InstanceFlows flows;
+
+  LifecycleFlows(
+      ComputeDriver driver,
+      TaskStates tasks,
+      SpecBuilder specs,
+      ImageSourceFactory images,
+      ComputeOptions options,
+      ResourceTracker tracker,
+      InstanceFlows flows) {
+    this.driver = driver;
+    this.conductor = tasks.conductor();
+    this.tasks = tasks;
+    this.specs = specs;
+    this.images = images;
+    this.options = options;
+    this.tracker = tracker;
+    this.flows = flows;
+  }
+
+  // ---- rebuild ----
+
+  /**
+   * rebuilding → rebuild_block_device_mapping → rebuild_spawning → the power state it had: a
+   * stopped instance is stopped again, any other ends active (Nova's rebuild_instance). A failure
+   * leaves it in ERROR with a fault.
+   */
+  void rebuild(String uuid, String requestId, String imageRef, boolean preserveEphemeral) {
+    Instance i = conductor.getInstance(uuid);
+    Optional<Instance> begun =
+        tasks.begin(i, InstanceAction.REBUILD, TaskState.REBUILDING, Set.of(TaskState.REBUILDING));
+    if (begun.isEmpty()) {
+      return;
+    }
+    i = begun.get();
+    if (!i.imageRef().equals(imageRef)) {
+      log.warn("rebuild asked for image {} but the instance names {}", imageRef, i.imageRef());
+    }
+    String event = "compute_rebuild_instance";
+    tasks.eventStart(uuid, requestId, event);
+    VmState original = i.vmState();
+    AtomicReference<TaskState> current = new AtomicReference<>(TaskState.REBUILDING);
+    try {
+      InstanceSpec spec = specs.forBuild(i);
+      if (flows.powerState(uuid) == PowerState.RUNNING) {
+        driver.powerOff(spec, flows.shutdownTimeout(spec), options.shutdownRetryInterval());
+      }
+      driver.rebuild(
+          spec,
+          images.forInstance(i),
+          preserveEphemeral,
+          next -> {
+            tasks.cas(uuid, Optional.of(current.get()), InstanceUpdate.none().task(next));
+            current.set(next);
+          });
+      VmState end = VmState.ACTIVE;
+      if (original == VmState.STOPPED) {
+        driver.powerOff(spec, flows.shutdownTimeout(spec), options.shutdownRetryInterval());
+        end = VmState.STOPPED;
+      }
+      tasks.cas(
+          uuid,
+          current.get(),
+          InstanceUpdate.none().vm(end).clearTask().power(flows.powerState(uuid)).launched());
+      log.info("instance rebuilt from image {}", i.imageRef());
+      tasks.eventFinish(uuid, requestId, event, Optional.empty());
+    } catch (UnexpectedTaskStateException e) {
+      log.warn("rebuild lost its task state: {}", e.getMessage());
+      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
+    } catch (RuntimeException e) {
+      log.error("rebuild failed: {}", e.getMessage(), e);
+      tasks.fault(uuid, e);
+      tasks.tryCas(
+          uuid,
+          Optional.of(current.get()),
+          InstanceUpdate.none().vm(VmState.ERROR).clearTask().power(flows.powerState(uuid)));
+      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
+    } finally {
+      tracker.changed();
+    }
+  }
+
+  // ---- rescue / unrescue ----
+
+  /**
+   * rescuing → rescued: a clean shutdown, then the rescue domain. When the driver fails it puts the
+   * instance's own domain back; the instance is then active (running) or error, with a fault.
+   */
+  void rescue(String uuid, String requestId, String rescueImageRef) {
+    Instance i = conductor.getInstance(uuid);
+    Optional<Instance> begun =
+        tasks.begin(i, InstanceAction.RESCUE, TaskState.RESCUING, Set.of(TaskState.RESCUING));
+    if (begun.isEmpty()) {
+      return;
+    }
+    String event = "compute_rescue_instance";
+    tasks.eventStart(uuid, requestId, event);
+    try {
+      InstanceSpec spec = specs.build(i);
+      ImageMeta rescueImage = conductor.getImage(rescueImageRef);
+      if (flows.powerState(uuid) == PowerState.RUNNING) {
+        driver.powerOff(spec, flows.shutdownTimeout(spec), options.shutdownRetryInterval());
+      }
+      driver.rescue(spec, rescueImage, images.forInstance(i));
+      tasks.cas(
+          uuid,
+          TaskState.RESCUING,
+          InstanceUpdate.none().vm(VmState.RESCUED).clearTask().power(flows.powerState(uuid)));
+      log.info("instance rescued with image {}", rescueImageRef);
+      tasks.eventFinish(uuid, requestId, event, Optional.empty());
+    } catch (UnexpectedTaskStateException e) {
+      log.warn("rescue lost its task state: {}", e.getMessage());
+      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
+    } catch (RuntimeException e) {
+      log.error("rescue failed: {}", e.getMessage(), e);
+      tasks.fault(uuid, e);
+      PowerState p = flows.powerState(uuid);
+      VmState vm = p == PowerState.RUNNING ? VmState.ACTIVE : VmState.ERROR;
+      tasks.tryCas(
+          uuid, Optional.of(TaskState.RESCUING), InstanceUpdate.none().vm(vm).clearTask().power(p));
+      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
+    } finally {
+      tracker.changed();
+    }
+  }
+
+  /** unrescuing → active: the rescue domain goes, the instance's own domain runs again. */
+  void unrescue(String uuid, String requestId) {
+    Instance i = conductor.getInstance(uuid);
+    Optional<Instance> begun =
+        tasks.begin(i, InstanceAction.UNRESCUE, TaskState.UNRESCUING, Set.of(TaskState.UNRESCUING));
+    if (begun.isEmpty()) {
+      return;
+    }
+    finishUnrescue(begun.get(), Optional.of(requestId), TaskState.UNRESCUING);
+  }
+
+  /**
+   * Puts the instance's own domain back and ends {@code task} active (recovery uses it for a rescue
+   * or unrescue the agent's restart interrupted).
+   */
+  void finishUnrescue(Instance i, Optional<String> requestId, TaskState task) {
+    String uuid = i.uuid();
+    String event = "compute_unrescue_instance";
+    requestId.ifPresent(r -> tasks.eventStart(uuid, r, event));
+    try {
+      driver.unrescue(specs.build(i), images.forInstance(i));
+      tasks.cas(
+          uuid,
+          task,
+          InstanceUpdate.none().vm(VmState.ACTIVE).clearTask().power(flows.powerState(uuid)));
+      log.info("instance unrescued");
+      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, event, Optional.empty()));
+    } catch (UnexpectedTaskStateException e) {
+      log.warn("unrescue lost its task state: {}", e.getMessage());
+      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, event, Optional.of(e)));
+    } catch (RuntimeException e) {
+      // Nova: an unrescue that fails errors the instance out
+      log.error("unrescue failed: {}", e.getMessage(), e);
+      tasks.fault(uuid, e);
+      tasks.tryCas(
+          uuid,
+          Optional.of(task),
+          InstanceUpdate.none().vm(VmState.ERROR).clearTask().power(flows.powerState(uuid)));
+      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, event, Optional.of(e)));
+    } finally {
+      tracker.changed();
+    }
+  }
+}

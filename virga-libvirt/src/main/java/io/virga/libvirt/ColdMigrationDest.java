@@ -1,0 +1,230 @@
+package io.virga.libvirt;
+
+import io.virga.core.FileTrees;
+import io.virga.core.PowerState;
+import io.virga.virt.ImageSource;
+import io.virga.virt.InstanceSpec;
+import io.virga.virt.MigrationDisks;
+import io.virga.virt.MigrationTarget;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The destination half of cold migration and resize (DESIGN §3.3): {@code prep_resize}'s driver
+ * part (shared-storage probe, disk receiver), {@code finish_migration} (rebuild bases, grow disks,
+ * swap, config drive, XML, define, start) and the cleanup that undoes both. The instance directory
+ * this host makes for a migration carries a {@value #MARKER} file with the migration id: only such
+ * a directory is ever removed by {@link #cleanupMigrationTarget}, so on shared storage the source's
+ * own directory is never touched.
+ */
+final class ColdMigrationDest {
+  private static final Logger LOG = LoggerFactory.getLogger(ColdMigrationDest.class);
+  static final String MARKER = ".migration-id";
+  static final String PROBE_PREFIX = ".virga-shared-probe-";
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private record Open(DiskReceiver receiver, String probe) {}
+
+  private final LibvirtDriverContext ctx;
+  private final MigrationOptions opts;
+  private final GuestDefinition definition;
+  private final Map<String, Open> open = new ConcurrentHashMap<>();
+
+  ColdMigrationDest(LibvirtDriverContext ctx, MigrationOptions opts) {
+    this.ctx = ctx;
+    this.opts = opts;
+    this.definition = new GuestDefinition(ctx);
+  }
+
+  /** {@code prep_resize}: a probe in the instances path, and a receiver for the disks. */
+  MigrationTarget prepare(InstanceSpec spec, String migrationId, String hostname) {
+    String probe = PROBE_PREFIX + HexFormat.of().formatHex(bytes(8));
+    String token = HexFormat.of().formatHex(bytes(32));
+    Path dir = ctx.opts.instanceDir(spec.uuid());
+    try {
+      Files.createDirectories(ctx.opts.instancesPath());
+      Files.writeString(ctx.opts.instancesPath().resolve(probe), migrationId);
+      DiskReceiver r =
+          DiskReceiver.open(
+              opts.myIp(),
+              dir,
+              migrationId,
+              token,
+              DiskTransferTls.from(opts),
+              d -> claimDir(d, migrationId));
+      Open prev = open.put(migrationId, new Open(r, probe));
+      if (prev != null) {
+        prev.receiver().close();
+      }
+      LOG.info(
+          "instance {}: migration {} receives disks on {}:{}",
+          spec.uuid(),
+          migrationId,
+          opts.myIp(),
+          r.port());
+      return new MigrationTarget(hostname, opts.myIp(), r.port(), token, Optional.of(probe));
+    } catch (IOException e) {
+      deleteQuietly(ctx.opts.instancesPath().resolve(probe));
+      throw new MigrationException(spec.uuid(), "prep_resize", e);
+    }
+  }
+
+  private static byte[] bytes(int n) {
+    byte[] b = new byte[n];
+    RANDOM.nextBytes(b);
+    return b;
+  }
+
+  /** The receiver's first file: the directory is made for this migration, or refused. */
+  static void claimDir(Path dir, String migrationId) {
+    try {
+      if (Files.isDirectory(dir)) {
+        if (!ownedBy(dir, migrationId)) {
+          throw new IllegalStateException(
+              dir + " exists and belongs to no migration " + migrationId);
+        }
+        return;
+      }
+      Files.createDirectories(dir);
+      Files.writeString(dir.resolve(MARKER), migrationId);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static boolean ownedBy(Path dir, String migrationId) {
+    try {
+      Path m = dir.resolve(MARKER);
+      return Files.isRegularFile(m) && Files.readString(m).strip().equals(migrationId);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * {@code finish_migration}: {@code spec} has the new flavor. Steps in order, each undone by
+   * removing what it made; on failure the domain and the whole directory go.
+   */
+  void finish(InstanceSpec spec, MigrationDisks disks, ImageSource images, boolean powerOn) {
+    Path dir = ctx.opts.instanceDir(spec.uuid());
+    closeReceivers(spec.uuid());
+    try {
+      finishSteps(spec, dir, disks, images, powerOn);
+    } catch (RuntimeException e) {
+      if (Files.exists(
+          dir.resolve(MARKER))) { // made for a migration: the source keeps the original
+        removeAll(spec, dir);
+      }
+      throw e;
+    }
+    LOG.info("instance {}: finish_migration done (powerOn={})", spec.uuid(), powerOn);
+  }
+
+  private void finishSteps(
+      InstanceSpec spec, Path dir, MigrationDisks disks, ImageSource images, boolean powerOn) {
+    MigrationSteps steps = new MigrationSteps(spec.uuid(), "finish_migration");
+    steps.step("checkReceivedDisks", () -> checkReceived(dir, disks));
+    steps.step("ensureBacking", () -> ctx.backend.ensureBacking(dir, spec.image(), images));
+    steps.step("resizeDisks", () -> ColdMigrationDisks.grow(ctx, dir, spec.flavor(), disks));
+    steps.step("createSwap", () -> ColdMigrationDisks.recreateSwap(ctx, dir, spec.flavor()));
+    boolean configDrive = spec.configDrive() || ctx.opts.forceConfigDrive();
+    steps.step(
+        "createConfigDrive",
+        () -> {
+          Path iso = dir.resolve(DiskMapping.CONFIG);
+          Files.deleteIfExists(iso);
+          if (configDrive) {
+            ctx.configDrive.build(spec, iso);
+          }
+        });
+    String xml =
+        steps.call(
+            "getGuestXml", () -> definition.regenerate(spec, dir, configDrive, images), () -> {});
+    steps.step(
+        "createDomain",
+        () -> {
+          try (Guest g = ctx.host.define(xml)) {
+            if (powerOn) {
+              g.launch(false);
+              g.waitFor(PowerState.RUNNING, ctx.opts.spawnTimeout());
+            }
+          }
+        },
+        () -> undefineIfIn(spec, dir));
+  }
+
+  private static void checkReceived(Path dir, MigrationDisks disks) {
+    for (MigrationDisks.Disk d : disks.disks()) {
+      if (!Files.isRegularFile(dir.resolve(d.name()))) {
+        throw new IllegalStateException(d.name() + " did not arrive in " + dir);
+      }
+    }
+  }
+
+  /** Destination cleanup: receiver killed, probe gone, and the directory if this host made it. */
+  void cleanup(InstanceSpec spec, String migrationId) {
+    Open o = open.remove(migrationId);
+    if (o != null) {
+      o.receiver().close();
+      deleteQuietly(ctx.opts.instancesPath().resolve(o.probe()));
+    }
+    Path dir = ctx.opts.instanceDir(spec.uuid());
+    if (ownedBy(dir, migrationId)) {
+      removeAll(spec, dir);
+      LOG.info("instance {}: removed what migration {} left here", spec.uuid(), migrationId);
+    }
+  }
+
+  private void closeReceivers(String uuid) {
+    Path dir = ctx.opts.instanceDir(uuid);
+    for (var e : open.entrySet()) {
+      if (ownedBy(dir, e.getKey()) && open.remove(e.getKey(), e.getValue())) {
+        e.getValue().receiver().close();
+        deleteQuietly(ctx.opts.instancesPath().resolve(e.getValue().probe()));
+      }
+    }
+  }
+
+  private void removeAll(InstanceSpec spec, Path dir) {
+    undefineIfIn(spec, dir);
+    FileTrees.deleteTree(dir);
+  }
+
+  /** Destroys and undefines the domain only when its disks are in {@code dir} (ours). */
+  void undefineIfIn(InstanceSpec spec, Path dir) {
+    ctx.host
+        .lookup(spec.uuid())
+        .ifPresent(
+            g -> {
+              try (g) {
+                if (DomainDisks.of(g.xml(2)).anyIn(dir)) {
+                  g.destroy();
+                  g.undefine();
+                }
+              }
+            });
+  }
+
+  static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException e) {
+      LOG.warn("cannot remove {}: {}", p, e.toString());
+    }
+  }
+
+  /** Kills every receiver (driver close). */
+  void closeAll() {
+    open.values().forEach(o -> o.receiver().close());
+    open.clear();
+  }
+}

@@ -1,0 +1,264 @@
+package io.virga.server;
+
+import io.virga.core.Config;
+import io.virga.db.ComputeServiceRecord;
+import io.virga.multihost.NamespacedHost;
+import io.virga.multihost.NamespacedHosts;
+import io.virga.multihost.OwnedProcesses;
+import io.virga.multihost.PrivateBroker;
+import io.virga.rpc.RpcTransports;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code virga up --hosts N}: the shape of a real deployment on one machine. A private RabbitMQ
+ * broker (data in {@code $VIRGA_HOME/rabbitmq}), the control plane in this JVM on it (embedded
+ * database as in {@code up}), N namespaced hypervisor hosts ({@code $VIRGA_HOME/hosts/virga-hostI})
+ * and in each one {@code virga agent} process — the very command a real host runs, configured by
+ * environment, reaching the broker and the API on the machine's loopback. Closing stops the agents,
+ * the hosts, the control plane and the broker, in that order.
+ */
+final class MultiHostUp implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(MultiHostUp.class);
+
+  private final OwnedProcesses owned;
+  private final List<AutoCloseable> stack = new ArrayList<>();
+  private final List<Process> agents = new ArrayList<>();
+  private UpCommand.Running running;
+  private NamespacedHosts hosts;
+
+  private MultiHostUp(OwnedProcesses owned) {
+    this.owned = owned;
+  }
+
+  UpCommand.Running running() {
+    return running;
+  }
+
+  NamespacedHosts hosts() {
+    return hosts;
+  }
+
+  static MultiHostUp start(
+      Config base,
+      Map<String, String> env,
+      int count,
+      boolean sharedStorage,
+      Path cloudsYaml,
+      Path guestDisk,
+      PrintStream out) {
+    OwnedProcesses.reapStale(OwnedProcesses.DEFAULT_DIR);
+    MultiHostUp up = new MultiHostUp(OwnedProcesses.open(OwnedProcesses.DEFAULT_DIR, "virga-up"));
+    try {
+      up.doStart(base, env, count, sharedStorage, cloudsYaml, guestDisk, out);
+      return up;
+    } catch (RuntimeException e) {
+      up.close();
+      throw e;
+    }
+  }
+
+  private void doStart(
+      Config base,
+      Map<String, String> env,
+      int count,
+      boolean sharedStorage,
+      Path cloudsYaml,
+      Path guestDisk,
+      PrintStream out) {
+    Path home = base.home();
+    UpCommand.createHome(home);
+    baseMetricsPort = base.integer("metrics_port", 9779);
+    out.println("virga: starting a private RabbitMQ ...");
+    PrivateBroker broker =
+        PrivateBroker.start(home.resolve("rabbitmq"), 0, owned, Duration.ofSeconds(120));
+    stack.add(broker);
+    Map<String, String> apiEnv = new HashMap<>(env);
+    apiEnv.put("VIRGA_TRANSPORT_URL", broker.uri().toString());
+    Config config = Config.load(apiEnv);
+    io.virga.rpc.RpcTransport transport = RpcTransports.fromConfig(config);
+    AllInOne cloud = AllInOne.startControlPlane(config, transport);
+    stack.add(cloud);
+    running = UpCommand.ensureDefaults(cloud, config, env, cloudsYaml, guestDisk);
+    out.println("virga: starting " + count + " namespaced hypervisor hosts ...");
+    hosts =
+        NamespacedHosts.start(
+            NamespacedHosts.Options.of(home.resolve("hosts"), count)
+                .withSharedStorage(sharedStorage)
+                .withCommonInstancesPath(home.resolve("instances")));
+    stack.add(hosts);
+    for (NamespacedHost h : hosts.hosts()) {
+      agents.add(startAgent(h, config, broker, cloud.api().url(), running.creds()));
+    }
+    awaitServicesUp(cloud, hosts, config.seconds("agent_start_timeout", 180));
+    UpCommand.printHints(
+        running,
+        cloudsYaml,
+        count
+            + " compute hosts "
+            + hosts.hosts().stream().map(NamespacedHost::name).collect(Collectors.joining(", "))
+            + ", each its own libvirtd: virsh -c '"
+            + hosts.host(1).uri()
+            + "' list",
+        out);
+    out.println(
+        "  Metrics: "
+            + cloud.api().url()
+            + "/metrics (API), http://127.0.0.1:"
+            + (baseMetricsPort + 1)
+            + "/metrics … :"
+            + (baseMetricsPort + count)
+            + " (agents).");
+  }
+
+  /**
+   * {@code virga agent} inside the host (its files, hostname and libvirt; the machine's loopback),
+   * configured through the environment; it dies with its parent (pdeathsig) and with the host.
+   */
+  private Process startAgent(
+      NamespacedHost h, Config config, PrivateBroker broker, String apiUrl, UpCredentials creds) {
+    List<String> java = new ArrayList<>();
+    java.add(ProcessHandle.current().info().command().orElse("java"));
+    java.add("--enable-native-access=ALL-UNNAMED");
+    for (String opt :
+        config
+            .string("agent_java_opts", "-Xmx160m -XX:+UseSerialGC -XX:-UsePerfData")
+            .split("\\s+")) {
+      if (!opt.isBlank()) {
+        java.add(opt);
+      }
+    }
+    java.addAll(List.of("-cp", absoluteClassPath(), Main.class.getName(), "agent"));
+    List<String> cmd = new ArrayList<>(List.of("setpriv", "--pdeathsig", "TERM", "--"));
+    cmd.addAll(java);
+    ProcessBuilder pb = new ProcessBuilder(h.enterKeepingMachineNetwork(cmd));
+    Map<String, String> e = pb.environment();
+    e.keySet().removeIf(k -> k.startsWith("VIRGA_DATABASE")); // agents never open the database
+    e.put("VIRGA_HOME", config.home().toString());
+    e.put("VIRGA_TRANSPORT_URL", broker.uri().toString());
+    e.put("VIRGA_MY_IP", h.ip());
+    e.put("VIRGA_CONNECTION_URI", "qemu:///system"); // the host's own libvirtd, inside
+    e.put("VIRGA_INSTANCES_PATH", config.home().resolve("instances").toString());
+    e.put("VIRGA_IMAGE_API_URL", apiUrl + "/image");
+    e.put("VIRGA_AUTH_URL", apiUrl + "/identity/v3");
+    e.put("VIRGA_SERVICE_PASSWORD", creds.servicePassword());
+    e.put("VIRGA_COMPUTE_DRIVER", "libvirt");
+    e.put("VIRGA_METRICS_PORT", Integer.toString(metricsPort(h)));
+    config.get("virt_type").ifPresent(v -> e.put("VIRGA_VIRT_TYPE", v));
+    pb.redirectErrorStream(true).redirectOutput(h.dir().resolve("agent.log").toFile());
+    LOG.debug("agent of {}: {}", h.name(), pb.command());
+    try {
+      Process p = pb.start();
+      owned.add(p.toHandle(), "agent-" + h.name());
+      LOG.info("agent of {} started (log {})", h.name(), h.dir().resolve("agent.log"));
+      return p;
+    } catch (IOException ex) {
+      throw new UncheckedIOException("cannot start the agent of " + h.name(), ex);
+    }
+  }
+
+  /** Agents share the machine's loopback: host i serves /metrics on metrics_port + i. */
+  private int metricsPort(NamespacedHost h) {
+    int index = hosts.hosts().indexOf(h) + 1;
+    return baseMetricsPort + index;
+  }
+
+  private int baseMetricsPort = 9779;
+
+  /** This JVM's class path with absolute entries: the agent starts in another directory. */
+  private static String absoluteClassPath() {
+    return java.util.Arrays.stream(
+            System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+        .map(p -> Path.of(p).toAbsolutePath().toString())
+        .collect(Collectors.joining(java.io.File.pathSeparator));
+  }
+
+  private void awaitServicesUp(AllInOne cloud, NamespacedHosts set, Duration timeout) {
+    Set<String> wanted = set.hosts().stream().map(NamespacedHost::name).collect(Collectors.toSet());
+    long down = cloud.compute().options().serviceDownTimeSeconds();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      Set<String> up =
+          cloud.compute().hosts().services().stream()
+              .filter(s -> s.isUp(Instant.now(), down))
+              .map(ComputeServiceRecord::host)
+              .collect(Collectors.toSet());
+      if (up.containsAll(wanted)) {
+        return;
+      }
+      for (int i = 0; i < agents.size(); i++) {
+        if (!agents.get(i).isAlive()) {
+          NamespacedHost h = set.hosts().get(i);
+          throw new io.virga.core.VirgaException(
+              "the agent of " + h.name() + " exited; see " + h.dir().resolve("agent.log"));
+        }
+      }
+      if (System.nanoTime() > deadline) {
+        throw new io.virga.core.VirgaException(
+            "compute services not up within "
+                + timeout.toSeconds()
+                + " s: waiting for "
+                + wanted
+                + ", up: "
+                + up
+                + " (agent logs in "
+                + set.options().root()
+                + "/<host>/agent.log)");
+      }
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new io.virga.core.VirgaException("interrupted while waiting for the agents", e);
+      }
+    }
+  }
+
+  /** The agents' JVMs are nsenter's children: SIGTERM them for a clean stop, then make sure. */
+  private void stopAgents() {
+    for (Process p : agents) {
+      p.descendants().forEach(ProcessHandle::destroy);
+    }
+    for (Process p : agents) {
+      try {
+        for (ProcessHandle d : p.descendants().toList()) {
+          d.onExit().get(20, TimeUnit.SECONDS);
+        }
+      } catch (Exception e) {
+        LOG.warn("an agent did not stop within 20 s: {}", e.toString());
+      }
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+      owned.remove(p.toHandle());
+    }
+    agents.clear();
+  }
+
+  @Override
+  public void close() {
+    stopAgents();
+    for (int i = stack.size() - 1; i >= 0; i--) {
+      try {
+        stack.get(i).close();
+      } catch (Exception e) {
+        LOG.warn(
+            "error while stopping {}: {}", stack.get(i).getClass().getSimpleName(), e.toString());
+      }
+    }
+    stack.clear();
+    owned.close();
+  }
+}
