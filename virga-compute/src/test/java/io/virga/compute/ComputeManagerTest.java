@@ -175,16 +175,8 @@ class ComputeManagerTest extends AgentFixture {
   @Test
   void aDeleteDuringAStopWinsAndTheStopDoesNotOverwriteIt() throws Exception {
     String uuid = booted();
-    CountDownLatch inPowerOff = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    driver
-        .faults()
-        .hook(
-            Op.POWER_OFF,
-            u -> {
-              inPowerOff.countDown();
-              waitFor(release);
-            });
+    CountDownLatch inPowerOff = blockPowerOff(release);
     manager.stopInstance(uuid);
     assertThat(inPowerOff.await(5, TimeUnit.SECONDS)).isTrue();
     // the API deletes meanwhile (delete is allowed during any task) and casts terminate
@@ -235,15 +227,7 @@ class ComputeManagerTest extends AgentFixture {
   void aSecondActionWhileOneRunsWaitsAndIsJudgedOnTheNewState() throws Exception {
     String uuid = booted();
     CountDownLatch release = new CountDownLatch(1);
-    CountDownLatch inPowerOff = new CountDownLatch(1);
-    driver
-        .faults()
-        .hook(
-            Op.POWER_OFF,
-            u -> {
-              inPowerOff.countDown();
-              waitFor(release);
-            });
+    CountDownLatch inPowerOff = blockPowerOff(release);
     manager.stopInstance(uuid);
     manager.pauseInstance(
         uuid); // allowed from ACTIVE, but by the time it runs the instance is stopped
@@ -544,6 +528,20 @@ class ComputeManagerTest extends AgentFixture {
     assertThat(conductor.reports).hasSize(whileDown);
     driver.hostUp(true);
     await().atMost(Duration.ofSeconds(5)).until(() -> conductor.reports.size() > whileDown + 2);
+  }
+
+  /** The driver's power-off blocks until {@code release}; the latch returned opens on entry. */
+  private CountDownLatch blockPowerOff(CountDownLatch release) {
+    CountDownLatch entered = new CountDownLatch(1);
+    driver
+        .faults()
+        .hook(
+            Op.POWER_OFF,
+            u -> {
+              entered.countDown();
+              waitFor(release);
+            });
+    return entered;
   }
 
   static void waitFor(CountDownLatch l) {

@@ -149,8 +149,9 @@ public final class Command {
 
   /**
    * Starts a long-running process the caller owns and ends (a namespace's init, a test's daemon):
-   * stdin from {@code /dev/null}, stdout and stderr appended to {@code log}, nothing waited for.
-   * The timeout and output settings do not apply.
+   * stdin from {@code /dev/null}, stdout and stderr written to {@code log} (replacing an earlier
+   * one, so a restart never reads the last start's lines), nothing waited for. The timeout and
+   * output settings do not apply.
    */
   public Process startInBackground(Path log) {
     List<String> cmd = argv();
@@ -159,7 +160,7 @@ public final class Command {
     workDir.ifPresent(d -> pb.directory(d.toFile()));
     pb.environment().keySet().removeIf(unset);
     pb.environment().putAll(env);
-    pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    pb.redirectErrorStream(true).redirectOutput(log.toFile()); // a fresh log per start
     try {
       Process p = pb.start();
       LOG.debug("{} started as pid {}, output in {}: {}", name(), p.pid(), log, cmd);

@@ -321,6 +321,11 @@ public final class Guest implements AutoCloseable {
     }
   }
 
+  /** How many native calls hold this handle right now (what {@link #close()} waits for). */
+  int callsInFlight() {
+    return handleLock.getReadLockCount();
+  }
+
   /** Frees the handle once no call holds it; later calls fail with a LibvirtException. */
   @Override
   public void close() {

@@ -1,5 +1,7 @@
 package io.virga.multihost;
 
+import io.virga.core.Command;
+import io.virga.core.CommandException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -115,10 +117,8 @@ public final class PrivateBroker implements AutoCloseable {
       }
       Files.writeString(dir.resolve("enabled_plugins"), "[].\n");
       epmd =
-          new ProcessBuilder("epmd", "-port", Integer.toString(epmdPort), "-address", "127.0.0.1")
-              .redirectErrorStream(true)
-              .redirectOutput(dir.resolve("epmd.log").toFile())
-              .start();
+          Command.of("epmd", "-port", Integer.toString(epmdPort), "-address", "127.0.0.1")
+              .startInBackground(dir.resolve("epmd.log"));
       owned.add(epmd.toHandle(), "epmd");
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start epmd for the private broker in " + dir, e);
@@ -127,8 +127,7 @@ public final class PrivateBroker implements AutoCloseable {
   }
 
   private void startServer(Duration timeout) {
-    ProcessBuilder pb = new ProcessBuilder(SERVER.toString());
-    Map<String, String> env = pb.environment();
+    Map<String, String> env = new java.util.LinkedHashMap<>();
     env.put("HOME", dir.toString());
     env.put("ERL_EPMD_PORT", Integer.toString(epmdPort));
     env.put("RABBITMQ_NODENAME", node);
@@ -140,11 +139,10 @@ public final class PrivateBroker implements AutoCloseable {
     env.put("RABBITMQ_ENABLED_PLUGINS_FILE", dir.resolve("enabled_plugins").toString());
     env.put("RABBITMQ_PID_FILE", dir.resolve("pid").toString());
     Path out = dir.resolve("server.out");
-    pb.redirectErrorStream(true).redirectOutput(out.toFile());
     try {
-      server = pb.start();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot start rabbitmq-server", e);
+      server = Command.of(SERVER.toString()).env(env).startInBackground(out);
+    } catch (CommandException e) {
+      throw new NamespacedHostsException("cannot start rabbitmq-server: " + e.getMessage(), e);
     }
     owned.add(server.toHandle(), "rabbitmq-server");
     long deadline = System.nanoTime() + timeout.toNanos();

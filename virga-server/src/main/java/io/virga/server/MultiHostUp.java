@@ -1,5 +1,6 @@
 package io.virga.server;
 
+import io.virga.core.Command;
 import io.virga.core.Config;
 import io.virga.db.ComputeServiceRecord;
 import io.virga.multihost.NamespacedHost;
@@ -7,9 +8,7 @@ import io.virga.multihost.NamespacedHosts;
 import io.virga.multihost.OwnedProcesses;
 import io.virga.multihost.PrivateBroker;
 import io.virga.rpc.RpcTransports;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -144,9 +143,7 @@ final class MultiHostUp implements AutoCloseable {
     java.addAll(List.of("-cp", absoluteClassPath(), Main.class.getName(), "agent"));
     List<String> cmd = new ArrayList<>(List.of("setpriv", "--pdeathsig", "TERM", "--"));
     cmd.addAll(java);
-    ProcessBuilder pb = new ProcessBuilder(h.enterKeepingMachineNetwork(cmd));
-    Map<String, String> e = pb.environment();
-    e.keySet().removeIf(k -> k.startsWith("VIRGA_DATABASE")); // agents never open the database
+    Map<String, String> e = new java.util.LinkedHashMap<>();
     e.put("VIRGA_HOME", config.home().toString());
     e.put("VIRGA_TRANSPORT_URL", broker.uri().toString());
     e.put("VIRGA_MY_IP", h.ip());
@@ -160,16 +157,15 @@ final class MultiHostUp implements AutoCloseable {
     e.put("VIRGA_COMPUTE_DRIVER", "libvirt");
     e.put("VIRGA_METRICS_PORT", Integer.toString(metricsPort(h)));
     config.get("virt_type").ifPresent(v -> e.put("VIRGA_VIRT_TYPE", v));
-    pb.redirectErrorStream(true).redirectOutput(h.dir().resolve("agent.log").toFile());
-    LOG.debug("agent of {}: {}", h.name(), pb.command());
-    try {
-      Process p = pb.start();
-      owned.add(p.toHandle(), "agent-" + h.name());
-      LOG.info("agent of {} started (log {})", h.name(), h.dir().resolve("agent.log"));
-      return p;
-    } catch (IOException ex) {
-      throw new UncheckedIOException("cannot start the agent of " + h.name(), ex);
-    }
+    Command agent =
+        Command.of(h.enterKeepingMachineNetwork(cmd))
+            .withoutEnv(k -> k.startsWith("VIRGA_DATABASE")) // agents never open the database
+            .env(e);
+    LOG.debug("agent of {}: {}", h.name(), agent.argv());
+    Process p = agent.startInBackground(h.dir().resolve("agent.log"));
+    owned.add(p.toHandle(), "agent-" + h.name());
+    LOG.info("agent of {} started (log {})", h.name(), h.dir().resolve("agent.log"));
+    return p;
   }
 
   /** Agents share the machine's loopback: host i serves /metrics on metrics_port + i. */
