@@ -77,59 +77,102 @@ public final class ImagePatch {
 
   /** The image after the operations; the caller persists it. */
   static ImageRecord apply(ImageRecord image, List<JsonNode> ops, boolean admin, long now) {
-    Optional<String> name = image.name();
-    String visibility = image.visibility();
-    Optional<String> disk = image.diskFormat();
-    Optional<String> container = image.containerFormat();
-    int minDisk = image.minDisk();
-    int minRam = image.minRam();
-    boolean prot = image.isProtected();
-    boolean hidden = image.osHidden();
-    Optional<String> owner = image.owner();
-    List<String> tags = new ArrayList<>(image.tags());
-    Map<String, String> props = new LinkedHashMap<>(image.properties());
+    Draft d = new Draft(image);
     for (JsonNode op : ops) {
       String kind = op.get("op").textValue();
       String path = op.get("path").textValue();
-      JsonNode value = op.get("value");
-      String[] parts = path.split("/", -1);
-      if (parts.length < 2 || !parts[0].isEmpty() || parts[1].isEmpty()) {
-        throw new InvalidInputException("Invalid patch path '" + path + "'");
-      }
+      String[] parts = pathParts(path);
       String key = parts[1].replace("~1", "/").replace("~0", "~");
       if (key.equals("tags") && parts.length == 3) {
-        // /tags/- adds one tag; /tags/<n> removes or replaces one
-        if (kind.equals("add")) {
-          tags.add(ImageFields.tag(value));
-        } else {
-          int idx = tagIndex(parts[2], tags);
-          if (kind.equals("remove")) {
-            tags.remove(idx);
-          } else {
-            tags.set(idx, ImageFields.tag(value));
-          }
-        }
+        d.patchOneTag(kind, parts[2], op.get("value"));
         continue;
       }
       if (parts.length != 2) {
         throw new InvalidInputException("Invalid patch path '" + path + "'");
       }
       if (key.equals("owner") && admin && !kind.equals("remove")) {
-        // Glance lets an admin hand an image to another project (or to none)
-        owner = value.isNull() ? Optional.empty() : Optional.of(ImageFields.string(key, value));
+        d.setOwner(op.get("value")); // Glance lets an admin hand an image to another project
         continue;
       }
       ImageFields.refuseReadOnly(key);
-      boolean queued = image.status().equals("queued");
       if (kind.equals("remove")) {
-        if (ImageFields.CORE.contains(key)) {
-          throw new ForbiddenException("Attribute '" + key + "' cannot be removed.");
-        }
-        if (props.remove(key) == null) {
-          throw new ConflictException("Property " + key + " does not exist.");
-        }
-        continue;
+        d.removeProperty(key);
+      } else {
+        d.set(kind, key, op.get("value"), admin);
       }
+    }
+    return d.toRecord(now);
+  }
+
+  /** {@code /<attribute>} or {@code /tags/<n>}, split; 400 for anything else. */
+  private static String[] pathParts(String path) {
+    String[] parts = path.split("/", -1);
+    if (parts.length < 2 || !parts[0].isEmpty() || parts[1].isEmpty()) {
+      throw new InvalidInputException("Invalid patch path '" + path + "'");
+    }
+    return parts;
+  }
+
+  /** The image's changeable fields while the operations apply. */
+  private static final class Draft {
+    private final ImageRecord image;
+    private Optional<String> name;
+    private String visibility;
+    private Optional<String> disk;
+    private Optional<String> container;
+    private int minDisk;
+    private int minRam;
+    private boolean prot;
+    private boolean hidden;
+    private Optional<String> owner;
+    private List<String> tags;
+    private final Map<String, String> props;
+
+    Draft(ImageRecord image) {
+      this.image = image;
+      this.name = image.name();
+      this.visibility = image.visibility();
+      this.disk = image.diskFormat();
+      this.container = image.containerFormat();
+      this.minDisk = image.minDisk();
+      this.minRam = image.minRam();
+      this.prot = image.isProtected();
+      this.hidden = image.osHidden();
+      this.owner = image.owner();
+      this.tags = new ArrayList<>(image.tags());
+      this.props = new LinkedHashMap<>(image.properties());
+    }
+
+    /** {@code /tags/-} adds one tag; {@code /tags/<n>} removes or replaces one. */
+    void patchOneTag(String kind, String index, JsonNode value) {
+      if (kind.equals("add")) {
+        tags.add(ImageFields.tag(value));
+        return;
+      }
+      int idx = tagIndex(index, tags);
+      if (kind.equals("remove")) {
+        tags.remove(idx);
+      } else {
+        tags.set(idx, ImageFields.tag(value));
+      }
+    }
+
+    /** An admin's new owner for the image (null: no owner). */
+    void setOwner(JsonNode value) {
+      owner = value.isNull() ? Optional.empty() : Optional.of(ImageFields.string("owner", value));
+    }
+
+    void removeProperty(String key) {
+      if (ImageFields.CORE.contains(key)) {
+        throw new ForbiddenException("Attribute '" + key + "' cannot be removed.");
+      }
+      if (props.remove(key) == null) {
+        throw new ConflictException("Property " + key + " does not exist.");
+      }
+    }
+
+    /** add or replace of a core attribute or a property. */
+    void set(String kind, String key, JsonNode value, boolean admin) {
       switch (key) {
         case "name" ->
             name = value.isNull() ? Optional.empty() : Optional.of(ImageFields.name(value));
@@ -140,18 +183,7 @@ public final class ImagePatch {
         case "protected" -> prot = ImageFields.bool(key, value);
         case "os_hidden" -> hidden = ImageFields.bool(key, value);
         case "tags" -> tags = new ArrayList<>(ImageFields.tags(value));
-        case "disk_format", "container_format" -> {
-          if (!queued) {
-            throw new ForbiddenException(
-                "Attribute " + key + " can be only replaced for a queued image.");
-          }
-          String v = ImageFields.string(key, value);
-          if (key.equals("disk_format")) {
-            disk = Optional.of(ImageFields.diskFormat(v));
-          } else {
-            container = Optional.of(ImageFields.containerFormat(v));
-          }
-        }
+        case "disk_format", "container_format" -> setFormat(key, value);
         default -> {
           if (kind.equals("replace") && !props.containsKey(key)) {
             throw new ConflictException("Property " + key + " does not exist.");
@@ -160,27 +192,43 @@ public final class ImagePatch {
         }
       }
     }
-    return new ImageRecord(
-        image.id(),
-        name,
-        image.status(),
-        visibility,
-        owner,
-        disk,
-        container,
-        image.size(),
-        image.virtualSize(),
-        image.checksum(),
-        image.osHashAlgo(),
-        image.osHashValue(),
-        minDisk,
-        minRam,
-        prot,
-        hidden,
-        image.createdAt(),
-        now,
-        props,
-        tags);
+
+    private void setFormat(String key, JsonNode value) {
+      if (!image.status().equals("queued")) {
+        throw new ForbiddenException(
+            "Attribute " + key + " can be only replaced for a queued image.");
+      }
+      String v = ImageFields.string(key, value);
+      if (key.equals("disk_format")) {
+        disk = Optional.of(ImageFields.diskFormat(v));
+      } else {
+        container = Optional.of(ImageFields.containerFormat(v));
+      }
+    }
+
+    ImageRecord toRecord(long now) {
+      return new ImageRecord(
+          image.id(),
+          name,
+          image.status(),
+          visibility,
+          owner,
+          disk,
+          container,
+          image.size(),
+          image.virtualSize(),
+          image.checksum(),
+          image.osHashAlgo(),
+          image.osHashValue(),
+          minDisk,
+          minRam,
+          prot,
+          hidden,
+          image.createdAt(),
+          now,
+          props,
+          tags);
+    }
   }
 
   private static int tagIndex(String part, List<String> tags) {
