@@ -241,14 +241,24 @@ public final class MigrationRepository {
 
   /** In-progress migrations from or to {@code host}. */
   public List<Migration> inProgress(String host) {
-    List<Migration> out = new ArrayList<>();
-    for (Migration m : list(MigrationFilter.all())) {
-      if (Migration.IN_PROGRESS.contains(m.status())
-          && (m.sourceCompute().equals(host) || m.destCompute().equals(host))) {
-        out.add(m);
-      }
+    StringJoiner in = new StringJoiner(", ", "(", ")");
+    Map<String, Object> b = new HashMap<>();
+    int i = 0;
+    for (MigrationStatus s : Migration.IN_PROGRESS) {
+      in.add(":s" + i);
+      b.put("s" + i++, s.value());
     }
-    return out;
+    return jdbi.withHandle(
+        h ->
+            h.createQuery(
+                    "SELECT * FROM migrations WHERE status IN "
+                        + in
+                        + " AND (source_compute = :host OR dest_compute = :host)"
+                        + " ORDER BY created_at DESC, id DESC")
+                .bind("host", host)
+                .bindMap(b)
+                .map((rs, ctx) -> row(rs))
+                .list());
   }
 
   /** Resizes waiting for confirmation (status finished) since before {@code cutoff}. */

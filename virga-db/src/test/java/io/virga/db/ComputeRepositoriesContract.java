@@ -260,6 +260,9 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
         n.uuid(), List.of(), io.virga.core.MigrationStatus.FINISHED, Optional.empty());
     assertThat(hosts.usage("ha").ramMb()).isEqualTo(512);
     assertThat(hosts.usage("hb").ramMb()).isEqualTo(1024);
+    assertThat(migrations.inProgress("ha")).extracting(x -> x.uuid()).containsExactly(n.uuid());
+    assertThat(migrations.inProgress("hb")).hasSize(1);
+    assertThat(migrations.inProgress("hc")).isEmpty();
     // a CAS on status: only from the expected one
     assertThat(
             migrations.updateStatus(
