@@ -109,7 +109,8 @@ final class LiveMigration {
       failed(uuid, g, outcome, requests, e.getCause() == null ? e : e.getCause(), ms);
     }
     progress.accept(
-        LiveMigrationMonitor.completed(outcome.last(), (long) spec.flavor().memoryMb() << 20));
+        LiveMigrationMonitor.completed(
+            outcome.last(), (long) spec.flavor().memoryMb() << 20, diskBytes));
     LOG.info(
         "instance {}: live migration completed in {} ms (post-copy {}, paused {})",
         uuid,

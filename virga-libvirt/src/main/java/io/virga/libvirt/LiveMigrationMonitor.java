@@ -145,11 +145,14 @@ final class LiveMigrationMonitor {
 
   /**
    * The progress to report once the migration completed: all of the totals processed. The totals
-   * are the last poll's; a migration too quick for any poll reports the guest's memory.
+   * are the last poll's; a migration too quick for a poll in a phase reports what that phase moved
+   * as the guest's memory and the disks' local bytes ({@code diskBytes}, 0 without block
+   * migration).
    */
-  static MigrationProgress completed(MigrationProgress last, long memoryBytes) {
+  static MigrationProgress completed(MigrationProgress last, long memoryBytes, long diskBytes) {
     long mem = last.memoryTotal() > 0 ? last.memoryTotal() : memoryBytes;
-    return new MigrationProgress(mem, mem, 0, last.diskTotal(), last.diskTotal(), 0);
+    long disk = last.diskTotal() > 0 ? last.diskTotal() : diskBytes;
+    return new MigrationProgress(mem, mem, 0, disk, disk, 0);
   }
 
   static MigrationProgress progressOf(MigrationJobStats s) {

@@ -81,9 +81,13 @@ class LiveMigrationXmlTest {
   @Test
   void completedProgressIsAllOfTheTotals() {
     var last = new MigrationProgress(100, 40, 60, 50, 10, 40);
-    assertThat(LiveMigrationMonitor.completed(last, 999))
+    assertThat(LiveMigrationMonitor.completed(last, 999, 777))
         .isEqualTo(new MigrationProgress(100, 100, 0, 50, 50, 0));
-    assertThat(LiveMigrationMonitor.completed(MigrationProgress.NONE, 128L << 20).percent())
+    assertThat(LiveMigrationMonitor.completed(MigrationProgress.NONE, 128L << 20, 0).percent())
         .isEqualTo(100);
+    // a block migration over before any poll saw its disks reports their local bytes
+    var memoryOnly = new MigrationProgress(128, 128, 0, 0, 0, 0);
+    assertThat(LiveMigrationMonitor.completed(memoryOnly, 999, 4096))
+        .isEqualTo(new MigrationProgress(128, 128, 0, 4096, 4096, 0));
   }
 }
