@@ -114,8 +114,34 @@ public final class RabbitTransport implements RpcTransport {
     }
   }
 
+  /** How long a cast waits for the connection's automatic recovery after a broker restart. */
+  private static final long CAST_RECOVERY_WAIT_NANOS = java.time.Duration.ofSeconds(20).toNanos();
+
   @Override
   public void cast(String topic, byte[] message) {
+    long deadline = System.nanoTime() + CAST_RECOVERY_WAIT_NANOS;
+    while (true) {
+      try {
+        castOnce(topic, message);
+        return;
+      } catch (com.rabbitmq.client.AlreadyClosedException e) {
+        // the client is still recovering its connection (a broker restart): the message was not
+        // sent, so sending it once recovery is done is safe
+        if (System.nanoTime() > deadline) {
+          throw new VirgaException(
+              "rpc cast to " + topic + " failed (is RabbitMQ reachable?): " + e.getMessage(), e);
+        }
+        try {
+          Thread.sleep(250);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw new VirgaException("rpc cast to " + topic + " interrupted", ie);
+        }
+      }
+    }
+  }
+
+  private void castOnce(String topic, byte[] message) {
     try {
       ensureTopic(topic);
       AMQP.BasicProperties props =
@@ -126,6 +152,8 @@ public final class RabbitTransport implements RpcTransport {
       synchronized (publish) {
         publish.basicPublish(EXCHANGE, topic, props, message);
       }
+    } catch (com.rabbitmq.client.AlreadyClosedException e) {
+      throw e;
     } catch (IOException | ShutdownSignalException e) {
       throw new VirgaException(
           "rpc cast to " + topic + " failed (is RabbitMQ reachable?): " + e.getMessage(), e);
