@@ -155,7 +155,7 @@ final class ServerCreate implements AutoCloseable {
       builder.execute(
           () -> {
             try {
-              scheduleAndBuild(r, requestId, req.destination());
+              scheduleAndBuild(r, requestId, req.destination(), adminPass);
             } finally {
               queued.remove(r.uuid());
             }
@@ -267,7 +267,8 @@ final class ServerCreate implements AutoCloseable {
     }
   }
 
-  private void scheduleAndBuild(InstanceRecord r, String requestId, Optional<Destination> dest) {
+  private void scheduleAndBuild(
+      InstanceRecord r, String requestId, Optional<Destination> dest, String adminPass) {
     MDC.put("request_id", requestId);
     MDC.put("instance_uuid", r.uuid());
     try {
@@ -287,7 +288,8 @@ final class ServerCreate implements AutoCloseable {
         deps.actions()
             .eventFinish(
                 r.uuid(), requestId, "conductor_schedule_and_build_instances", Optional.empty());
-        deps.agents().forHost(node.host()).buildAndRunInstance(r.uuid());
+        // Nova's admin_password: for the config drive only, never stored
+        deps.agents().forHost(node.host()).buildAndRunInstance(r.uuid(), Optional.of(adminPass));
       } catch (NoValidHostException e) {
         fail(r, requestId, 500, e.getMessage());
       } catch (RuntimeException e) {

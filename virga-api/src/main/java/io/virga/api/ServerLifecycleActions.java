@@ -180,14 +180,16 @@ final class ServerLifecycleActions {
     swap(r, TaskState.REBUILDING, InstanceAction.REBUILD);
     rebuild.apply(r, req, checked);
     deps.actions().start(uuid, c.requestId(), "rebuild", r.projectId(), c.auth().userId());
+    // Nova's new_pass: delivered on the rebuilt server's config drive, answered here, not stored
+    String password = req.adminPass().orElseGet(ServerLifecycleActions::password);
     deps.agents()
         .forHost(r.host().get())
-        .rebuildInstance(uuid, image.id(), req.preserveEphemeral());
+        .rebuildInstance(uuid, image.id(), req.preserveEphemeral(), Optional.of(password));
     InstanceRecord now = deps.instances().get(uuid);
     Map<String, Object> view =
         c.view().detail(now, deps.instances().latestFault(uuid), Optional.of(""));
     decorate(c, now, view);
-    view.put("adminPass", req.adminPass().orElseGet(ServerLifecycleActions::password));
+    view.put("adminPass", password);
     c.ctx().status(202);
     c.ctx().json(Map.of("server", view));
   }

@@ -7,6 +7,7 @@ import io.virga.rpc.Rpc;
 import io.virga.virt.ComputeDriver;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -252,8 +253,8 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   // ---- ComputeAgentApi: casts queue per instance and return; calls answer directly ----
 
   @Override
-  public void buildAndRunInstance(String uuid) {
-    submit(uuid, "build", rid -> flows.build(uuid, rid));
+  public void buildAndRunInstance(String uuid, Optional<String> adminPass) {
+    submit(uuid, "build", rid -> flows.build(uuid, rid, adminPass));
   }
 
   @Override
@@ -302,8 +303,12 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   }
 
   @Override
-  public void rebuildInstance(String uuid, String imageRef, boolean preserveEphemeral) {
-    submit(uuid, "rebuild", rid -> lifecycle.rebuild(uuid, rid, imageRef, preserveEphemeral));
+  public void rebuildInstance(
+      String uuid, String imageRef, boolean preserveEphemeral, Optional<String> adminPass) {
+    submit(
+        uuid,
+        "rebuild",
+        rid -> lifecycle.rebuild(uuid, rid, imageRef, preserveEphemeral, adminPass));
   }
 
   @Override
@@ -317,8 +322,15 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   }
 
   @Override
-  public void evacuateInstance(String uuid, String migrationUuid) {
-    submit(uuid, "evacuate", rid -> lifecycle.evacuate(uuid, rid, migrationUuid));
+  public void evacuateInstance(
+      String uuid,
+      String migrationUuid,
+      Optional<Boolean> onSharedStorage,
+      Optional<String> adminPass) {
+    submit(
+        uuid,
+        "evacuate",
+        rid -> lifecycle.evacuate(uuid, rid, migrationUuid, onSharedStorage, adminPass));
   }
 
   @Override

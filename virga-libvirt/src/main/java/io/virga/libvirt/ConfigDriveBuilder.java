@@ -113,6 +113,8 @@ final class ConfigDriveBuilder {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("uuid", spec.uuid());
     m.put("meta", new LinkedHashMap<>(spec.metadata()));
+    // Nova's extra_md: the build's or rebuild's admin password, in every openstack version
+    spec.adminPass().ifPresent(p -> m.put("admin_pass", p));
     if (!spec.publicKeys().isEmpty()) {
       m.put("public_keys", new LinkedHashMap<>(spec.publicKeys()));
       if (atLeast(version, "2016-06-30")) {
