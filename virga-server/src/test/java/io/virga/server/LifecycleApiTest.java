@@ -206,6 +206,8 @@ class LifecycleApiTest {
     assertThat(s.path("name").asText()).isEqualTo("rebuilt");
     assertThat(s.path("metadata").path("k").asText()).isEqualTo("v2");
     assertThat(cloud.driver.imageFetchCount(other)).isEqualTo(1);
+    // the password answered is the one the rebuilt config drive carries
+    assertThat(cloud.driver.adminPass(id)).contains("pw-123");
     String console =
         action(demo, id, null, "{\"os-getConsoleOutput\": {}}").json().path("output").asText();
     assertThat(console.split("VIRGA-GUEST-UP", -1)).hasSize(3); // booted twice

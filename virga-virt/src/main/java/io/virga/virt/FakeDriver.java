@@ -437,6 +437,11 @@ public final class FakeDriver implements ComputeDriver {
     return disks;
   }
 
+  /** The admin password the guest's last spawn, rebuild or recreate put on its config drive. */
+  public Optional<String> adminPass(String uuid) {
+    return Optional.ofNullable(guests.get(uuid)).flatMap(g -> g.spec().adminPass());
+  }
+
   public void shareDisks(FakeDisks shared) {
     this.disks = shared;
   }
