@@ -59,6 +59,7 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   private final ResizeFlows resizes;
   private final LiveMigrationFlows liveMigrations;
   private final LifecycleFlows lifecycle;
+  private final GroupPolicyCheck groupPolicy;
   private final ShelveFlows shelve;
   private final LifecycleOptions lifecycleOptions;
 
@@ -153,6 +154,7 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     this.liveMigrations =
         new LiveMigrationFlows(driver, steps, specs, images, flows, tracker, migrationOptions);
     this.lifecycle = new LifecycleFlows(driver, tasks, specs, images, options, tracker, flows);
+    this.groupPolicy = new GroupPolicyCheck(host, tasks);
     this.shelve =
         new ShelveFlows(
             host, driver, tasks, specs, images, options, lifecycleOptions, tracker, flows);
@@ -254,7 +256,14 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
 
   @Override
   public void buildAndRunInstance(String uuid, Optional<String> adminPass) {
-    submit(uuid, "build", rid -> flows.build(uuid, rid, adminPass));
+    submit(
+        uuid,
+        "build",
+        rid -> {
+          if (groupPolicy.validate(uuid, rid, adminPass)) {
+            flows.build(uuid, rid, adminPass);
+          }
+        });
   }
 
   @Override
