@@ -3,6 +3,7 @@ package io.virga.compute;
 import io.virga.core.ComputeAgentApi;
 import io.virga.core.ConductorApi;
 import io.virga.core.Instance;
+import io.virga.core.Migration;
 import io.virga.rpc.Rpc;
 import io.virga.virt.ComputeDriver;
 import java.time.Duration;
@@ -62,6 +63,8 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   private final GroupPolicyCheck groupPolicy;
   private final ShelveFlows shelve;
   private final LifecycleOptions lifecycleOptions;
+  private final MigrationOptions migrationOptions;
+  private final MigrationRecovery migrationRecovery;
 
   public ComputeManager(
       ComputeDriver driver,
@@ -158,14 +161,9 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     this.shelve =
         new ShelveFlows(
             host, driver, tasks, specs, images, options, lifecycleOptions, tracker, flows);
-    this.recovery =
-        new InstanceRecovery(
-            host,
-            tasks,
-            flows,
-            new MigrationRecovery(host, driver, steps, specs, images, flows),
-            lifecycle,
-            shelve);
+    this.migrationOptions = migrationOptions;
+    this.migrationRecovery = new MigrationRecovery(host, driver, steps, specs, images, flows);
+    this.recovery = new InstanceRecovery(host, tasks, flows, migrationRecovery, lifecycle, shelve);
   }
 
   /** The host name this agent serves (its RPC topic is {@code compute.<host>}). */
@@ -192,6 +190,7 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     for (Instance i : mine) {
       submit(i.uuid(), "init_instance", rid, () -> recovery.initInstance(i, rid));
     }
+    scheduleStrandedResizeCheck(rid);
     tracker.changed();
     every(options.updateResourcesInterval(), tracker::report);
     every(options.reportInterval(), tracker::heartbeat);
@@ -201,6 +200,34 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     if (lifecycleOptions.shelvedOffloadTime() > 0) {
       every(lifecycleOptions.shelvedPollInterval(), this::pollShelvedInstances);
     }
+  }
+
+  /**
+   * Cold migrations caught at {@code resize_migrated} by this start: looked at again once {@code
+   * resize_stranded_timeout} has passed (a queued finish_resize is delivered meanwhile), and
+   * reverted to the source if still there ({@link MigrationRecovery#revertStranded}).
+   */
+  private void scheduleStrandedResizeCheck(String rid) {
+    List<Migration> stranded = migrationRecovery.strandedResizes();
+    if (stranded.isEmpty()) {
+      return;
+    }
+    log.warn(
+        "{} cold migration(s) at resize_migrated at start-up; checking again in {}",
+        stranded.size(),
+        migrationOptions.resizeStrandedTimeout());
+    periodic.schedule(
+        () -> {
+          for (Migration m : stranded) {
+            submit(
+                m.instanceUuid(),
+                "stranded resize",
+                rid,
+                () -> migrationRecovery.revertStranded(m, rid));
+          }
+        },
+        migrationOptions.resizeStrandedTimeout().toMillis(),
+        TimeUnit.MILLISECONDS);
   }
 
   /** Nova's _poll_shelved_instances: offload what was shelved longer than shelved_offload_time. */
