@@ -15,6 +15,8 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
   public static final Microversion.Range RANGE = Microversion.COMPUTE;
 
   static final String ROOT = "/compute/v2.1";
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(ComputeRoutes.class);
 
   private final ComputeDeps deps;
   private final ServerOperations servers;
@@ -60,40 +62,66 @@ public final class ComputeRoutes implements ApiServer.RouteGroup, AutoCloseable 
   }
 
   /**
-   * Puts instances a previous run accepted but never scheduled into ERROR; call once at start,
-   * before serving. Returns how many there were.
+   * How often an API process renews the lease on the builds it is scheduling: fixed, not derived
+   * from any option, so API processes configured differently still agree on what a live lease is.
    */
+  public static final java.time.Duration SCHEDULING_LEASE_RENEWAL = java.time.Duration.ofSeconds(5);
+
+  /** The shortest {@code scheduling_recovery_age}: three missed renewals. */
+  public static final java.time.Duration MIN_SCHEDULING_RECOVERY_AGE =
+      SCHEDULING_LEASE_RENEWAL.multipliedBy(3);
+
   /**
-   * Puts builds still waiting for a host into ERROR when they were last updated at least {@code
-   * minAge} ago: at once ({@code ZERO}) when this is the only API process and it just started; with
-   * an age when several API processes share the database.
+   * Puts builds still waiting for a host into ERROR when their lease is at least {@code minAge}
+   * old: at once ({@code ZERO}) when this is the only API process and it just started; with an age
+   * when several API processes share the database. Returns how many there were.
    */
   public int recoverUnscheduled(java.time.Duration minAge) {
     return create.recoverUnscheduled(minAge);
   }
 
   /**
-   * {@link #recoverUnscheduled} now and then every minute (or {@code minAge}, when shorter), for an
-   * API process that shares its database with others; close to stop.
+   * For an API process that shares its database with others: renews this process's scheduling lease
+   * every {@link #SCHEDULING_LEASE_RENEWAL}, and recovers builds whose lease is older than {@code
+   * minAge} (at least {@link #MIN_SCHEDULING_RECOVERY_AGE}) now and then every third of it (at most
+   * every minute); close to stop.
    */
   public AutoCloseable recoverUnscheduledPeriodically(java.time.Duration minAge) {
+    java.time.Duration age = minAge;
+    if (age.compareTo(MIN_SCHEDULING_RECOVERY_AGE) < 0) {
+      LOG.warn(
+          "scheduling_recovery_age {} s is below the minimum; using {} s",
+          minAge.toSeconds(),
+          MIN_SCHEDULING_RECOVERY_AGE.toSeconds());
+      age = MIN_SCHEDULING_RECOVERY_AGE;
+    }
+    java.time.Duration recoveryAge = age;
     var timer =
         java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().daemon().name("virga-build-recovery").unstarted(r));
-    long every = Math.max(1, Math.min(60, minAge.toSeconds()));
+    long renewal = SCHEDULING_LEASE_RENEWAL.toMillis();
     timer.scheduleWithFixedDelay(
-        () -> {
-          try {
-            recoverUnscheduled(minAge);
-          } catch (RuntimeException e) {
-            org.slf4j.LoggerFactory.getLogger(ComputeRoutes.class)
-                .warn("recovery of unscheduled builds failed: {}", e.toString());
-          }
-        },
+        guarded("renewal of the scheduling lease", create::renewSchedulingLease),
+        renewal,
+        renewal,
+        java.util.concurrent.TimeUnit.MILLISECONDS);
+    long every = Math.min(60_000, recoveryAge.toMillis() / 3);
+    timer.scheduleWithFixedDelay(
+        guarded("recovery of unscheduled builds", () -> recoverUnscheduled(recoveryAge)),
         0,
         every,
-        java.util.concurrent.TimeUnit.SECONDS);
+        java.util.concurrent.TimeUnit.MILLISECONDS);
     return timer::shutdownNow;
+  }
+
+  private static Runnable guarded(String what, Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        LOG.warn("{} failed: {}", what, e.toString());
+      }
+    };
   }
 
   /** A compute request: negotiated version and caller. */

@@ -315,48 +315,38 @@ final class ServerCreate implements AutoCloseable {
   }
 
   /**
-   * At start: instances a previous run accepted but never assigned to a host (it stopped between
-   * the create reply and the scheduler's claim) will never be built; they go to ERROR with a fault
-   * saying so, as an agent's recovery does for builds it lost. Instances with a host are their
-   * agent's to recover.
+   * Renews this process's lease on the builds it still has queued or is scheduling (their
+   * updated_at becomes now), so that no API process takes them for lost however long the queue.
+   */
+  void renewSchedulingLease() {
+    deps.instances().touchScheduling(List.copyOf(queued));
+  }
+
+  /**
+   * Builds accepted but never assigned to a host whose lease is older than {@code minAge} (the API
+   * process that accepted them stopped between the create reply and the scheduler's claim) will
+   * never be built; they go to ERROR with a fault saying so, as an agent's recovery does for builds
+   * it lost. Each is one conditional UPDATE, so a build another API process renews or claims
+   * meanwhile is left alone. Instances with a host are their agent's to recover.
    */
   int recoverUnscheduled(java.time.Duration minAge) {
-    // builds this process still has queued are alive: refresh them so that no API process takes
-    // them for lost, however long the queue
-    deps.instances().touchScheduling(List.copyOf(queued));
-    java.time.Instant before = java.time.Instant.now().minus(minAge);
-    int n = 0;
-    for (InstanceRecord r :
+    renewSchedulingLease();
+    List<String> failed =
         deps.instances()
-            .list(
-                new io.virga.db.InstanceFilter(
-                    Optional.empty(),
-                    Optional.empty(),
-                    Optional.of(java.util.Set.of(VmState.BUILDING)),
-                    Optional.empty(),
-                    false))) {
-      // another API process may be scheduling a fresh one right now: only old ones are lost
-      if (r.host().isEmpty()
-          && !queued.contains(r.uuid())
-          && r.taskState().orElse(null) == TaskState.SCHEDULING
-          && !r.updatedAt().isAfter(before)) {
-        String message =
-            "Build of instance "
-                + r.uuid()
-                + " was interrupted: the control plane stopped before it was scheduled";
-        deps.instances().recordFault(r.uuid(), 500, message, Optional.empty(), Optional.empty());
-        if (deps.instances()
-            .compareAndSwap(
-                r.uuid(),
-                InstanceUpdate.none().vm(VmState.ERROR).clearTask(),
-                List.of(Optional.of(TaskState.SCHEDULING)))
-            .isPresent()) {
-          LOG.warn("instance {}: {}", r.uuid(), message);
-          n++;
-        }
-      }
+            .failUnscheduledBuilds(
+                java.time.Instant.now().minus(minAge),
+                uuid ->
+                    "Build of instance "
+                        + uuid
+                        + " was interrupted: the control plane stopped before it was scheduled");
+    for (String uuid : failed) {
+      LOG.warn(
+          "instance {}: its build waited for a host longer than {} s with no API process"
+              + " scheduling it; set to ERROR",
+          uuid,
+          minAge.toSeconds());
     }
-    return n;
+    return failed.size();
   }
 
   @Override

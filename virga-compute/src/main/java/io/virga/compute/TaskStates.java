@@ -27,25 +27,24 @@ final class TaskStates {
   }
 
   /**
-   * Puts the instance into {@code task} for {@code action}: as it is when the API (or recovery)
-   * already set one of {@code acceptedAsIs}; by compare-and-swap from its current task when the
-   * action's allowed-state table permits; otherwise empty (the caller drops the request, as Nova's
-   * compute does on UnexpectedTaskStateError).
+   * The instance as a cast for {@code action} finds it: taken when it is in one of {@code
+   * acceptedAsIs}, the task the API set by compare-and-swap before casting (or recovery set before
+   * retrying); otherwise empty and the caller drops the request, as Nova's compute does on
+   * UnexpectedTaskStateError. So a cast delivered twice, or late, is a no-op: the first delivery
+   * ended the task, and the instance is never acted on again on the strength of an old message.
    */
   Optional<Instance> begin(
       Instance i, InstanceAction action, TaskState task, Set<TaskState> acceptedAsIs) {
     if (i.taskState().isPresent() && acceptedAsIs.contains(i.taskState().get())) {
       return Optional.of(i);
     }
-    if (!action.allowed(i.vmState(), i.taskState())) {
-      log.warn(
-          "refusing {}: instance is {} with task {}",
-          action.apiName(),
-          i.vmState().value(),
-          i.taskState().map(TaskState::value).orElse("none"));
-      return Optional.empty();
-    }
-    return conductor.updateInstance(i.uuid(), InstanceUpdate.none().task(task), i.taskState());
+    log.warn(
+        "dropping {}: instance is {} with task {}, not {} (a repeated or stale request)",
+        action.apiName(),
+        i.vmState().value(),
+        i.taskState().map(TaskState::value).orElse("none"),
+        task.value());
+    return Optional.empty();
   }
 
   /** Compare-and-swap or {@link UnexpectedTaskStateException}. */

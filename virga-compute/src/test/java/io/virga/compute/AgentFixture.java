@@ -3,6 +3,7 @@ package io.virga.compute;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.virga.core.Instance;
+import io.virga.core.InstanceUpdate;
 import io.virga.core.TaskState;
 import io.virga.core.VmState;
 import io.virga.virt.FakeDriver;
@@ -73,6 +74,52 @@ abstract class AgentFixture {
     idle();
     assertThat(row(uuid).vmState()).isEqualTo(VmState.ACTIVE);
     return uuid;
+  }
+
+  /**
+   * What the API does for an action before it casts: the action's task by compare-and-swap from no
+   * task (a request the API would refuse fails the test), then the cast.
+   */
+  void api(String uuid, TaskState task, java.util.function.Consumer<String> cast) {
+    apiSets(uuid, task);
+    cast.accept(uuid);
+  }
+
+  void apiSets(String uuid, TaskState task) {
+    assertThat(conductor.updateInstance(uuid, InstanceUpdate.none().task(task), Optional.empty()))
+        .as("the API sets %s on %s", task.value(), uuid)
+        .isPresent();
+  }
+
+  void stop(String uuid) {
+    api(uuid, TaskState.POWERING_OFF, manager::stopInstance);
+  }
+
+  void start(String uuid) {
+    api(uuid, TaskState.POWERING_ON, manager::startInstance);
+  }
+
+  void pause(String uuid) {
+    api(uuid, TaskState.PAUSING, manager::pauseInstance);
+  }
+
+  void unpause(String uuid) {
+    api(uuid, TaskState.UNPAUSING, manager::unpauseInstance);
+  }
+
+  void suspend(String uuid) {
+    api(uuid, TaskState.SUSPENDING, manager::suspendInstance);
+  }
+
+  void resume(String uuid) {
+    api(uuid, TaskState.RESUMING, manager::resumeInstance);
+  }
+
+  void reboot(String uuid, boolean hard) {
+    api(
+        uuid,
+        hard ? TaskState.REBOOTING_HARD : TaskState.REBOOTING,
+        u -> manager.rebootInstance(u, hard));
   }
 
   Instance row(String uuid) {

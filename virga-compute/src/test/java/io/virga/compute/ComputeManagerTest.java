@@ -75,27 +75,27 @@ class ComputeManagerTest extends AgentFixture {
     String uuid = booted();
     int mark = conductor.taskHistory(uuid).size();
 
-    manager.stopInstance(uuid);
+    stop(uuid);
     idle();
     assertThat(row(uuid).vmState()).isEqualTo(VmState.STOPPED);
     assertThat(row(uuid).powerState()).isEqualTo(PowerState.SHUTDOWN);
-    manager.startInstance(uuid);
+    start(uuid);
     idle();
     assertThat(row(uuid).vmState()).isEqualTo(VmState.ACTIVE);
-    manager.pauseInstance(uuid);
+    pause(uuid);
     idle();
     assertThat(row(uuid).vmState()).isEqualTo(VmState.PAUSED);
     assertThat(row(uuid).powerState()).isEqualTo(PowerState.PAUSED);
-    manager.unpauseInstance(uuid);
+    unpause(uuid);
     idle();
-    manager.suspendInstance(uuid);
+    suspend(uuid);
     idle();
     assertThat(row(uuid).vmState()).isEqualTo(VmState.SUSPENDED);
-    manager.resumeInstance(uuid);
+    resume(uuid);
     idle();
-    manager.rebootInstance(uuid, false);
+    reboot(uuid, false);
     idle();
-    manager.rebootInstance(uuid, true);
+    reboot(uuid, true);
     idle();
     assertThat(row(uuid).vmState()).isEqualTo(VmState.ACTIVE);
     assertThat(row(uuid).powerState()).isEqualTo(PowerState.RUNNING);
@@ -177,7 +177,7 @@ class ComputeManagerTest extends AgentFixture {
     String uuid = booted();
     CountDownLatch release = new CountDownLatch(1);
     CountDownLatch inPowerOff = blockPowerOff(release);
-    manager.stopInstance(uuid);
+    stop(uuid);
     assertThat(inPowerOff.await(5, TimeUnit.SECONDS)).isTrue();
     // the API deletes meanwhile (delete is allowed during any task) and casts terminate
     conductor.forceUpdateInstance(uuid, InstanceUpdate.none().task(TaskState.DELETING));
@@ -224,25 +224,40 @@ class ComputeManagerTest extends AgentFixture {
   }
 
   @Test
-  void aSecondActionWhileOneRunsWaitsAndIsJudgedOnTheNewState() throws Exception {
+  void aRepeatedOrStaleCastWaitsBehindTheRunningActionAndIsDropped() throws Exception {
     String uuid = booted();
+    AtomicInteger powerOffs = new AtomicInteger();
     CountDownLatch release = new CountDownLatch(1);
-    CountDownLatch inPowerOff = blockPowerOff(release);
-    manager.stopInstance(uuid);
-    manager.pauseInstance(
-        uuid); // allowed from ACTIVE, but by the time it runs the instance is stopped
-    manager.startInstance(uuid); // allowed once stopped
+    CountDownLatch inPowerOff = new CountDownLatch(1);
+    driver
+        .faults()
+        .hook(
+            Op.POWER_OFF,
+            u -> {
+              powerOffs.incrementAndGet();
+              inPowerOff.countDown();
+              waitFor(release);
+            });
+    stop(uuid);
     assertThat(inPowerOff.await(5, TimeUnit.SECONDS)).isTrue();
+    manager.stopInstance(uuid); // the same stop delivered again
+    manager.pauseInstance(uuid); // a pause the API never sent (it would refuse: task powering_off)
     // both wait for their turn behind the blocked stop, which still holds the task state
     await().atMost(Duration.ofSeconds(5)).until(() -> manager.waitingActions(uuid) >= 2);
     assertThat(row(uuid).taskState()).contains(TaskState.POWERING_OFF);
     release.countDown();
     idle();
-    assertThat(row(uuid).vmState()).isEqualTo(VmState.ACTIVE);
+    assertThat(row(uuid).vmState()).isEqualTo(VmState.STOPPED);
     assertThat(row(uuid).taskState()).isEmpty();
-    assertThat(conductor.taskHistory(uuid))
-        .endsWith("powering_off", "none", "powering_on", "none")
-        .doesNotContain("pausing");
+    assertThat(conductor.taskHistory(uuid)).endsWith("powering_off", "none");
+    assertThat(conductor.taskHistory(uuid)).doesNotContain("pausing");
+    assertThat(powerOffs).as("one power-off for one stop").hasValue(1);
+    // the next real request is judged on the new state
+    start(uuid);
+    idle();
+    assertThat(row(uuid).vmState()).isEqualTo(VmState.ACTIVE);
+    assertThat(conductor.taskHistory(uuid)).endsWith("powering_off", "none", "powering_on", "none");
+    assertThat(conductor.faults).isEmpty();
   }
 
   @Test
@@ -270,7 +285,10 @@ class ComputeManagerTest extends AgentFixture {
     }
     for (int k = 0; k < 3; k++) {
       for (String u : new String[] {a, b}) {
+        // the API sets each task just before its cast arrives: queued here in the same order
+        manager.submit(u, "api sets powering_off", rid -> apiSets(u, TaskState.POWERING_OFF));
         manager.stopInstance(u);
+        manager.submit(u, "api sets powering_on", rid -> apiSets(u, TaskState.POWERING_ON));
         manager.startInstance(u);
       }
     }
@@ -346,7 +364,7 @@ class ComputeManagerTest extends AgentFixture {
   void aFailedStopClearsTheTaskKeepsTheStateAndRecordsAFault() {
     String uuid = booted();
     driver.faults().failNext(Op.POWER_OFF, () -> new VirgaException("power off: libvirt said no"));
-    manager.stopInstance(uuid);
+    stop(uuid);
     idle();
     assertThat(row(uuid).vmState()).isEqualTo(VmState.ACTIVE);
     assertThat(row(uuid).taskState()).isEmpty();
@@ -361,7 +379,7 @@ class ComputeManagerTest extends AgentFixture {
     String uuid = booted();
     driver.faults().hook(Op.REBOOT, driver::guestShutsDown);
     driver.faults().failNext(Op.REBOOT, () -> new VirgaException("reboot: domain would not start"));
-    manager.rebootInstance(uuid, true);
+    reboot(uuid, true);
     idle();
     assertThat(row(uuid).vmState()).isEqualTo(VmState.ERROR);
     assertThat(row(uuid).taskState()).isEmpty();
@@ -386,7 +404,7 @@ class ComputeManagerTest extends AgentFixture {
     String uuid = booted();
     MDC.put(Rpc.REQUEST_ID, "req-from-api");
     try {
-      manager.stopInstance(uuid);
+      stop(uuid);
     } finally {
       MDC.remove(Rpc.REQUEST_ID);
     }
@@ -403,7 +421,7 @@ class ComputeManagerTest extends AgentFixture {
         .hook(Op.PAUSE, u -> seen.add(MDC.get("instance_uuid") + " " + MDC.get(Rpc.REQUEST_ID)));
     MDC.put(Rpc.REQUEST_ID, "req-mdc");
     try {
-      manager.pauseInstance(uuid);
+      pause(uuid);
     } finally {
       MDC.remove(Rpc.REQUEST_ID);
     }
@@ -414,7 +432,7 @@ class ComputeManagerTest extends AgentFixture {
   @Test
   void consoleOutputKeepsTheLastLines() {
     String uuid = booted();
-    manager.rebootInstance(uuid, true);
+    reboot(uuid, true);
     idle();
     assertThat(manager.getConsoleOutput(uuid, -1).lines()).hasSize(2);
     assertThat(manager.getConsoleOutput(uuid, 1).lines()).hasSize(1);
@@ -444,7 +462,7 @@ class ComputeManagerTest extends AgentFixture {
             },
             options());
     manager.start();
-    manager.snapshotInstance(uuid, "snap-1");
+    api(uuid, TaskState.IMAGE_SNAPSHOT_PENDING, u -> manager.snapshotInstance(u, "snap-1"));
     idle();
     assertThat(uploads).containsExactly("snap-1 raw");
     assertThat(conductor.taskHistory(uuid))

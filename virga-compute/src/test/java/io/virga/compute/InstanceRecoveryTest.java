@@ -96,7 +96,10 @@ class InstanceRecoveryTest extends AgentFixture {
     String poweringOff =
         leftBehind(VmState.ACTIVE, TaskState.POWERING_OFF, Optional.of(PowerState.RUNNING));
     startManager(options());
-    manager.startInstance(poweringOff); // queued behind the recovery's stop
+    // a start the API accepts once the stop is done, queued behind the recovery's stop
+    manager.submit(
+        poweringOff, "api sets powering_on", rid -> apiSets(poweringOff, TaskState.POWERING_ON));
+    manager.startInstance(poweringOff);
     idle();
     assertThat(conductor.taskHistory(poweringOff))
         .containsExactly("powering_off", "none", "powering_on", "none");

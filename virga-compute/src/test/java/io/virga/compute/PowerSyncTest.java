@@ -73,7 +73,7 @@ class PowerSyncTest extends AgentFixture {
             .withStoppedEventDelay(Duration.ofHours(1))
             .withIntervals(LONG, Duration.ofMillis(200), LONG));
     String stopped = booted();
-    manager.stopInstance(stopped);
+    stop(stopped);
     idle();
     String vanished = booted();
     driver.guestStarts(stopped); // someone started it behind our back (virsh start)
@@ -117,7 +117,7 @@ class PowerSyncTest extends AgentFixture {
   void aPausedInstanceThatShutDownIsStopped() {
     startManager(options().withStoppedEventDelay(Duration.ofMillis(50)));
     String uuid = booted();
-    manager.pauseInstance(uuid);
+    pause(uuid);
     idle();
     driver.guestShutsDown(uuid);
     await().atMost(Duration.ofSeconds(5)).until(() -> row(uuid).vmState() == VmState.STOPPED);

@@ -41,7 +41,7 @@ class RabbitAgentIT extends AgentFixture {
             .containsExactly(
                 "scheduling", "networking", "block_device_mapping", "spawning", "none");
         assertThat(agent.getConsoleOutput(uuid, 1)).startsWith("VIRGA-GUEST-UP uuid=" + uuid);
-        agent.stopInstance(uuid);
+        api(uuid, io.virga.core.TaskState.POWERING_OFF, agent::stopInstance);
         await().atMost(Duration.ofSeconds(20)).until(() -> row(uuid).vmState() == VmState.STOPPED);
         agent.terminateInstance(uuid);
         await().atMost(Duration.ofSeconds(20)).until(() -> conductor.row(uuid).isEmpty());

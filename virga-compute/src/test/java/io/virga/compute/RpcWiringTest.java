@@ -53,7 +53,7 @@ class RpcWiringTest extends AgentFixture {
         assertThatThrownBy(() -> agent.getConsoleOutput("no-such-uuid", 5))
             .isInstanceOf(NotFoundException.class)
             .hasMessageContaining("no-such-uuid");
-        agent.stopInstance(uuid);
+        api(uuid, io.virga.core.TaskState.POWERING_OFF, agent::stopInstance);
         await().atMost(Duration.ofSeconds(10)).until(() -> row(uuid).vmState() == VmState.STOPPED);
         agent.terminateInstance(uuid);
         await().atMost(Duration.ofSeconds(10)).until(() -> conductor.row(uuid).isEmpty());

@@ -377,6 +377,55 @@ public final class InstanceRepository {
         });
   }
 
+  /**
+   * Puts builds that still wait for a host and whose lease ran out (not updated since {@code
+   * before}: no API process has refreshed them with {@link #touchScheduling}) into ERROR with the
+   * fault {@code message} gives for its uuid, each by one conditional UPDATE, so a build that an
+   * API process refreshes or assigns to a host meanwhile is left alone. Returns the uuids put into
+   * ERROR.
+   */
+  public List<String> failUnscheduledBuilds(
+      java.time.Instant before, java.util.function.Function<String, String> message) {
+    List<String> candidates =
+        jdbi.withHandle(
+            h ->
+                h.createQuery(
+                        "SELECT uuid FROM instances WHERE deleted = :d AND task_state = :t"
+                            + " AND host IS NULL AND updated_at <= :before")
+                    .bind("d", false)
+                    .bind("t", TaskState.SCHEDULING.value())
+                    .bind("before", before.toEpochMilli())
+                    .mapTo(String.class)
+                    .list());
+    List<String> failed = new ArrayList<>();
+    for (String uuid : candidates) {
+      boolean won =
+          jdbi.inTransaction(
+              h -> {
+                int n =
+                    h.createUpdate(
+                            "UPDATE instances SET vm_state = :error, task_state = NULL,"
+                                + " updated_at = :now WHERE uuid = :uuid AND deleted = :d"
+                                + " AND task_state = :t AND host IS NULL AND updated_at <= :before")
+                        .bind("error", VmState.ERROR.value())
+                        .bind("now", Times.now())
+                        .bind("uuid", uuid)
+                        .bind("d", false)
+                        .bind("t", TaskState.SCHEDULING.value())
+                        .bind("before", before.toEpochMilli())
+                        .execute();
+                if (n == 1) {
+                  insertFault(h, uuid, 500, message.apply(uuid));
+                }
+                return n == 1;
+              });
+      if (won) {
+        failed.add(uuid);
+      }
+    }
+    return failed;
+  }
+
   /** Live instances by host ("" when unscheduled) and vm_state: what an operator graphs. */
   public Map<String, Map<String, Integer>> countByHostAndState() {
     Map<String, Map<String, Integer>> out = new java.util.TreeMap<>();
@@ -439,21 +488,32 @@ public final class InstanceRepository {
 
   public void recordFault(
       String uuid, int code, String message, Optional<String> details, Optional<String> host) {
-    jdbi.useTransaction(
-        h -> {
-          long id = ComputeIds.next(h, "instance_faults");
-          h.createUpdate(
-                  "INSERT INTO instance_faults (id, instance_uuid, code, message, details, host,"
-                      + " created_at) VALUES (:id, :uuid, :code, :message, :details, :host, :now)")
-              .bind("id", id)
-              .bind("uuid", uuid)
-              .bind("code", code)
-              .bind("message", message)
-              .bind("details", details.orElse(null))
-              .bind("host", host.orElse(null))
-              .bind("now", Times.now())
-              .execute();
-        });
+    jdbi.useTransaction(h -> insertFault(h, uuid, code, message, details, host));
+  }
+
+  private static void insertFault(Handle h, String uuid, int code, String message) {
+    insertFault(h, uuid, code, message, Optional.empty(), Optional.empty());
+  }
+
+  private static void insertFault(
+      Handle h,
+      String uuid,
+      int code,
+      String message,
+      Optional<String> details,
+      Optional<String> host) {
+    long id = ComputeIds.next(h, "instance_faults");
+    h.createUpdate(
+            "INSERT INTO instance_faults (id, instance_uuid, code, message, details, host,"
+                + " created_at) VALUES (:id, :uuid, :code, :message, :details, :host, :now)")
+        .bind("id", id)
+        .bind("uuid", uuid)
+        .bind("code", code)
+        .bind("message", message)
+        .bind("details", details.orElse(null))
+        .bind("host", host.orElse(null))
+        .bind("now", Times.now())
+        .execute();
   }
 
   public Optional<InstanceFault> latestFault(String uuid) {

@@ -115,6 +115,41 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
   }
 
   @Test
+  void onlyUnscheduledBuildsWhoseLeaseRanOutGoToError() throws Exception {
+    InstanceRecord lost = instances.create(newInstance("pl"));
+    InstanceRecord renewed = instances.create(newInstance("pl"));
+    InstanceRecord claimed = instances.create(newInstance("pl"));
+    InstanceRecord fresh;
+    Thread.sleep(30);
+    java.time.Instant before = java.time.Instant.now();
+    Thread.sleep(30);
+    fresh = instances.create(newInstance("pl"));
+    // the API process scheduling `renewed` renews its lease; `claimed` got its host meanwhile
+    instances.touchScheduling(List.of(renewed.uuid()));
+    instances.compareAndSwap(
+        claimed.uuid(),
+        InstanceUpdate.none().onHost("h1"),
+        List.of(Optional.of(TaskState.SCHEDULING)));
+
+    List<String> failed = instances.failUnscheduledBuilds(before, uuid -> "lost " + uuid);
+
+    assertThat(failed).containsExactly(lost.uuid());
+    InstanceRecord now = instances.get(lost.uuid());
+    assertThat(now.vmState()).isEqualTo(VmState.ERROR);
+    assertThat(now.taskState()).isEmpty();
+    assertThat(instances.latestFault(lost.uuid()).orElseThrow().message())
+        .isEqualTo("lost " + lost.uuid());
+    for (InstanceRecord alive : List.of(renewed, claimed, fresh)) {
+      assertThat(instances.get(alive.uuid()).vmState()).isEqualTo(VmState.BUILDING);
+      assertThat(instances.get(alive.uuid()).taskState()).contains(TaskState.SCHEDULING);
+      assertThat(instances.latestFault(alive.uuid())).isEmpty();
+    }
+    // a second pass (another API process) finds nothing left to fail and records no second fault
+    assertThat(instances.failUnscheduledBuilds(before, uuid -> "again")).isEmpty();
+    assertThat(instances.latestFault(lost.uuid()).orElseThrow().message()).startsWith("lost ");
+  }
+
+  @Test
   void compareAndSwapLetsOnlyTheExpectedTaskStateWin() {
     InstanceRecord a = instances.create(newInstance("p1"));
     Optional<InstanceRecord> lost =

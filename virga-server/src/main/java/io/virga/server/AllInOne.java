@@ -73,8 +73,8 @@ public final class AllInOne implements AutoCloseable {
    * The control plane only ({@code virga api}, and the API side of {@code virga up --hosts N}):
    * database, identity, images, compute API, scheduler and conductor on {@code transport}, which it
    * closes; the agents are other processes. Recovery of unscheduled builds then only touches builds
-   * older than {@code scheduling_recovery_age}, since another API process may be scheduling the
-   * fresh ones.
+   * whose scheduling lease is older than {@code scheduling_recovery_age}, since another API process
+   * may be scheduling them (each process renews the lease of its own every 5 s).
    */
   public static AllInOne startControlPlane(Config config, RpcTransport transport) {
     return start(config, transport, null, false);
