@@ -423,4 +423,28 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
     assertThat(instances.listPage(InstanceFilter.all(), Optional.of("nope"), 10)).isEmpty();
     assertThat(instances.listPage(InstanceFilter.all(), Optional.empty(), 0)).contains(List.of());
   }
+
+  @Test
+  void idsStayDistinctAcrossThreadsAndProcesses() throws Exception {
+    // a second Database on the same database stands for a second API process
+    try (Database other = Database.open(openedWith())) {
+      InstanceRepository there = new InstanceRepository(other.jdbi());
+      ExecutorService pool = Executors.newFixedThreadPool(6);
+      List<Future<Long>> ids = new ArrayList<>();
+      for (int i = 0; i < 240; i++) {
+        InstanceRepository repo = i % 2 == 0 ? instances : there;
+        ids.add(pool.submit(() -> repo.create(newInstance("pid")).id()));
+      }
+      Set<Long> seen = new java.util.HashSet<>();
+      for (Future<Long> f : ids) {
+        assertThat(seen.add(f.get())).isTrue();
+      }
+      pool.shutdown();
+      assertThat(seen).hasSize(240);
+      // one process's ids still grow in creation order (a name never comes back)
+      long a = instances.create(newInstance("pid")).id();
+      long b = instances.create(newInstance("pid")).id();
+      assertThat(b).isGreaterThan(a);
+    }
+  }
 }
