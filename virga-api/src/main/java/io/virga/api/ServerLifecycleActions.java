@@ -88,6 +88,24 @@ final class ServerLifecycleActions {
     }
   }
 
+  /**
+   * {@link #decorate} for a server in {@code GET /servers/detail}: Nova's list shows {@code
+   * locked_reason} (2.73) but not the server's groups (show, update and rebuild only), and reads a
+   * lock's reason only for locked servers.
+   */
+  void decorateListed(ComputeRoutes.Call c, InstanceRecord r, Map<String, Object> view) {
+    if (c.version().atLeast(2, 73)) {
+      view.put(
+          "locked_reason",
+          r.locked()
+              ? lifecycle
+                  .lockOf(r.uuid())
+                  .flatMap(InstanceLifecycleRepository.Lock::reason)
+                  .orElse(null)
+              : null);
+    }
+  }
+
   // ---- lock / unlock ----
 
   private void lock(ComputeRoutes.Call c, String uuid, JsonNode arg) {
