@@ -244,8 +244,10 @@ final class ServerLifecycleActions {
     requireHost(r, InstanceAction.RESCUE);
     swap(r, TaskState.RESCUING, InstanceAction.RESCUE);
     deps.actions().start(uuid, c.requestId(), "rescue", r.projectId(), c.auth().userId());
-    deps.agents().forHost(r.host().get()).rescueInstance(uuid, imageRef);
-    c.ctx().json(Map.of("adminPass", adminPass.orElseGet(ServerLifecycleActions::password)));
+    // Nova's rescue_password: on the rescue config drive, answered here, not stored
+    String password = adminPass.orElseGet(ServerLifecycleActions::password);
+    deps.agents().forHost(r.host().get()).rescueInstance(uuid, imageRef, Optional.of(password));
+    c.ctx().json(Map.of("adminPass", password));
   }
 
   private void unrescue(ComputeRoutes.Call c, String uuid) {

@@ -348,8 +348,8 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   }
 
   @Override
-  public void rescueInstance(String uuid, String rescueImageRef) {
-    submit(uuid, "rescue", rid -> lifecycle.rescue(uuid, rid, rescueImageRef));
+  public void rescueInstance(String uuid, String rescueImageRef, Optional<String> rescuePassword) {
+    submit(uuid, "rescue", rid -> lifecycle.rescue(uuid, rid, rescueImageRef, rescuePassword));
   }
 
   @Override

@@ -134,12 +134,7 @@ final class LifecycleFlows {
       if (flows.powerState(uuid) == PowerState.RUNNING) {
         driver.powerOff(spec, flows.shutdownTimeout(spec), options.shutdownRetryInterval());
       }
-      if (evacuation.isPresent() && onSharedStorage(spec, evacuation.get())) {
-        driver.recreateFromDisks(spec, images.forInstance(i), next);
-        log.info("instance recreated from its disks on shared storage");
-      } else {
-        driver.rebuild(spec, images.forInstance(i), preserveEphemeral, next);
-      }
+      recreateOrRebuild(i, spec, evacuation, preserveEphemeral, next);
       VmState end = VmState.ACTIVE;
       if (original == VmState.STOPPED) {
         driver.powerOff(spec, flows.shutdownTimeout(spec), options.shutdownRetryInterval());
@@ -166,6 +161,21 @@ final class LifecycleFlows {
       tasks.eventFinish(uuid, requestId, event, Optional.of(e));
     } finally {
       tracker.changed();
+    }
+  }
+
+  /** An evacuation onto disks this host sees recreates the guest from them; the rest rebuild. */
+  private void recreateOrRebuild(
+      Instance i,
+      InstanceSpec spec,
+      Optional<Evacuation> evacuation,
+      boolean preserveEphemeral,
+      Consumer<TaskState> next) {
+    if (evacuation.isPresent() && onSharedStorage(spec, evacuation.get())) {
+      driver.recreateFromDisks(spec, images.forInstance(i), next);
+      log.info("instance recreated from its disks on shared storage");
+    } else {
+      driver.rebuild(spec, images.forInstance(i), preserveEphemeral, next);
     }
   }
 
@@ -205,7 +215,8 @@ final class LifecycleFlows {
    * rescuing → rescued: a clean shutdown, then the rescue domain. When the driver fails it puts the
    * instance's own domain back; the instance is then active (running) or error, with a fault.
    */
-  void rescue(String uuid, String requestId, String rescueImageRef) {
+  void rescue(
+      String uuid, String requestId, String rescueImageRef, Optional<String> rescuePassword) {
     Instance i = conductor.getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.RESCUE, TaskState.RESCUING, Set.of(TaskState.RESCUING));
@@ -215,7 +226,7 @@ final class LifecycleFlows {
     String event = "compute_rescue_instance";
     tasks.eventStart(uuid, requestId, event);
     try {
-      InstanceSpec spec = specs.build(i);
+      InstanceSpec spec = specs.build(i).withAdminPass(rescuePassword);
       ImageMeta rescueImage = conductor.getImage(rescueImageRef);
       if (flows.powerState(uuid) == PowerState.RUNNING) {
         driver.powerOff(spec, flows.shutdownTimeout(spec), options.shutdownRetryInterval());

@@ -355,4 +355,49 @@ final class FakeConductor implements ConductorApi {
         .filter(m -> m.sourceCompute().equals(host) || m.destCompute().equals(host))
         .toList();
   }
+
+  // ---- server groups and reschedules (the agent's late group policy check) ----
+
+  /** group uuid → policy and max_server_per_host; instance uuid → group uuid. */
+  private final Map<String, io.virga.core.ServerGroupMembers> groups = new HashMap<>();
+
+  private final Map<String, String> memberOf = new HashMap<>();
+  final List<String> reschedules = new CopyOnWriteArrayList<>();
+  volatile RuntimeException rescheduleFailure;
+
+  synchronized void group(String group, String policy, Optional<Integer> max, String... members) {
+    groups.put(group, new io.virga.core.ServerGroupMembers(group, policy, max, List.of()));
+    for (String m : members) {
+      memberOf.put(m, group);
+    }
+  }
+
+  @Override
+  public synchronized Optional<io.virga.core.ServerGroupMembers> serverGroupOf(String uuid) {
+    String g = memberOf.get(uuid);
+    if (g == null) {
+      return Optional.empty();
+    }
+    var group = groups.get(g);
+    List<io.virga.core.ServerGroupMembers.Member> others = new ArrayList<>();
+    memberOf.forEach(
+        (m, of) -> {
+          if (of.equals(g) && !m.equals(uuid) && rows.containsKey(m)) {
+            Instance i = rows.get(m);
+            others.add(
+                new io.virga.core.ServerGroupMembers.Member(
+                    m, i.host(), i.vmState(), i.taskState()));
+          }
+        });
+    return Optional.of(
+        new io.virga.core.ServerGroupMembers(g, group.policy(), group.maxServerPerHost(), others));
+  }
+
+  @Override
+  public void rescheduleBuild(String uuid, String host, String reason, Optional<String> adminPass) {
+    if (rescheduleFailure != null) {
+      throw rescheduleFailure;
+    }
+    reschedules.add(uuid + " from " + host + ": " + reason + " pass=" + adminPass.orElse("-"));
+  }
 }

@@ -136,8 +136,11 @@ public interface ComputeAgentApi {
     throw new NotImplementedException("rebuild is not implemented by this agent");
   }
 
-  /** Boot the rescue image with the instance's root disk attached second (vm_state rescued). */
-  default void rescueInstance(String uuid, String rescueImageRef) {
+  /**
+   * Boot the rescue image with the instance's root disk attached second (vm_state rescued); the
+   * password (Nova's rescue_password) goes on the rescue config drive as {@code admin_pass}.
+   */
+  default void rescueInstance(String uuid, String rescueImageRef, Optional<String> rescuePassword) {
     throw new NotImplementedException("rescue is not implemented by this agent");
   }
 

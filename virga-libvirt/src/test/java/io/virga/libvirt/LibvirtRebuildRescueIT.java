@@ -172,8 +172,15 @@ class LibvirtRebuildRescueIT {
 
     ImageMeta rescueImage = fx.diskImage(Map.of());
     fx.driver.powerOff(spec, Duration.ofSeconds(20), Duration.ofSeconds(2));
-    fx.driver.rescue(spec, rescueImage, fx.images);
+    fx.driver.rescue(spec.withAdminPass(Optional.of("rs-" + tag)), rescueImage, fx.images);
     fx.awaitConsole(spec, "RESCUE-SEES-VDB ROOT-" + tag, BOOT);
+    // the rescue password is on the rescue config drive (Nova's rescue_password)
+    assertThat(
+            LibvirtDriverFixture.configDriveMetaData(
+                    dir.resolve(Rescue.CONFIG_RESCUE), Files.createTempDirectory(dir, "md"))
+                .path("admin_pass")
+                .asText())
+        .isEqualTo("rs-" + tag);
     String rescueConsole = fx.console(spec);
     // booted from the rescue disk (no marker on vda), the original root is its second disk
     assertThat(hasLine(rescueConsole, "VIRGA-MARKER ROOT-" + tag)).isFalse();

@@ -221,4 +221,37 @@ class EvacuateApiTest {
     assertThat(cloud.driver.disks().read(id)).contains("image:" + cloud.ensureImage());
     assertThat(cloud.driver.adminPass(id)).contains(pw);
   }
+
+  @Test
+  void aStoppedServerOnSharedStorageComesBackStoppedAndAWrongNotSharedClaimFails() {
+    two.fakeHost().shareDisks(two.host2.disks());
+    String stopped = activeOnHost2("stopped-shared");
+    String claimed = activeOnHost2("claimed-shared");
+    two.host2.disks().write(stopped, "MARKER-stopped");
+    two.host2.disks().write(claimed, "MARKER-claimed");
+    assertThat(two.action(demo, stopped, null, "{\"os-stop\": null}")).isEqualTo(202);
+    cloud.awaitStatus(demo, stopped, "SHUTOFF");
+    host2Down();
+    // 2.13 with onSharedStorage true: the password is null, the disks are reused
+    ComputeTestCloud.Reply r =
+        cloud.call(
+            "POST",
+            "/servers/" + stopped + "/action",
+            admin,
+            "2.13",
+            "{\"evacuate\": {\"onSharedStorage\": true}}");
+    assertThat(r.status()).as(r.text()).isEqualTo(200);
+    assertThat(r.json().path("adminPass").isNull()).isTrue();
+    cloud.awaitStatus(admin, stopped, "SHUTOFF");
+    assertThat(two.hostOf(admin, stopped)).isEqualTo("fake-host");
+    assertThat(cloud.driver.powerState(stopped)).contains(PowerState.SHUTDOWN);
+    assertThat(cloud.driver.disks().read(stopped)).contains("MARKER-stopped");
+    // saying "not shared" where the destination sees the disks is refused (InvalidSharedStorage)
+    assertThat(two.action(admin, claimed, "2.13", "{\"evacuate\": {\"onSharedStorage\": false}}"))
+        .isEqualTo(200);
+    JsonNode s = cloud.awaitStatus(admin, claimed, "ERROR");
+    assertThat(s.path("fault").path("message").asText())
+        .contains("Invalid state of instance files on shared storage");
+    assertThat(cloud.driver.disks().read(claimed)).contains("MARKER-claimed");
+  }
 }

@@ -335,6 +335,7 @@ class LifecycleApiTest {
     JsonNode s = cloud.awaitStatus(demo, id, "RESCUE");
     assertThat(s.path("OS-EXT-STS:vm_state").asText()).isEqualTo("rescued");
     assertThat(cloud.driver.rescueImage(id)).contains(rescueImage);
+    assertThat(cloud.driver.rescueAdminPass(id)).contains("p"); // on the rescue config drive
     assertThat(action(demo, id, null, "{\"rescue\": null}").status()).isEqualTo(409);
     assertThat(action(demo, id, null, "{\"os-start\": null}").status()).isEqualTo(409);
     assertThat(action(demo, id, null, "{\"unrescue\": null}").status()).isEqualTo(202);

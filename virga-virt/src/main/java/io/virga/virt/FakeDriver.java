@@ -58,6 +58,7 @@ public final class FakeDriver implements ComputeDriver {
   private volatile Consumer<LifecycleEvent> listener = e -> {};
   private volatile boolean hostUp = true;
   private volatile FakeDisks disks = new FakeDisks();
+  private final Map<String, String> rescuePasswords = new ConcurrentHashMap<>();
 
   /** A host with 16 vCPUs, 32 GiB of memory and 500 GB of disk. */
   public FakeDriver(String hostname) {
@@ -484,6 +485,7 @@ public final class FakeDriver implements ComputeDriver {
     FakeGuest guest = guest(spec.uuid(), "rescue");
     bases.ensure(rescueImage, images, () -> faults.apply(Op.FETCH_IMAGE, spec.uuid()));
     guest.rescue(Optional.of(rescueImage.id()));
+    spec.adminPass().ifPresentOrElse(p -> rescuePasswords.put(spec.uuid(), p), () -> {});
     emit(spec.uuid(), Transition.STARTED);
   }
 
@@ -491,7 +493,13 @@ public final class FakeDriver implements ComputeDriver {
   public void unrescue(InstanceSpec spec, ImageSource images) {
     faults.apply(Op.UNRESCUE, spec.uuid());
     guest(spec.uuid(), "unrescue").rescue(Optional.empty());
+    rescuePasswords.remove(spec.uuid());
     emit(spec.uuid(), Transition.STARTED);
+  }
+
+  /** The admin password on the rescue config drive while the guest is rescued. */
+  public Optional<String> rescueAdminPass(String uuid) {
+    return Optional.ofNullable(rescuePasswords.get(uuid));
   }
 
   /** The rescue image the guest runs, empty when it runs its own disk. */
