@@ -208,7 +208,13 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
    * reverted to the source if still there ({@link MigrationRecovery#revertStranded}).
    */
   private void scheduleStrandedResizeCheck(String rid) {
-    List<Migration> stranded = migrationRecovery.strandedResizes();
+    List<Migration> stranded;
+    try {
+      stranded = migrationRecovery.strandedResizes();
+    } catch (RuntimeException e) {
+      log.error("cannot look for cold migrations stranded at resize_migrated: {}", e.toString(), e);
+      return;
+    }
     if (stranded.isEmpty()) {
       return;
     }
