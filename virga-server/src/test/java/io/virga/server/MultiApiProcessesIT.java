@@ -83,6 +83,24 @@ class MultiApiProcessesIT {
           created = quotaRace(httpA, httpB, admin, image, other);
         }
 
+        // a third API process without the users' passwords would reset them: it refuses to start
+        Path logC = logs.resolve("api-c.log");
+        Process c =
+            VirgaApiProcess.launch(
+                tmp.resolve("api-c"),
+                db,
+                amqp,
+                "",
+                VirgaApiProcess.freePort(),
+                Map.of("VIRGA_ADMIN_PASSWORD", "", "VIRGA_DEMO_PASSWORD", ""),
+                logC);
+        assertThat(c.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(c.exitValue()).isEqualTo(1);
+        assertThat(java.nio.file.Files.readString(logC))
+            .contains("this database already has its users")
+            .doesNotContain("virga api is up on");
+        assertThat(httpA.token("admin", VirgaApiProcess.ADMIN_PW, "admin")).isNotBlank();
+
         // B has run its recovery many times, long after the builds were 15 s old: A renews them
         sleepUntil(heldSince.plusSeconds(32));
         try (Connection other = DriverManager.getConnection(db, "postgres", "")) {

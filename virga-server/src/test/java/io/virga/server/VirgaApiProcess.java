@@ -41,6 +41,31 @@ final class VirgaApiProcess implements AutoCloseable {
       Path log)
       throws IOException {
     int port = freePort();
+    Process p = launch(home, databaseUrl, transportUrl, servicePassword, port, extra, log);
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(120))
+        .pollInterval(Duration.ofMillis(250))
+        .alias("virga api up (" + log + ")")
+        .until(
+            () -> {
+              if (!p.isAlive()) {
+                throw new AssertionError("virga api exited:\n" + Files.readString(log));
+              }
+              return Files.readString(log).contains("virga api is up on");
+            });
+    return new VirgaApiProcess(p, "http://127.0.0.1:" + port);
+  }
+
+  /** Starts it without waiting; an empty value in {@code extra} removes that variable. */
+  static Process launch(
+      Path home,
+      String databaseUrl,
+      String transportUrl,
+      String servicePassword,
+      int port,
+      Map<String, String> extra,
+      Path log)
+      throws IOException {
     ProcessBuilder pb =
         new ProcessBuilder(
             java(), "-Xmx384m", "-cp", jar().toString(), Main.class.getName(), "api");
@@ -55,22 +80,17 @@ final class VirgaApiProcess implements AutoCloseable {
     env.put("VIRGA_ADMIN_PASSWORD", ADMIN_PW);
     env.put("VIRGA_DEMO_PASSWORD", DEMO_PW);
     env.put("VIRGA_SERVICE_PASSWORD", servicePassword);
-    env.putAll(extra);
+    extra.forEach(
+        (k, v) -> {
+          if (v.isEmpty()) {
+            env.remove(k);
+          } else {
+            env.put(k, v);
+          }
+        });
     Files.createDirectories(log.getParent());
     pb.redirectErrorStream(true).redirectOutput(log.toFile());
-    Process p = pb.start();
-    org.awaitility.Awaitility.await()
-        .atMost(Duration.ofSeconds(120))
-        .pollInterval(Duration.ofMillis(250))
-        .alias("virga api up (" + log + ")")
-        .until(
-            () -> {
-              if (!p.isAlive()) {
-                throw new AssertionError("virga api exited:\n" + Files.readString(log));
-              }
-              return Files.readString(log).contains("virga api is up on");
-            });
-    return new VirgaApiProcess(p, "http://127.0.0.1:" + port);
+    return pb.start();
   }
 
   String url() {
