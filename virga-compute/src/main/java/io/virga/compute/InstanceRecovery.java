@@ -103,7 +103,7 @@ final class InstanceRecovery {
     Recovering r = new Recovering(i, i.taskState());
     if (finishDeleted(r, requestId)
         || (shelve != null && recoverShelve(r.instance(), r.task(), requestId))
-        || failInterruptedBuild(r)
+        || failInterruptedBuild(r, requestId)
         || failInterruptedRebuild(r)
         || restoreInterruptedRescue(r)) {
       return;
@@ -158,9 +158,17 @@ final class InstanceRecovery {
     return true;
   }
 
-  private boolean failInterruptedBuild(Recovering r) {
+  private boolean failInterruptedBuild(Recovering r, String requestId) {
     if (r.instance().vmState() != VmState.BUILDING && !is(r.task(), BUILD_TASKS)) {
       return false;
+    }
+    if (r.instance().vmState() == VmState.BUILDING && is(r.task(), Set.of(SCHEDULING))) {
+      // no run of this agent started it (the build's first step leaves scheduling): the API
+      // claimed this host and its cast may still wait in the queue, or went down with the agent.
+      // Build it now; the cast, when it comes, finds it built and is dropped.
+      log.info("build assigned to this host was never started; building it now");
+      flows.build(r.uuid(), requestId);
+      return true;
     }
     log.warn("instance failed to spawn: the agent stopped during the build; setting ERROR");
     tasks.fault(
