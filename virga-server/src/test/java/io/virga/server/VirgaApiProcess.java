@@ -68,7 +68,7 @@ final class VirgaApiProcess implements AutoCloseable {
       throws IOException {
     ProcessBuilder pb =
         new ProcessBuilder(
-            java(), "-Xmx384m", "-cp", jar().toString(), Main.class.getName(), "api");
+            java(), "-Xmx512m", "-cp", jar().toString(), Main.class.getName(), "api");
     Map<String, String> env = pb.environment();
     env.put("VIRGA_HOME", home.toString());
     env.put("VIRGA_DATABASE_URL", databaseUrl);
