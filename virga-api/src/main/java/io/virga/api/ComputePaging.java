@@ -7,6 +7,9 @@ import java.util.function.Predicate;
 
 /** Nova's limit/marker paging of a list already in its final order. */
 final class ComputePaging {
+  /** Nova's {@code [api] max_limit}: the most items one page holds, and a page's default size. */
+  static final int MAX_LIMIT = 1000;
+
   private ComputePaging() {}
 
   /**
@@ -43,7 +46,7 @@ final class ComputePaging {
       if (v < 0) {
         throw new NumberFormatException();
       }
-      return Math.min(v, 1000);
+      return Math.min(v, MAX_LIMIT);
     } catch (NumberFormatException e) {
       throw new InvalidInputException("limit must be a non-negative integer, not '" + s + "'");
     }

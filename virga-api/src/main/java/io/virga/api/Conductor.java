@@ -28,6 +28,7 @@ public final class Conductor implements ConductorApi {
   private final HostRepository hosts;
   private final Function<String, ImageMeta> images;
   private final MigrationRepository migrations;
+  private volatile Optional<BuildReschedule> reschedules = Optional.empty();
 
   /**
    * @param images image metadata by id (the image service's get)
@@ -190,5 +191,29 @@ public final class Conductor implements ConductorApi {
                     && m.sourceCompute().equals(host)
                     && pending.contains(m.status()))
         .toList();
+  }
+
+  /**
+   * Lets this conductor reschedule builds the agents refuse (Nova's {@code build_instances} on a
+   * RescheduledException), at most {@code maxAttempts} hosts per build; returns this conductor.
+   */
+  public Conductor withBuildReschedules(ComputeDeps deps, int maxAttempts) {
+    this.reschedules = Optional.of(new BuildReschedule(deps, maxAttempts));
+    return this;
+  }
+
+  @Override
+  public Optional<io.virga.core.ServerGroupMembers> serverGroupOf(String uuid) {
+    return reschedules().serverGroupOf(uuid);
+  }
+
+  @Override
+  public void rescheduleBuild(String uuid, String host, String reason, Optional<String> adminPass) {
+    reschedules().reschedule(uuid, host, reason, adminPass);
+  }
+
+  private BuildReschedule reschedules() {
+    return reschedules.orElseThrow(
+        () -> new io.virga.core.NotImplementedException("builds are not rescheduled here"));
   }
 }

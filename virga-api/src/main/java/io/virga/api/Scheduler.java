@@ -46,7 +46,7 @@ public final class Scheduler {
    * plus why each host was refused.
    */
   public ComputeNodeRecord schedule(InstanceRecord instance) {
-    return schedule(instance, Optional.empty(), host -> true);
+    return pass().schedule(instance, Optional.empty(), host -> true);
   }
 
   /**
@@ -55,93 +55,169 @@ public final class Scheduler {
    * that is down or full.
    */
   ComputeNodeRecord schedule(InstanceRecord instance, Optional<Destination> destination) {
-    return schedule(instance, destination, host -> true);
+    return pass().schedule(instance, destination, host -> true);
   }
 
   /** {@link #schedule} among the hosts {@code allowed} accepts (evacuate's target host). */
   public ComputeNodeRecord schedule(
       InstanceRecord instance, java.util.function.Predicate<String> allowed) {
-    return schedule(instance, Optional.empty(), allowed);
+    return pass().schedule(instance, Optional.empty(), allowed);
   }
 
-  private ComputeNodeRecord schedule(
-      InstanceRecord instance,
-      Optional<Destination> destination,
-      java.util.function.Predicate<String> allowed) {
-    Instant now = Instant.now();
-    Map<String, ComputeServiceRecord> services =
-        hosts.services().stream()
-            .collect(Collectors.toMap(ComputeServiceRecord::host, s -> s, (a, b) -> a));
-    List<String> refusals = new ArrayList<>();
-    List<ComputeNodeRecord> candidates = new ArrayList<>();
-    boolean forced = destination.map(Destination::forced).orElse(false);
-    Optional<ServerGroupRepository.Group> group = hosts.serverGroups().groupOf(instance.uuid());
-    Map<String, Integer> members =
-        group
-            .map(g -> hosts.serverGroups().memberHosts(g.uuid(), instance.uuid()))
-            .orElse(Map.of());
-    for (ComputeNodeRecord node : hosts.nodes()) {
-      if (destination.isPresent() && !destination.get().matches(node)) {
-        continue;
+  /** A scheduling pass for several instances (one multi-create): hosts read once for all. */
+  Pass pass() {
+    return new Pass();
+  }
+
+  /**
+   * What one scheduling pass reads once — services, nodes and every host's usage (one aggregated
+   * query, not one per host) — and keeps current with its own claims, so the instances of one
+   * request cost one read of the hosts between them. The claim itself still re-counts the chosen
+   * host's usage under its row lock: a pass's view may be stale (other passes claim at the same
+   * time), never oversubscribing. A host a claim refused is re-read; a pass that finds no host
+   * after earlier claims reads everything again once before it gives up.
+   */
+  final class Pass {
+    private Map<String, ComputeServiceRecord> services;
+    private List<ComputeNodeRecord> nodes;
+    private Map<String, InstanceRepository.Usage> usage;
+    private boolean used;
+
+    private void read() {
+      services =
+          hosts.services().stream()
+              .collect(Collectors.toMap(ComputeServiceRecord::host, s -> s, (a, b) -> a));
+      nodes = hosts.nodes();
+      usage = new java.util.HashMap<>(hosts.usageByHost());
+      used = false;
+    }
+
+    ComputeNodeRecord schedule(
+        InstanceRecord instance,
+        Optional<Destination> destination,
+        java.util.function.Predicate<String> allowed) {
+      if (services == null) {
+        read();
       }
-      ComputeServiceRecord svc = services.get(node.host());
-      Optional<String> refused =
-          (allowed.test(node.host())
-                  ? hostRefusal(instance, instance.flavor(), node, svc, now, forced)
-                  : Optional.of("not the requested host"))
-              .or(() -> group.flatMap(g -> ServerGroupPolicy.refusal(g, members, node.host())));
-      if (refused.isPresent()) {
+      try {
+        return scheduleOnce(instance, destination, allowed);
+      } catch (NoValidHostException e) {
+        if (!used) {
+          throw e;
+        }
+        read();
+        return scheduleOnce(instance, destination, allowed);
+      }
+    }
+
+    private InstanceRepository.Usage usageOf(String host) {
+      return usage.getOrDefault(host, InstanceRepository.Usage.NONE);
+    }
+
+    private ComputeNodeRecord scheduleOnce(
+        InstanceRecord instance,
+        Optional<Destination> destination,
+        java.util.function.Predicate<String> allowed) {
+      Instant now = Instant.now();
+      List<String> refusals = new ArrayList<>();
+      boolean forced = destination.map(Destination::forced).orElse(false);
+      Optional<ServerGroupRepository.Group> group = hosts.serverGroups().groupOf(instance.uuid());
+      Map<String, Integer> members =
+          group
+              .map(g -> hosts.serverGroups().memberHosts(g.uuid(), instance.uuid()))
+              .orElse(Map.of());
+      List<ComputeNodeRecord> candidates = new ArrayList<>();
+      for (ComputeNodeRecord node : nodes) {
+        if (destination.isPresent() && !destination.get().matches(node)) {
+          continue;
+        }
+        Optional<String> refused =
+            (allowed.test(node.host())
+                    ? hostRefusal(
+                        instance,
+                        instance.flavor(),
+                        node,
+                        services.get(node.host()),
+                        now,
+                        forced,
+                        usageOf(node.host()))
+                    : Optional.of("not the requested host"))
+                .or(() -> group.flatMap(g -> ServerGroupPolicy.refusal(g, members, node.host())));
+        if (refused.isPresent()) {
+          refusals.add(node.host() + ": " + refused.get());
+        } else {
+          candidates.add(node);
+        }
+      }
+      sortByWeight(candidates, group, members);
+      Optional<ComputeNodeRecord> claimed = claimFirst(instance, candidates, group, refusals);
+      if (claimed.isPresent()) {
+        return claimed.get();
+      }
+      String why =
+          refusals.isEmpty()
+              ? destination
+                  .map(d -> "requested host " + d.describe() + " is not registered")
+                  .orElse("no compute hosts are registered")
+              : String.join("; ", refusals);
+      LOG.warn("instance {}: no valid host ({})", instance.uuid(), why);
+      throw new NoValidHostException(NO_VALID_HOST + " " + why);
+    }
+
+    /** Most free RAM first (Nova's RAMWeigher), after a soft group policy's weight. */
+    private void sortByWeight(
+        List<ComputeNodeRecord> candidates,
+        Optional<ServerGroupRepository.Group> group,
+        Map<String, Integer> members) {
+      Map<Long, Double> freeRam =
+          candidates.stream()
+              .collect(
+                  Collectors.toMap(ComputeNodeRecord::id, n -> free(n, usageOf(n.host())).ramMb()));
+      candidates.sort(
+          Comparator.comparingInt(
+                  (ComputeNodeRecord n) ->
+                      group.map(g -> ServerGroupPolicy.weight(g, members, n.host())).orElse(0))
+              .thenComparingDouble((ComputeNodeRecord n) -> -freeRam.get(n.id()))
+              .thenComparing(ComputeNodeRecord::host));
+    }
+
+    /** Claims the first candidate whose claim succeeds; the pass's usage follows its claims. */
+    private Optional<ComputeNodeRecord> claimFirst(
+        InstanceRecord instance,
+        List<ComputeNodeRecord> candidates,
+        Optional<ServerGroupRepository.Group> group,
+        List<String> refusals) {
+      String az = instance.availabilityZone().orElse(options.defaultAvailabilityZone());
+      for (ComputeNodeRecord node : candidates) {
+        String hostAz =
+            Optional.ofNullable(services.get(node.host()))
+                .map(ComputeServiceRecord::availabilityZone)
+                .orElse(az);
+        Optional<HostRepository.GroupRule> rule =
+            group.map(
+                g ->
+                    new HostRepository.GroupRule(
+                        g.uuid(), m -> ServerGroupPolicy.refusal(g, m, node.host())));
+        Optional<String> refused =
+            hosts.claim(
+                instance.uuid(), node, hostAz, resourceRefusal(instance.flavor(), node), rule);
+        used = true;
+        if (refused.isEmpty()) {
+          usage.put(node.host(), usageOf(node.host()).plus(instance.flavor(), 1));
+          LOG.info("instance {} scheduled to host {}", instance.uuid(), node.host());
+          return Optional.of(node);
+        }
+        // another pass claimed it meanwhile: what this pass saw of it is stale
+        usage.put(node.host(), hosts.usage(node.host()));
         refusals.add(node.host() + ": " + refused.get());
-      } else {
-        candidates.add(node);
       }
+      return Optional.empty();
     }
-    // weigh: most free RAM first (Nova's RAMWeigher with the default multiplier)
-    Map<Long, Double> freeRam =
-        candidates.stream()
-            .collect(
-                Collectors.toMap(
-                    ComputeNodeRecord::id, n -> free(n, hosts.usage(n.host())).ramMb()));
-    // a soft group policy weighs before free RAM (Nova's ServerGroupSoft*Weigher)
-    candidates.sort(
-        Comparator.comparingInt(
-                (ComputeNodeRecord n) ->
-                    group.map(g -> ServerGroupPolicy.weight(g, members, n.host())).orElse(0))
-            .thenComparingDouble((ComputeNodeRecord n) -> -freeRam.get(n.id()))
-            .thenComparing(ComputeNodeRecord::host));
-    String az = instance.availabilityZone().orElse(options.defaultAvailabilityZone());
-    for (ComputeNodeRecord node : candidates) {
-      String hostAz =
-          Optional.ofNullable(services.get(node.host()))
-              .map(ComputeServiceRecord::availabilityZone)
-              .orElse(az);
-      Optional<HostRepository.GroupRule> rule =
-          group.map(
-              g ->
-                  new HostRepository.GroupRule(
-                      g.uuid(), m -> ServerGroupPolicy.refusal(g, m, node.host())));
-      Optional<String> refused =
-          hosts.claim(
-              instance.uuid(), node, hostAz, resourceRefusal(instance.flavor(), node), rule);
-      if (refused.isEmpty()) {
-        LOG.info("instance {} scheduled to host {}", instance.uuid(), node.host());
-        return node;
-      }
-      refusals.add(node.host() + ": " + refused.get());
-    }
-    String why =
-        refusals.isEmpty()
-            ? destination
-                .map(d -> "requested host " + d.describe() + " is not registered")
-                .orElse("no compute hosts are registered")
-            : String.join("; ", refusals);
-    LOG.warn("instance {}: no valid host ({})", instance.uuid(), why);
-    throw new NoValidHostException(NO_VALID_HOST + " " + why);
   }
 
   private Optional<String> hostRefusal(
       InstanceRecord instance, ComputeNodeRecord node, ComputeServiceRecord svc, Instant now) {
-    return hostRefusal(instance, instance.flavor(), node, svc, now, false);
+    return hostRefusal(instance, instance.flavor(), node, svc, now, false, null);
   }
 
   /** The filters for {@code instance} asking for {@code flavor} (a resize's new flavor). */
@@ -151,17 +227,21 @@ public final class Scheduler {
       ComputeNodeRecord node,
       ComputeServiceRecord svc,
       Instant now) {
-    return hostRefusal(instance, flavor, node, svc, now, false);
+    return hostRefusal(instance, flavor, node, svc, now, false, null);
   }
 
-  /** {@code forced}: an admin's forced host skips the enabled and availability-zone filters. */
+  /**
+   * {@code forced}: an admin's forced host skips the enabled and availability-zone filters; {@code
+   * usage} what is assigned to the host (null: read it now).
+   */
   private Optional<String> hostRefusal(
       InstanceRecord instance,
       Flavor flavor,
       ComputeNodeRecord node,
       ComputeServiceRecord svc,
       Instant now,
-      boolean forced) {
+      boolean forced,
+      InstanceRepository.Usage usage) {
     if (svc == null) {
       return Optional.of("no compute service record");
     }
@@ -182,7 +262,7 @@ public final class Scheduler {
               + ", not "
               + instance.availabilityZone().get());
     }
-    return resourceRefusal(flavor, node).apply(hosts.usage(node.host()));
+    return resourceRefusal(flavor, node).apply(usage != null ? usage : hosts.usage(node.host()));
   }
 
   /** RAM, vCPU and disk filters over the node's capacity and the usage assigned to it. */

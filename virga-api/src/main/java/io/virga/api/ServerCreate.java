@@ -152,15 +152,20 @@ final class ServerCreate implements AutoCloseable {
     for (InstanceRecord r : created) {
       deps.actions().start(r.uuid(), requestId, "create", project, caller.userId());
       queued.add(r.uuid());
-      builder.execute(
-          () -> {
+    }
+    // one scheduling pass for the request's instances (Nova's select_destinations with
+    // num_instances): the hosts are read once for all of them
+    builder.execute(
+        () -> {
+          Scheduler.Pass pass = deps.scheduler().pass();
+          for (InstanceRecord r : created) {
             try {
-              scheduleAndBuild(r, requestId, req.destination());
+              scheduleAndBuild(pass, r, requestId, req.destination(), adminPass);
             } finally {
               queued.remove(r.uuid());
             }
-          });
-    }
+          }
+        });
     return new Created(created, adminPass, reservationId);
   }
 
@@ -267,7 +272,12 @@ final class ServerCreate implements AutoCloseable {
     }
   }
 
-  private void scheduleAndBuild(InstanceRecord r, String requestId, Optional<Destination> dest) {
+  private void scheduleAndBuild(
+      Scheduler.Pass pass,
+      InstanceRecord r,
+      String requestId,
+      Optional<Destination> dest,
+      String adminPass) {
     MDC.put("request_id", requestId);
     MDC.put("instance_uuid", r.uuid());
     try {
@@ -283,11 +293,12 @@ final class ServerCreate implements AutoCloseable {
                   r.uuid(), requestId, "conductor_schedule_and_build_instances", Optional.empty());
           return;
         }
-        var node = deps.scheduler().schedule(current, dest);
+        var node = pass.schedule(current, dest, host -> true);
         deps.actions()
             .eventFinish(
                 r.uuid(), requestId, "conductor_schedule_and_build_instances", Optional.empty());
-        deps.agents().forHost(node.host()).buildAndRunInstance(r.uuid());
+        // Nova's admin_password: for the config drive only, never stored
+        deps.agents().forHost(node.host()).buildAndRunInstance(r.uuid(), Optional.of(adminPass));
       } catch (NoValidHostException e) {
         fail(r, requestId, 500, e.getMessage());
       } catch (RuntimeException e) {

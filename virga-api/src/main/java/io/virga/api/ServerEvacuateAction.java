@@ -26,8 +26,10 @@ import org.slf4j.LoggerFactory;
  * conductor's {@code rebuild_instance}): the server's host must be down; the server is put in
  * rebuilding, a destination is scheduled with the boot's filters, group policy and claim (the
  * {@code host} the admin names, else any other up host), an evacuation migration records source and
- * destination, and the destination agent rebuilds it from its image. The source agent destroys its
- * leftover copy when it comes back ({@code _destroy_evacuated_instances}).
+ * destination, and the destination agent recreates it from its disks when it sees them on shared
+ * storage (detected from 2.14; before, the caller's {@code onSharedStorage} must match), else
+ * rebuilds it from its image. The source agent destroys its leftover copy when it comes back
+ * ({@code _destroy_evacuated_instances}), keeping disks another host now runs from.
  */
 final class ServerEvacuateAction {
   private static final Logger LOG = LoggerFactory.getLogger(ServerEvacuateAction.class);
@@ -40,7 +42,13 @@ final class ServerEvacuateAction {
     this.ops = ops;
   }
 
-  record Request(Optional<String> host, Optional<String> adminPass) {}
+  /**
+   * @param onSharedStorage the caller's claim before 2.14 (empty from 2.14: the destination
+   *     detects)
+   * @param adminPass the password for the config drive: given, or made unless on shared storage
+   */
+  record Request(
+      Optional<String> host, Optional<Boolean> onSharedStorage, Optional<String> adminPass) {}
 
   /** Nova's evacuate schema per microversion (onSharedStorage before 2.14, force 2.29–2.67). */
   static Request parse(JsonNode arg, Microversion v) {
@@ -61,11 +69,23 @@ final class ServerEvacuateAction {
                 + "' was unexpected)");
       }
     }
-    if (!v.atLeast(2, 14) && ApiJson.optBoolean(arg, "onSharedStorage").orElse(false)) {
-      throw new InvalidInputException(
-          "onSharedStorage=true is not supported: Virga evacuates by rebuilding from the image");
+    Optional<Boolean> shared = Optional.empty();
+    if (!v.atLeast(2, 14)) {
+      shared = ApiJson.optBoolean(arg, "onSharedStorage");
+      if (shared.isEmpty()) {
+        throw new InvalidInputException(
+            "Invalid input for field/attribute evacuate. 'onSharedStorage' is a required property");
+      }
     }
-    return new Request(ApiJson.optString(arg, "host"), ApiJson.optString(arg, "adminPass"));
+    Optional<String> pass = ApiJson.optString(arg, "adminPass");
+    if (pass.isPresent() && shared.orElse(false)) {
+      throw new InvalidInputException("admin password can't be changed on existing disk");
+    }
+    // Nova: a password is made unless the disks are known to be kept (onSharedStorage true)
+    if (pass.isEmpty() && !shared.orElse(false)) {
+      pass = Optional.of(ServerLifecycleActions.password());
+    }
+    return new Request(ApiJson.optString(arg, "host"), shared, pass);
   }
 
   void handle(ComputeRoutes.Call c, String uuid, JsonNode arg) {
@@ -105,18 +125,21 @@ final class ServerEvacuateAction {
           now.taskState().map(TaskState::value).orElse("None"));
     }
     deps.actions().start(uuid, c.requestId(), "evacuate", r.projectId(), c.auth().userId());
-    rebuildElsewhere(c, r, source, req.host());
-    String password = req.adminPass().orElseGet(ServerLifecycleActions::password);
+    rebuildElsewhere(c, r, source, req);
     c.ctx().status(200);
     if (!c.version().atLeast(2, 14)) {
-      c.ctx().json(Map.of("adminPass", password));
+      // null when the disks are kept on shared storage (Nova's {"adminPass": null})
+      Map<String, Object> body = new java.util.HashMap<>();
+      body.put("adminPass", req.adminPass().orElse(null));
+      c.ctx().json(body);
     }
   }
 
   /** Schedule, claim, record the evacuation, cast; no valid host leaves the server as it was. */
   private void rebuildElsewhere(
-      ComputeRoutes.Call c, InstanceRecord r, String source, Optional<String> target) {
+      ComputeRoutes.Call c, InstanceRecord r, String source, Request req) {
     String uuid = r.uuid();
+    Optional<String> target = req.host();
     ComputeNodeRecord dest;
     try {
       dest =
@@ -136,7 +159,9 @@ final class ServerEvacuateAction {
     }
     String migration = record(r, source, dest, c.auth().userId());
     LOG.info("instance {}: evacuating from {} to {}", uuid, source, dest.host());
-    deps.agents().forHost(dest.host()).evacuateInstance(uuid, migration);
+    deps.agents()
+        .forHost(dest.host())
+        .evacuateInstance(uuid, migration, req.onSharedStorage(), req.adminPass());
   }
 
   /** The evacuation migration (Nova's migration_type evacuation); its uuid. */

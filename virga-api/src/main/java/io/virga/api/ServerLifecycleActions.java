@@ -88,6 +88,24 @@ final class ServerLifecycleActions {
     }
   }
 
+  /**
+   * {@link #decorate} for a server in {@code GET /servers/detail}: Nova's list shows {@code
+   * locked_reason} (2.73) but not the server's groups (show, update and rebuild only), and reads a
+   * lock's reason only for locked servers.
+   */
+  void decorateListed(ComputeRoutes.Call c, InstanceRecord r, Map<String, Object> view) {
+    if (c.version().atLeast(2, 73)) {
+      view.put(
+          "locked_reason",
+          r.locked()
+              ? lifecycle
+                  .lockOf(r.uuid())
+                  .flatMap(InstanceLifecycleRepository.Lock::reason)
+                  .orElse(null)
+              : null);
+    }
+  }
+
   // ---- lock / unlock ----
 
   private void lock(ComputeRoutes.Call c, String uuid, JsonNode arg) {
@@ -180,14 +198,16 @@ final class ServerLifecycleActions {
     swap(r, TaskState.REBUILDING, InstanceAction.REBUILD);
     rebuild.apply(r, req, checked);
     deps.actions().start(uuid, c.requestId(), "rebuild", r.projectId(), c.auth().userId());
+    // Nova's new_pass: delivered on the rebuilt server's config drive, answered here, not stored
+    String password = req.adminPass().orElseGet(ServerLifecycleActions::password);
     deps.agents()
         .forHost(r.host().get())
-        .rebuildInstance(uuid, image.id(), req.preserveEphemeral());
+        .rebuildInstance(uuid, image.id(), req.preserveEphemeral(), Optional.of(password));
     InstanceRecord now = deps.instances().get(uuid);
     Map<String, Object> view =
         c.view().detail(now, deps.instances().latestFault(uuid), Optional.of(""));
     decorate(c, now, view);
-    view.put("adminPass", req.adminPass().orElseGet(ServerLifecycleActions::password));
+    view.put("adminPass", password);
     c.ctx().status(202);
     c.ctx().json(Map.of("server", view));
   }

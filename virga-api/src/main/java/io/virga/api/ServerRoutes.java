@@ -72,10 +72,20 @@ final class ServerRoutes {
       c.ctx().json(Map.of("servers", List.of())); // an unknown status before 2.38
       return;
     }
-    List<InstanceRecord> matched = page(matching(q.get()), q.get());
-    boolean more = q.get().limit().isPresent() && matched.size() > q.get().limit().get();
+    // Nova's max_limit: a list without a limit is one page of 1000 with a next link
+    int limit = q.get().limit().orElse(ComputePaging.MAX_LIMIT);
+    List<InstanceRecord> matched =
+        pagedInDatabase(q.get())
+            ? deps.instances()
+                .listPage(q.get().filter(), q.get().marker(), limit + 1)
+                .orElseThrow(
+                    () ->
+                        new InvalidInputException(
+                            "marker [" + q.get().marker().get() + "] not found"))
+            : page(matching(q.get()), q.get());
+    boolean more = matched.size() > limit;
     if (more) {
-      matched = matched.subList(0, q.get().limit().get());
+      matched = matched.subList(0, limit);
     }
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("servers", render(c, matched, detail));
@@ -86,7 +96,7 @@ final class ServerRoutes {
               + "/servers"
               + (detail ? "/detail" : "")
               + "?limit="
-              + q.get().limit().get()
+              + limit
               + "&marker="
               + matched.get(matched.size() - 1).uuid();
       body.put("servers_links", List.of(ServerView.link("next", next)));
@@ -130,6 +140,19 @@ final class ServerRoutes {
             query));
   }
 
+  /**
+   * Whether the database can filter, order and page alone (keyset on created_at, id: one page read,
+   * however many servers): no filter or sort that only the rows in Java can apply.
+   */
+  private static boolean pagedInDatabase(ListQuery q) {
+    return q.status().isEmpty()
+        && q.flavor().isEmpty()
+        && q.name().isEmpty()
+        && q.query().order().isEmpty()
+        && !q.query().includesDeleted()
+        && q.query().tagFilters().isEmpty();
+  }
+
   /** The rows the database filter found, narrowed by status, flavor and name. */
   private List<InstanceRecord> matching(ListQuery q) {
     List<InstanceRecord> matched = new ArrayList<>();
@@ -170,18 +193,26 @@ final class ServerRoutes {
   private List<Map<String, Object>> render(
       ComputeRoutes.Call c, List<InstanceRecord> servers, boolean detail) {
     ServerView view = c.view();
-    Map<String, Optional<String>> hostStatus = new LinkedHashMap<>();
+    // one read of the services for the page's host_status, faults only where the view shows one
+    Map<String, ComputeServiceRecord> services =
+        detail && c.auth().isAdmin() && c.version().atLeast(2, 16)
+            ? deps.hosts().services().stream()
+                .collect(
+                    java.util.stream.Collectors.toMap(
+                        ComputeServiceRecord::host, x -> x, (a, b) -> a))
+            : Map.of();
+    Instant now = Instant.now();
     List<Map<String, Object>> out = new ArrayList<>();
     for (InstanceRecord r : servers) {
       if (detail) {
         Map<String, Object> one =
             view.detail(
                 r,
-                deps.instances().latestFault(r.uuid()),
+                showsFault(r) ? deps.instances().latestFault(r.uuid()) : Optional.empty(),
                 r.host()
-                    .map(h -> hostStatus.computeIfAbsent(h, this::hostStatus))
+                    .map(h -> hostStatus(Optional.ofNullable(services.get(h)), now))
                     .orElse(Optional.of("")));
-        lifecycle.decorate(c, r, one);
+        lifecycle.decorateListed(c, r, one);
         out.add(one);
       } else {
         out.add(view.basic(r));
@@ -217,12 +248,21 @@ final class ServerRoutes {
     }
   }
 
+  /** Nova shows a fault for servers in ERROR or DELETED status only (ServerView.detail). */
+  private static boolean showsFault(InstanceRecord r) {
+    String status = ServerStatus.of(r.vmState(), r.taskState());
+    return status.equals("ERROR") || status.equals("DELETED");
+  }
+
   private Optional<String> hostStatus(String host) {
-    Optional<ComputeServiceRecord> s = deps.hosts().service(host);
+    return hostStatus(deps.hosts().service(host), Instant.now());
+  }
+
+  private Optional<String> hostStatus(Optional<ComputeServiceRecord> s, Instant now) {
     if (s.isEmpty()) {
       return Optional.of("UNKNOWN");
     }
-    if (!s.get().isUp(Instant.now(), deps.options().serviceDownTimeSeconds())) {
+    if (!s.get().isUp(now, deps.options().serviceDownTimeSeconds())) {
       return Optional.of("DOWN");
     }
     return Optional.of(s.get().disabled() ? "MAINTENANCE" : "UP");

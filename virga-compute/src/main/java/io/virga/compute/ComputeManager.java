@@ -3,10 +3,12 @@ package io.virga.compute;
 import io.virga.core.ComputeAgentApi;
 import io.virga.core.ConductorApi;
 import io.virga.core.Instance;
+import io.virga.core.Migration;
 import io.virga.rpc.Rpc;
 import io.virga.virt.ComputeDriver;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -58,8 +60,11 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   private final ResizeFlows resizes;
   private final LiveMigrationFlows liveMigrations;
   private final LifecycleFlows lifecycle;
+  private final GroupPolicyCheck groupPolicy;
   private final ShelveFlows shelve;
   private final LifecycleOptions lifecycleOptions;
+  private final MigrationOptions migrationOptions;
+  private final MigrationRecovery migrationRecovery;
 
   public ComputeManager(
       ComputeDriver driver,
@@ -152,17 +157,13 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     this.liveMigrations =
         new LiveMigrationFlows(driver, steps, specs, images, flows, tracker, migrationOptions);
     this.lifecycle = new LifecycleFlows(driver, tasks, specs, images, options, tracker, flows);
+    this.groupPolicy = new GroupPolicyCheck(host, tasks);
     this.shelve =
         new ShelveFlows(
             host, driver, tasks, specs, images, options, lifecycleOptions, tracker, flows);
-    this.recovery =
-        new InstanceRecovery(
-            host,
-            tasks,
-            flows,
-            new MigrationRecovery(host, driver, steps, specs, images, flows),
-            lifecycle,
-            shelve);
+    this.migrationOptions = migrationOptions;
+    this.migrationRecovery = new MigrationRecovery(host, driver, steps, specs, images, flows);
+    this.recovery = new InstanceRecovery(host, tasks, flows, migrationRecovery, lifecycle, shelve);
   }
 
   /** The host name this agent serves (its RPC topic is {@code compute.<host>}). */
@@ -189,6 +190,7 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     for (Instance i : mine) {
       submit(i.uuid(), "init_instance", rid, () -> recovery.initInstance(i, rid));
     }
+    scheduleStrandedResizeCheck(rid);
     tracker.changed();
     every(options.updateResourcesInterval(), tracker::report);
     every(options.reportInterval(), tracker::heartbeat);
@@ -198,6 +200,34 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     if (lifecycleOptions.shelvedOffloadTime() > 0) {
       every(lifecycleOptions.shelvedPollInterval(), this::pollShelvedInstances);
     }
+  }
+
+  /**
+   * Cold migrations caught at {@code resize_migrated} by this start: looked at again once {@code
+   * resize_stranded_timeout} has passed (a queued finish_resize is delivered meanwhile), and
+   * reverted to the source if still there ({@link MigrationRecovery#revertStranded}).
+   */
+  private void scheduleStrandedResizeCheck(String rid) {
+    List<Migration> stranded = migrationRecovery.strandedResizes();
+    if (stranded.isEmpty()) {
+      return;
+    }
+    log.warn(
+        "{} cold migration(s) at resize_migrated at start-up; checking again in {}",
+        stranded.size(),
+        migrationOptions.resizeStrandedTimeout());
+    periodic.schedule(
+        () -> {
+          for (Migration m : stranded) {
+            submit(
+                m.instanceUuid(),
+                "stranded resize",
+                rid,
+                () -> migrationRecovery.revertStranded(m, rid));
+          }
+        },
+        migrationOptions.resizeStrandedTimeout().toMillis(),
+        TimeUnit.MILLISECONDS);
   }
 
   /** Nova's _poll_shelved_instances: offload what was shelved longer than shelved_offload_time. */
@@ -252,8 +282,15 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   // ---- ComputeAgentApi: casts queue per instance and return; calls answer directly ----
 
   @Override
-  public void buildAndRunInstance(String uuid) {
-    submit(uuid, "build", rid -> flows.build(uuid, rid));
+  public void buildAndRunInstance(String uuid, Optional<String> adminPass) {
+    submit(
+        uuid,
+        "build",
+        rid -> {
+          if (groupPolicy.validate(uuid, rid, adminPass)) {
+            flows.build(uuid, rid, adminPass);
+          }
+        });
   }
 
   @Override
@@ -302,8 +339,12 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   }
 
   @Override
-  public void rebuildInstance(String uuid, String imageRef, boolean preserveEphemeral) {
-    submit(uuid, "rebuild", rid -> lifecycle.rebuild(uuid, rid, imageRef, preserveEphemeral));
+  public void rebuildInstance(
+      String uuid, String imageRef, boolean preserveEphemeral, Optional<String> adminPass) {
+    submit(
+        uuid,
+        "rebuild",
+        rid -> lifecycle.rebuild(uuid, rid, imageRef, preserveEphemeral, adminPass));
   }
 
   @Override
@@ -317,8 +358,15 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   }
 
   @Override
-  public void evacuateInstance(String uuid, String migrationUuid) {
-    submit(uuid, "evacuate", rid -> lifecycle.evacuate(uuid, rid, migrationUuid));
+  public void evacuateInstance(
+      String uuid,
+      String migrationUuid,
+      Optional<Boolean> onSharedStorage,
+      Optional<String> adminPass) {
+    submit(
+        uuid,
+        "evacuate",
+        rid -> lifecycle.evacuate(uuid, rid, migrationUuid, onSharedStorage, adminPass));
   }
 
   @Override

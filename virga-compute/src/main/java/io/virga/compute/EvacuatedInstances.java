@@ -6,6 +6,7 @@ import io.virga.core.Migration;
 import io.virga.core.MigrationStatus;
 import io.virga.core.NotFoundException;
 import io.virga.virt.ComputeDriver;
+import io.virga.virt.InstanceSpec;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -53,11 +54,15 @@ final class EvacuatedInstances {
         boolean ours = now.flatMap(Instance::host).map(host::equals).orElse(false);
         if (local.contains(uuid) && !ours) {
           Instance i = now.orElseGet(() -> conductor.getInstance(uuid));
+          InstanceSpec spec = specs.build(i);
+          // recreated from shared disks elsewhere: those disks are the server's now
+          boolean shared = driver.instanceDisksTakenOver(spec);
           log.info(
-              "instance {} was evacuated to {}: destroying its domain and disks here",
+              "instance {} was evacuated to {}: destroying its domain{} here",
               uuid,
-              m.destCompute());
-          driver.destroy(specs.build(i), true);
+              m.destCompute(),
+              shared ? " (its disks are on shared storage, kept)" : " and disks");
+          driver.destroy(spec, !shared);
           destroyed++;
         }
         conductor.updateMigrationStatus(

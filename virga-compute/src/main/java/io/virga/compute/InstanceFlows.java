@@ -90,8 +90,11 @@ final class InstanceFlows {
 
   // ---- build ----
 
-  /** Nova's build: scheduling → networking → block_device_mapping → spawning → active. */
-  void build(String uuid, String requestId) {
+  /**
+   * Nova's build: scheduling → networking → block_device_mapping → spawning → active; {@code
+   * adminPass} goes on the config drive.
+   */
+  void build(String uuid, String requestId, Optional<String> adminPass) {
     Instance i = conductor.getInstance(uuid);
     boolean scheduled = i.taskState().equals(Optional.of(TaskState.SCHEDULING));
     if (i.vmState() != VmState.BUILDING || !(scheduled || i.taskState().isEmpty())) {
@@ -105,7 +108,7 @@ final class InstanceFlows {
     tasks.eventStart(uuid, requestId, event);
     AtomicReference<Optional<TaskState>> current = new AtomicReference<>(i.taskState());
     try {
-      InstanceSpec spec = specs.forBuild(i);
+      InstanceSpec spec = specs.forBuild(i).withAdminPass(adminPass);
       driver.spawn(
           spec,
           images.forInstance(i),

@@ -5,6 +5,7 @@ import io.virga.core.ImageMeta;
 import io.virga.core.Instance;
 import io.virga.core.InstanceAction;
 import io.virga.core.InstanceUpdate;
+import io.virga.core.InvalidInputException;
 import io.virga.core.MigrationStatus;
 import io.virga.core.PowerState;
 import io.virga.core.TaskState;
@@ -14,6 +15,7 @@ import io.virga.virt.InstanceSpec;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,18 +65,41 @@ final class LifecycleFlows {
    * stopped instance is stopped again, any other ends active (Nova's rebuild_instance). A failure
    * leaves it in ERROR with a fault.
    */
-  void rebuild(String uuid, String requestId, String imageRef, boolean preserveEphemeral) {
-    rebuild(uuid, requestId, imageRef, preserveEphemeral, Optional.empty());
+  void rebuild(
+      String uuid,
+      String requestId,
+      String imageRef,
+      boolean preserveEphemeral,
+      Optional<String> adminPass) {
+    rebuild(uuid, requestId, imageRef, preserveEphemeral, Optional.empty(), adminPass);
   }
 
   /**
-   * Evacuate's destination half (Nova's rebuild_instance with recreate): the scheduler already
-   * assigned the instance here; it is built from its image, and the evacuation migration ends done
-   * (or failed).
+   * An evacuation's destination half: its migration and the caller's shared-storage claim (empty
+   * from 2.14 on: this host detects it).
    */
-  void evacuate(String uuid, String requestId, String migrationUuid) {
+  record Evacuation(String migrationUuid, Optional<Boolean> onSharedStorage) {}
+
+  /**
+   * Evacuate's destination half (Nova's rebuild_instance with recreate): the scheduler already
+   * assigned the instance here; when this host sees its disks (shared instances path) it is
+   * recreated from them with its data, else built from its image; the evacuation migration ends
+   * done (or failed).
+   */
+  void evacuate(
+      String uuid,
+      String requestId,
+      String migrationUuid,
+      Optional<Boolean> onSharedStorage,
+      Optional<String> adminPass) {
     Instance i = conductor.getInstance(uuid);
-    rebuild(uuid, requestId, i.imageRef(), false, Optional.of(migrationUuid));
+    rebuild(
+        uuid,
+        requestId,
+        i.imageRef(),
+        false,
+        Optional.of(new Evacuation(migrationUuid, onSharedStorage)),
+        adminPass);
   }
 
   private void rebuild(
@@ -82,7 +107,8 @@ final class LifecycleFlows {
       String requestId,
       String imageRef,
       boolean preserveEphemeral,
-      Optional<String> evacuation) {
+      Optional<Evacuation> evacuation,
+      Optional<String> adminPass) {
     Instance i = conductor.getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.REBUILD, TaskState.REBUILDING, Set.of(TaskState.REBUILDING));
@@ -98,19 +124,22 @@ final class LifecycleFlows {
     VmState original =
         evacuation.isPresent() && i.vmState() == VmState.ERROR ? VmState.ACTIVE : i.vmState();
     AtomicReference<TaskState> current = new AtomicReference<>(TaskState.REBUILDING);
+    Consumer<TaskState> next =
+        t -> {
+          tasks.cas(uuid, Optional.of(current.get()), InstanceUpdate.none().task(t));
+          current.set(t);
+        };
     try {
-      InstanceSpec spec = specs.forBuild(i);
+      InstanceSpec spec = specs.forBuild(i).withAdminPass(adminPass);
       if (flows.powerState(uuid) == PowerState.RUNNING) {
         driver.powerOff(spec, flows.shutdownTimeout(spec), options.shutdownRetryInterval());
       }
-      driver.rebuild(
-          spec,
-          images.forInstance(i),
-          preserveEphemeral,
-          next -> {
-            tasks.cas(uuid, Optional.of(current.get()), InstanceUpdate.none().task(next));
-            current.set(next);
-          });
+      if (evacuation.isPresent() && onSharedStorage(spec, evacuation.get())) {
+        driver.recreateFromDisks(spec, images.forInstance(i), next);
+        log.info("instance recreated from its disks on shared storage");
+      } else {
+        driver.rebuild(spec, images.forInstance(i), preserveEphemeral, next);
+      }
       VmState end = VmState.ACTIVE;
       if (original == VmState.STOPPED) {
         driver.powerOff(spec, flows.shutdownTimeout(spec), options.shutdownRetryInterval());
@@ -120,8 +149,8 @@ final class LifecycleFlows {
           uuid,
           current.get(),
           InstanceUpdate.none().vm(end).clearTask().power(flows.powerState(uuid)).launched());
-      log.info("instance rebuilt from image {}", i.imageRef());
-      evacuation.ifPresent(m -> migrationStatus(m, MigrationStatus.DONE));
+      log.info("instance rebuilt with image {}", i.imageRef());
+      evacuation.ifPresent(m -> migrationStatus(m.migrationUuid(), MigrationStatus.DONE));
       tasks.eventFinish(uuid, requestId, event, Optional.empty());
     } catch (UnexpectedTaskStateException e) {
       log.warn("rebuild lost its task state: {}", e.getMessage());
@@ -129,7 +158,7 @@ final class LifecycleFlows {
     } catch (RuntimeException e) {
       log.error("rebuild failed: {}", e.getMessage(), e);
       tasks.fault(uuid, e);
-      evacuation.ifPresent(m -> migrationStatus(m, MigrationStatus.FAILED));
+      evacuation.ifPresent(m -> migrationStatus(m.migrationUuid(), MigrationStatus.FAILED));
       tasks.tryCas(
           uuid,
           Optional.of(current.get()),
@@ -138,6 +167,24 @@ final class LifecycleFlows {
     } finally {
       tracker.changed();
     }
+  }
+
+  /**
+   * Nova's check in rebuild_instance: from 2.14 the host detects shared storage itself; before, the
+   * caller's onSharedStorage must match what this host finds (InvalidSharedStorage otherwise).
+   */
+  private boolean onSharedStorage(InstanceSpec spec, Evacuation e) {
+    boolean onDisk = driver.instanceOnDisk(spec);
+    if (e.onSharedStorage().isPresent() && e.onSharedStorage().get() != onDisk) {
+      throw new InvalidInputException(
+          "Invalid state of instance files on shared storage: the evacuation says "
+              + (e.onSharedStorage().get() ? "shared" : "not shared")
+              + " but host "
+              + driver.hostname()
+              + (onDisk ? " sees" : " does not see")
+              + " the instance's files");
+    }
+    return onDisk;
   }
 
   private void migrationStatus(String migrationUuid, MigrationStatus status) {

@@ -119,6 +119,90 @@ final class MigrationRecovery {
     return true;
   }
 
+  /**
+   * The cold migrations this host takes part in (either side) whose disks were sent — task {@code
+   * resize_migrated} — but whose {@code finish_resize} has not been acted upon: the source may have
+   * died between its last step and the cast, or the destination with the message in hand. Checked
+   * after {@code resize_stranded_timeout}, so a cast still queued for a restarted destination wins.
+   */
+  List<Migration> strandedResizes() {
+    try {
+      return steps.conductor.migrationsInProgress(host).stream()
+          .filter(m -> !m.live() && m.type() != io.virga.core.MigrationType.EVACUATION)
+          .filter(m -> m.sourceCompute().equals(host) || m.destCompute().equals(host))
+          .filter(m -> migratedButNotFinished(m).isPresent())
+          .toList();
+    } catch (io.virga.core.NotImplementedException e) {
+      return List.of();
+    }
+  }
+
+  private Optional<Instance> migratedButNotFinished(Migration m) {
+    Instance i = steps.conductor.getInstance(m.instanceUuid());
+    boolean stranded =
+        i.taskState().equals(Optional.of(TaskState.RESIZE_MIGRATED))
+            && i.host().equals(Optional.of(m.sourceCompute()))
+            && m.status() == MigrationStatus.POST_MIGRATING;
+    return stranded ? Optional.of(i) : Optional.empty();
+  }
+
+  /**
+   * A migration still stranded at {@code resize_migrated}: reverted to the source, as Nova's rule
+   * for an interrupted {@code resize_migrating}. The task is claimed first (compare-and-swap to
+   * {@code resize_reverting}), so a {@code finish_resize} arriving later finds another task and
+   * leaves the instance alone. The source restores {@code <uuid>_resize} and restarts the guest if
+   * it was running; the destination removes what it received.
+   */
+  void revertStranded(Migration stale, String rid) {
+    Migration m = steps.conductor.getMigration(stale.uuid());
+    Optional<Instance> found = migratedButNotFinished(m);
+    if (found.isEmpty()) {
+      return; // finish_resize came after all, or something else took the instance on
+    }
+    Instance i = found.get();
+    if (steps
+        .tasks
+        .tryCas(
+            i.uuid(),
+            Optional.of(TaskState.RESIZE_MIGRATED),
+            InstanceUpdate.none().task(TaskState.RESIZE_REVERTING))
+        .isEmpty()) {
+      return;
+    }
+    log.warn(
+        "migration {} stranded at resize_migrated; reverting to {}", m.uuid(), m.sourceCompute());
+    steps.tasks.eventStart(i.uuid(), rid, EVENT);
+    steps.failed(
+        m,
+        "finish_resize",
+        new VirgaException(
+            "finish_resize was never acted upon after a compute agent restart on " + host),
+        MigrationStatus.ERROR,
+        rid,
+        EVENT);
+    if (m.sourceCompute().equals(host)) {
+      quietly(
+          "cleanup_migration_target",
+          () -> steps.peer(m.destCompute()).cleanupMigrationTarget(i.uuid(), m.uuid()));
+      quietly(
+          "finish_revert_migration",
+          () ->
+              driver.finishRevertMigration(
+                  withFlavor(specs.build(i), m.oldFlavor()),
+                  images.forInstance(i),
+                  m.wasRunning()));
+      steps.restoreState(m, flows.powerState(i.uuid()));
+    } else {
+      quietly(
+          "cleanup_migration_target",
+          () -> driver.cleanupMigrationTarget(withFlavor(specs.build(i), m.newFlavor()), m.uuid()));
+      // the source restores <uuid>_resize, restarts the guest if it ran and ends the task
+      quietly(
+          "finish_revert_resize",
+          () -> steps.peer(m.sourceCompute()).finishRevertResize(i.uuid(), m.uuid()));
+    }
+  }
+
   private boolean redoRevert(Instance i, Migration m, String rid) {
     if (!m.destCompute().equals(host)) {
       return false;

@@ -78,7 +78,12 @@ class AgentScaleBench {
             rpc ? "in-process-rpc" : "direct",
             Runtime.getRuntime().availableProcessors());
       }
-      phase("boot", n, print, manager, () -> uuids.forEach(manager::buildAndRunInstance));
+      phase(
+          "boot",
+          n,
+          print,
+          manager,
+          () -> uuids.forEach(u -> manager.buildAndRunInstance(u, java.util.Optional.empty())));
       check(rows, uuids, VmState.ACTIVE);
       phase("stop", n, print, manager, () -> uuids.forEach(manager::stopInstance));
       check(rows, uuids, VmState.STOPPED);

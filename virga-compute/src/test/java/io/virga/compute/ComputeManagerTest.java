@@ -48,7 +48,7 @@ class ComputeManagerTest extends AgentFixture {
   void aFailedBuildEndsInErrorWithAFaultAndNoDomain() {
     driver.faults().failNext(Op.SPAWN, () -> new VirgaException("spawn: qemu refused to start"));
     String uuid = scheduled();
-    manager.buildAndRunInstance(uuid);
+    manager.buildAndRunInstance(uuid, Optional.empty());
     idle();
     var row = row(uuid);
     assertThat(row.vmState()).isEqualTo(VmState.ERROR);
@@ -64,7 +64,7 @@ class ComputeManagerTest extends AgentFixture {
         FakeConductor.newInstance(
             uuid, "host1", VmState.BUILDING, Optional.of(TaskState.SCHEDULING));
     conductor.add(FakeConductor.withImage(i, "no-such-image"));
-    manager.buildAndRunInstance(uuid);
+    manager.buildAndRunInstance(uuid, Optional.empty());
     idle();
     assertThat(row(uuid).vmState()).isEqualTo(VmState.ERROR);
     assertThat(conductor.faults).singleElement().asString().contains("404", "no-such-image");
@@ -211,7 +211,7 @@ class ComputeManagerTest extends AgentFixture {
               waitFor(release);
             });
     String uuid = scheduled();
-    manager.buildAndRunInstance(uuid);
+    manager.buildAndRunInstance(uuid, Optional.empty());
     assertThat(inSpawn.await(5, TimeUnit.SECONDS)).isTrue();
     conductor.forceUpdateInstance(uuid, InstanceUpdate.none().task(TaskState.DELETING));
     manager.terminateInstance(uuid);

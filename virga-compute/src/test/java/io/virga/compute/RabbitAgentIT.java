@@ -11,6 +11,7 @@ import io.virga.rpc.RabbitTransport;
 import io.virga.rpc.Rpc;
 import io.virga.testing.PerClassFixture;
 import java.time.Duration;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -32,7 +33,7 @@ class RabbitAgentIT extends AgentFixture {
 
       // the API casts while the agent does not listen yet: the durable queue keeps the cast
       String uuid = scheduled();
-      agent.buildAndRunInstance(uuid);
+      agent.buildAndRunInstance(uuid, Optional.empty());
       try (var agentListener =
           Rpc.serve(agentSide, Rpc.computeTopic("host1"), ComputeAgentApi.class, manager)) {
         await().atMost(Duration.ofSeconds(20)).until(() -> row(uuid).vmState() == VmState.ACTIVE);

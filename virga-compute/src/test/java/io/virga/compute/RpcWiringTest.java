@@ -11,6 +11,7 @@ import io.virga.core.VmState;
 import io.virga.rpc.InProcessTransport;
 import io.virga.rpc.Rpc;
 import java.time.Duration;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.MDC;
@@ -36,7 +37,7 @@ class RpcWiringTest extends AgentFixture {
         String uuid = scheduled();
         MDC.put(Rpc.REQUEST_ID, "req-api-1");
         try {
-          agent.buildAndRunInstance(uuid);
+          agent.buildAndRunInstance(uuid, Optional.empty());
         } finally {
           MDC.remove(Rpc.REQUEST_ID);
         }

@@ -1,5 +1,7 @@
 package io.virga.core;
 
+import java.util.Optional;
+
 /**
  * What the API side asks of a compute agent, over RPC on topic {@code compute.<host>}. Methods
  * returning void are casts (fire and forget); others are calls with a timeout. Arguments and
@@ -7,7 +9,7 @@ package io.virga.core;
  */
 public interface ComputeAgentApi {
   /** Spawn an instance already scheduled to this host (task_state scheduling). */
-  void buildAndRunInstance(String uuid);
+  void buildAndRunInstance(String uuid, Optional<String> adminPass);
 
   void stopInstance(String uuid);
 
@@ -127,9 +129,10 @@ public interface ComputeAgentApi {
   /**
    * Rebuild in place from {@code imageRef} (already written to the instance row): root disk and
    * config drive recreated, ephemeral kept when {@code preserveEphemeral}; ends in the power state
-   * the instance had.
+   * the instance had. {@code adminPass} (Nova's {@code new_pass}) goes on the new config drive.
    */
-  default void rebuildInstance(String uuid, String imageRef, boolean preserveEphemeral) {
+  default void rebuildInstance(
+      String uuid, String imageRef, boolean preserveEphemeral, Optional<String> adminPass) {
     throw new NotImplementedException("rebuild is not implemented by this agent");
   }
 
@@ -183,10 +186,17 @@ public interface ComputeAgentApi {
   }
 
   /**
-   * Evacuate onto this host (its claim made, the instance assigned here): rebuild from the image,
-   * then mark the evacuation migration done (failed on error).
+   * Evacuate onto this host (its claim made, the instance assigned here): recreate it from its
+   * disks when this host sees them on shared storage, else rebuild from the image; then mark the
+   * evacuation migration done (failed on error). {@code onSharedStorage} is the caller's claim
+   * before 2.14 (empty: detect); a claim that does not match what this host finds fails the
+   * evacuation (Nova's InvalidSharedStorage).
    */
-  default void evacuateInstance(String uuid, String migrationUuid) {
+  default void evacuateInstance(
+      String uuid,
+      String migrationUuid,
+      Optional<Boolean> onSharedStorage,
+      Optional<String> adminPass) {
     throw new NotImplementedException("evacuate is not implemented by this agent");
   }
 }

@@ -103,4 +103,22 @@ public interface ConductorApi {
   default List<Migration> evacuationsFrom(String host) {
     throw new NotImplementedException("evacuationsFrom");
   }
+
+  // ---- the agent's late server group check (Nova's _validate_instance_group_policy) ----
+
+  /** The instance's server group with its other live members; empty when it is in none. */
+  default Optional<ServerGroupMembers> serverGroupOf(String uuid) {
+    throw new NotImplementedException("server groups are not served by this conductor");
+  }
+
+  /**
+   * A build the agent on {@code host} refused (Nova's RescheduledException → the conductor's
+   * build_instances again): the instance is scheduled anew away from every host that refused it and
+   * cast to the next one with the same {@code adminPass}; when the attempts are used up or no host
+   * is left it goes to ERROR with a NoValidHost fault.
+   */
+  default void rescheduleBuild(
+      String uuid, String host, String reason, Optional<String> adminPass) {
+    throw new NotImplementedException("rescheduling is not served by this conductor");
+  }
 }

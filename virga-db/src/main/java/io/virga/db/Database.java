@@ -63,10 +63,17 @@ public final class Database implements AutoCloseable {
   private final Jdbi jdbi;
   private final Kind kind;
 
-  private Database(HikariDataSource dataSource, Kind kind) {
+  /** PostgreSQL: the id blocks' own connection (see {@link ComputeIds}); null on SQLite. */
+  private final HikariDataSource idSource;
+
+  private Database(HikariDataSource dataSource, Kind kind, HikariDataSource idSource) {
     this.dataSource = dataSource;
     this.kind = kind;
+    this.idSource = idSource;
     this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
+    if (idSource != null) {
+      jdbi.define(ComputeIds.BLOCKS, new ComputeIds.Blocks(Jdbi.create(idSource)));
+    }
   }
 
   /** Opens the configured database and applies every pending migration. */
@@ -110,7 +117,21 @@ public final class Database implements AutoCloseable {
       ds.close();
       throw e;
     }
-    return new Database(ds, kind);
+    HikariDataSource ids = null;
+    if (kind == Kind.POSTGRESQL) {
+      HikariConfig own = new HikariConfig();
+      hikari.copyStateTo(own);
+      own.setPoolName("virga-db-ids");
+      own.setMaximumPoolSize(1);
+      own.setMinimumIdle(0);
+      try {
+        ids = new HikariDataSource(own);
+      } catch (RuntimeException e) {
+        ds.close();
+        throw new VirgaException("cannot connect to the POSTGRESQL database: " + e.getMessage(), e);
+      }
+    }
+    return new Database(ds, kind, ids);
   }
 
   private static Path sqliteFile(Config config) {
@@ -193,6 +214,9 @@ public final class Database implements AutoCloseable {
   @Override
   public void close() {
     dataSource.close();
+    if (idSource != null) {
+      idSource.close();
+    }
   }
 
   /** Unused-handle guard for callers that want a raw handle for several statements. */

@@ -184,6 +184,14 @@ public final class HostRepository {
   }
 
   /**
+   * {@link #usage} of every host in one pass (hosts with nothing assigned are absent): the
+   * scheduler reads it once per scheduling pass rather than once per host per boot.
+   */
+  public java.util.Map<String, InstanceRepository.Usage> usageByHost() {
+    return jdbi.withHandle(InstanceRepository::usageByHost);
+  }
+
+  /**
    * Claims a node for an instance: under the node's row lock (or SQLite's write lock) the usage of
    * every instance already assigned to the host is summed, {@code refusal} decides (empty = fits),
    * and on success the instance is assigned to the host in the same transaction. Concurrent claims

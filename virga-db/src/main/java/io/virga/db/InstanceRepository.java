@@ -160,8 +160,51 @@ public final class InstanceRepository {
 
   /** Newest first (Nova's default sort: created_at desc, then id desc). */
   public List<InstanceRecord> list(InstanceFilter f) {
-    StringBuilder sql = new StringBuilder("SELECT * FROM instances WHERE 1 = 1");
     Map<String, Object> binds = new HashMap<>();
+    StringBuilder sql = where(f, binds);
+    if (sql == null) {
+      return List.of();
+    }
+    sql.append(" ORDER BY created_at DESC, id DESC");
+    return jdbi.withHandle(
+        h -> h.createQuery(sql.toString()).bindMap(binds).map((rs, ctx) -> row(rs)).list());
+  }
+
+  /**
+   * One page of {@link #list}, in the same order: at most {@code limit} rows after the instance
+   * {@code marker} (keyset paging on created_at, id — served by the (deleted, created_at, id)
+   * indexes, no full read); empty when the marker names no instance.
+   */
+  public Optional<List<InstanceRecord>> listPage(
+      InstanceFilter f, Optional<String> marker, int limit) {
+    return jdbi.withHandle(
+        h -> {
+          Map<String, Object> binds = new HashMap<>();
+          StringBuilder sql = where(f, binds);
+          if (marker.isPresent()) {
+            Optional<InstanceRecord> m = find(h, marker.get());
+            if (m.isEmpty()) {
+              return Optional.empty();
+            }
+            if (sql != null) {
+              sql.append(" AND (created_at < :mc OR (created_at = :mc AND id < :mid))");
+              binds.put("mc", m.get().createdAt().toEpochMilli());
+              binds.put("mid", m.get().id());
+            }
+          }
+          if (sql == null || limit == 0) {
+            return Optional.of(List.of());
+          }
+          sql.append(" ORDER BY created_at DESC, id DESC LIMIT :lim");
+          binds.put("lim", limit);
+          return Optional.of(
+              h.createQuery(sql.toString()).bindMap(binds).map((rs, ctx) -> row(rs)).list());
+        });
+  }
+
+  /** The filter's WHERE clause, or null when it matches nothing (an empty vm_state set). */
+  private static StringBuilder where(InstanceFilter f, Map<String, Object> binds) {
+    StringBuilder sql = new StringBuilder("SELECT * FROM instances WHERE 1 = 1");
     if (!f.includeDeleted()) {
       sql.append(" AND deleted = :deleted");
       binds.put("deleted", false);
@@ -174,7 +217,7 @@ public final class InstanceRepository {
     f.imageRef().ifPresent(p -> binds.put("image_ref", p));
     if (f.vmStates().isPresent()) {
       if (f.vmStates().get().isEmpty()) {
-        return List.of();
+        return null;
       }
       StringJoiner in = new StringJoiner(", ", " AND vm_state IN (", ")");
       int i = 0;
@@ -185,9 +228,7 @@ public final class InstanceRepository {
       }
       sql.append(in);
     }
-    sql.append(" ORDER BY created_at DESC, id DESC");
-    return jdbi.withHandle(
-        h -> h.createQuery(sql.toString()).bindMap(binds).map((rs, ctx) -> row(rs)).list());
+    return sql;
   }
 
   /** Live instances assigned to a host. */
@@ -352,7 +393,23 @@ public final class InstanceRepository {
   }
 
   /** What a project's live instances use: count, vCPUs, RAM (MB). */
-  public record Usage(int instances, int cores, long ramMb, long diskGb) {}
+  public record Usage(int instances, int cores, long ramMb, long diskGb) {
+    public static final Usage NONE = new Usage(0, 0, 0, 0);
+
+    /** This usage plus {@code n} instances of {@code f}. */
+    public Usage plus(Flavor f, int n) {
+      return new Usage(
+          instances + n,
+          cores + f.vcpus() * n,
+          ramMb + (long) f.memoryMb() * n,
+          diskGb + flavorDiskGb(f) * n);
+    }
+
+    static Usage sum(Usage a, Usage b) {
+      return new Usage(
+          a.instances + b.instances, a.cores + b.cores, a.ramMb + b.ramMb, a.diskGb + b.diskGb);
+    }
+  }
 
   /**
    * Marks builds that still wait in this API process's scheduling queue as alive (updated now), so
@@ -473,17 +530,45 @@ public final class InstanceRepository {
     return usage(flavors);
   }
 
+  /**
+   * {@link #hostUsage} of every host in two queries (instances grouped by host and flavor, then the
+   * migrations in progress): what a scheduling pass reads once instead of once per host. Hosts with
+   * nothing assigned are absent.
+   */
+  static Map<String, Usage> usageByHost(Handle h) {
+    Map<String, Usage> out = new HashMap<>();
+    Map<String, Flavor> parsed = new HashMap<>();
+    h.createQuery(
+            "SELECT host, flavor_json, COUNT(*) AS n FROM instances WHERE deleted = :d"
+                + " AND host IS NOT NULL GROUP BY host, flavor_json")
+        .bind("d", false)
+        .map(
+            (rs, ctx) -> {
+              Flavor f = parsed.computeIfAbsent(rs.getString("flavor_json"), Json::flavor);
+              out.merge(rs.getString("host"), Usage.NONE.plus(f, rs.getInt("n")), Usage::sum);
+              return 0;
+            })
+        .list();
+    MigrationRepository.claimedByHost(h)
+        .forEach(
+            (host, flavors) -> {
+              for (Flavor f : flavors) {
+                out.merge(host, Usage.NONE.plus(f, 1), Usage::sum);
+              }
+            });
+    return out;
+  }
+
   private static Usage usage(List<String> flavors) {
-    int cores = 0;
-    long ram = 0;
-    long disk = 0;
+    Usage u = Usage.NONE;
     for (String json : flavors) {
-      Flavor f = Json.flavor(json);
-      cores += f.vcpus();
-      ram += f.memoryMb();
-      disk += f.rootGb() + f.ephemeralGb() + (f.swapMb() + 1023) / 1024;
+      u = u.plus(Json.flavor(json), 1);
     }
-    return new Usage(flavors.size(), cores, ram, disk);
+    return u;
+  }
+
+  private static long flavorDiskGb(Flavor f) {
+    return f.rootGb() + f.ephemeralGb() + (f.swapMb() + 1023) / 1024;
   }
 
   public void recordFault(

@@ -281,35 +281,9 @@ public final class MigrationRepository {
    */
   static List<Flavor> claimedOn(Handle h, String host) {
     List<Flavor> out = new ArrayList<>();
-    StringJoiner in = new StringJoiner(", ", "(", ")");
-    Map<String, Object> b = new HashMap<>();
-    int i = 0;
-    for (MigrationStatus s : Migration.IN_PROGRESS) {
-      in.add(":s" + i);
-      b.put("s" + i++, s.value());
-    }
-    h.createQuery(
-            "SELECT m.*, i.host AS instance_host FROM migrations m JOIN instances i ON i.uuid ="
-                + " m.instance_uuid WHERE i.deleted = :d AND m.status IN "
-                + in
-                + " AND (m.source_compute = :host OR m.dest_compute = :host)")
-        .bind("d", false)
+    inProgressQuery(h, " AND (m.source_compute = :host OR m.dest_compute = :host)")
         .bind("host", host)
-        .bindMap(b)
-        .map(
-            (rs, ctx) -> {
-              Migration m = row(rs);
-              String at = rs.getString("instance_host");
-              boolean here = host.equals(at);
-              if (m.sameHost()) {
-                boolean moved = !EnumSetHolder.BEFORE_FINISH.contains(m.status());
-                return moved ? m.oldFlavor() : m.newFlavor();
-              }
-              if (here) {
-                return null;
-              }
-              return m.destCompute().equals(host) ? m.newFlavor() : m.oldFlavor();
-            })
+        .map((rs, ctx) -> heldOn(row(rs), rs.getString("instance_host"), host))
         .forEach(
             f -> {
               if (f != null) {
@@ -317,6 +291,59 @@ public final class MigrationRepository {
               }
             });
     return out;
+  }
+
+  /** {@link #claimedOn} for every host at once (one query): host → flavors held there. */
+  static Map<String, List<Flavor>> claimedByHost(Handle h) {
+    Map<String, List<Flavor>> out = new HashMap<>();
+    inProgressQuery(h, "")
+        .map(
+            (rs, ctx) -> {
+              Migration m = row(rs);
+              String at = rs.getString("instance_host");
+              java.util.Set<String> hosts = new java.util.LinkedHashSet<>();
+              hosts.add(m.sourceCompute());
+              hosts.add(m.destCompute());
+              hosts.remove(null);
+              for (String host : hosts) {
+                Flavor f = heldOn(m, at, host);
+                if (f != null) {
+                  out.computeIfAbsent(host, k -> new ArrayList<>()).add(f);
+                }
+              }
+              return 0;
+            })
+        .list();
+    return out;
+  }
+
+  private static org.jdbi.v3.core.statement.Query inProgressQuery(Handle h, String where) {
+    StringJoiner in = new StringJoiner(", ", "(", ")");
+    Map<String, Object> b = new HashMap<>();
+    int i = 0;
+    for (MigrationStatus s : Migration.IN_PROGRESS) {
+      in.add(":s" + i);
+      b.put("s" + i++, s.value());
+    }
+    return h.createQuery(
+            "SELECT m.*, i.host AS instance_host FROM migrations m JOIN instances i ON i.uuid ="
+                + " m.instance_uuid WHERE i.deleted = :d AND m.status IN "
+                + in
+                + where)
+        .bind("d", false)
+        .bindMap(b);
+  }
+
+  /** The flavor migration {@code m} holds on {@code host} (instance now at {@code at}), or null. */
+  private static Flavor heldOn(Migration m, String at, String host) {
+    if (m.sameHost()) {
+      boolean moved = !EnumSetHolder.BEFORE_FINISH.contains(m.status());
+      return moved ? m.oldFlavor() : m.newFlavor();
+    }
+    if (host.equals(at)) {
+      return null;
+    }
+    return host.equals(m.destCompute()) ? m.newFlavor() : m.oldFlavor();
   }
 
   private static final class EnumSetHolder {

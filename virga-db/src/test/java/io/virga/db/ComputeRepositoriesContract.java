@@ -349,4 +349,137 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
     assertThat(usage.activeInWindow(Optional.of("other"), now - 60_000, now, Optional.empty(), 0))
         .isEmpty();
   }
+
+  // ---- what a scheduling pass and a server list page read ----
+
+  private NewInstance withFlavor(String project, Flavor f) {
+    NewInstance n = newInstance(project);
+    return new NewInstance(
+        n.uuid(),
+        n.displayName(),
+        n.description(),
+        n.hostname(),
+        n.projectId(),
+        n.userId(),
+        f,
+        n.imageRef(),
+        n.availabilityZone(),
+        n.metadata(),
+        n.tags(),
+        n.userData(),
+        n.keyName(),
+        n.keyData(),
+        n.configDrive(),
+        n.launchIndex(),
+        n.reservationId(),
+        n.accessIpV4(),
+        n.accessIpV6());
+  }
+
+  @Test
+  void usageOfEveryHostAtOnceIsWhatEachHostReports() {
+    ComputeNodeRecord a = node("ua");
+    ComputeNodeRecord b = node("ub");
+    node("uc"); // nothing assigned: absent from the map, zero per host
+    Flavor big = new Flavor("2", "big", 1024, 2, 5, 1, 600, Map.of());
+    for (int i = 0; i < 3; i++) {
+      InstanceRecord r = instances.create(withFlavor("p1", i == 0 ? big : small));
+      assertThat(hosts.claim(r.uuid(), a, "nova", u -> Optional.empty())).isEmpty();
+    }
+    InstanceRecord onB = instances.create(withFlavor("p2", big));
+    assertThat(hosts.claim(onB.uuid(), b, "nova", u -> Optional.empty())).isEmpty();
+    InstanceRecord gone = instances.create(newInstance("p1"));
+    assertThat(hosts.claim(gone.uuid(), b, "nova", u -> Optional.empty())).isEmpty();
+    instances.markDeleted(gone.uuid());
+    instances.create(newInstance("p1")); // not scheduled: on no host
+    // a resize of onB to "small" in progress from ub to ua holds small on ua as well
+    MigrationRepository migrations = new MigrationRepository(jdbi);
+    NewMigration n =
+        new NewMigration(
+            UUID.randomUUID().toString(),
+            onB.uuid(),
+            io.virga.core.MigrationType.RESIZE,
+            io.virga.core.MigrationStatus.PRE_MIGRATING,
+            "ub",
+            "ub",
+            big,
+            small,
+            2,
+            1,
+            VmState.ACTIVE,
+            "u1",
+            "p2");
+    assertThat(migrations.claim(n, a, u -> Optional.empty())).isEmpty();
+
+    Map<String, InstanceRepository.Usage> all = hosts.usageByHost();
+    assertThat(all).containsOnlyKeys("ua", "ub");
+    for (String h : List.of("ua", "ub")) {
+      assertThat(all.get(h)).as(h).isEqualTo(hosts.usage(h));
+    }
+    assertThat(hosts.usage("uc")).isEqualTo(InstanceRepository.Usage.NONE);
+    // 1 big + 2 small + the migration's small; big's disk is 5 + 1 + 1 (600 MB swap) GB
+    assertThat(all.get("ua")).isEqualTo(new InstanceRepository.Usage(4, 5, 1024 + 3 * 512, 10));
+    assertThat(all.get("ub")).isEqualTo(new InstanceRepository.Usage(1, 2, 1024, 7));
+  }
+
+  @Test
+  void aListPageFollowsItsMarkerNewestFirst() throws Exception {
+    List<String> made = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      made.add(instances.create(newInstance("pl")).uuid());
+      if (i % 2 == 0) {
+        Thread.sleep(3); // some share a created_at: the id orders them
+      }
+    }
+    instances.create(newInstance("other"));
+    instances.markDeleted(made.get(2));
+    List<String> newestFirst =
+        instances.list(InstanceFilter.project("pl")).stream().map(InstanceRecord::uuid).toList();
+    assertThat(newestFirst).hasSize(4).doesNotContain(made.get(2));
+    List<String> paged = new ArrayList<>();
+    Optional<String> marker = Optional.empty();
+    while (true) {
+      List<InstanceRecord> page =
+          instances.listPage(InstanceFilter.project("pl"), marker, 3).orElseThrow();
+      page.forEach(r -> paged.add(r.uuid()));
+      if (page.size() < 3) {
+        break;
+      }
+      marker = Optional.of(page.get(2).uuid());
+    }
+    assertThat(paged).containsExactlyElementsOf(newestFirst);
+    // a deleted server still marks a place; an unknown marker is no page at all
+    assertThat(
+            instances
+                .listPage(InstanceFilter.project("pl"), Optional.of(made.get(2)), 10)
+                .orElseThrow())
+        .extracting(InstanceRecord::uuid)
+        .containsExactly(made.get(1), made.get(0));
+    assertThat(instances.listPage(InstanceFilter.all(), Optional.of("nope"), 10)).isEmpty();
+    assertThat(instances.listPage(InstanceFilter.all(), Optional.empty(), 0)).contains(List.of());
+  }
+
+  @Test
+  void idsStayDistinctAcrossThreadsAndProcesses() throws Exception {
+    // a second Database on the same database stands for a second API process
+    try (Database other = Database.open(openedWith())) {
+      InstanceRepository there = new InstanceRepository(other.jdbi());
+      ExecutorService pool = Executors.newFixedThreadPool(6);
+      List<Future<Long>> ids = new ArrayList<>();
+      for (int i = 0; i < 240; i++) {
+        InstanceRepository repo = i % 2 == 0 ? instances : there;
+        ids.add(pool.submit(() -> repo.create(newInstance("pid")).id()));
+      }
+      Set<Long> seen = new java.util.HashSet<>();
+      for (Future<Long> f : ids) {
+        assertThat(seen.add(f.get())).isTrue();
+      }
+      pool.shutdown();
+      assertThat(seen).hasSize(240);
+      // one process's ids still grow in creation order (a name never comes back)
+      long a = instances.create(newInstance("pid")).id();
+      long b = instances.create(newInstance("pid")).id();
+      assertThat(b).isGreaterThan(a);
+    }
+  }
 }

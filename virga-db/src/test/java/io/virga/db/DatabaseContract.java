@@ -10,12 +10,19 @@ import org.junit.jupiter.api.io.TempDir;
 abstract class DatabaseContract {
   @TempDir Path home;
   private Database db;
+  private Config config;
 
   abstract Config config(Path home);
 
   @BeforeEach
   void openDatabase() {
-    db = Database.open(config(home));
+    config = config(home);
+    db = Database.open(config);
+  }
+
+  /** The configuration {@link #db} was opened with (a second process opens the same). */
+  Config openedWith() {
+    return config;
   }
 
   @AfterEach

@@ -10,8 +10,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -39,7 +41,24 @@ final class ColdMigrationDest {
   /** The config drive build beside the disk steps: a process wait, fine on a virtual thread. */
   private static final ExecutorService SIDE_JOBS = Executors.newVirtualThreadPerTaskExecutor();
 
-  private record Open(DiskReceiver receiver, String probe) {}
+  /**
+   * A config drive built while the disks travel: used by {@code finish_migration} when the spec
+   * there gives the same content ({@link ConfigDriveBuilder#contentKey}), else built again.
+   */
+  private record Prebuilt(Path file, List<Object> key, CompletableFuture<Void> job) {
+    /** Removes the file once its build is over (now, or when the build ends). */
+    void discard() {
+      job.handle((ok, err) -> null).thenRun(() -> deleteQuietly(file));
+    }
+  }
+
+  private record Open(DiskReceiver receiver, String probe, Optional<Prebuilt> iso) {
+    void close(Path instancesPath) {
+      receiver.close();
+      deleteQuietly(instancesPath.resolve(probe));
+      iso.ifPresent(Prebuilt::discard);
+    }
+  }
 
   private final LibvirtDriverContext ctx;
   private final MigrationOptions opts;
@@ -68,9 +87,9 @@ final class ColdMigrationDest {
               token,
               DiskTransferTls.from(opts),
               d -> claimDir(d, migrationId));
-      Open prev = open.put(migrationId, new Open(r, probe));
+      Open prev = open.put(migrationId, new Open(r, probe, prebuildConfigDrive(spec, probe)));
       if (prev != null) {
-        prev.receiver().close();
+        prev.close(ctx.opts.instancesPath());
       }
       LOG.info(
           "instance {}: migration {} receives disks on {}:{}",
@@ -83,6 +102,17 @@ final class ColdMigrationDest {
       deleteQuietly(ctx.opts.instancesPath().resolve(probe));
       throw new MigrationException(spec.uuid(), "prep_resize", e);
     }
+  }
+
+  /** The config drive's build (xorriso) starts now, beside the transfer, in the instances path. */
+  private Optional<Prebuilt> prebuildConfigDrive(InstanceSpec spec, String probe) {
+    if (!(spec.configDrive() || ctx.opts.forceConfigDrive())) {
+      return Optional.empty();
+    }
+    Path file = ctx.opts.instancesPath().resolve(probe + DiskMapping.CONFIG);
+    CompletableFuture<Void> job =
+        CompletableFuture.runAsync(() -> ctx.configDrive.build(spec, file), SIDE_JOBS);
+    return Optional.of(new Prebuilt(file, ConfigDriveBuilder.contentKey(spec), job));
   }
 
   private static byte[] bytes(int n) {
@@ -123,9 +153,9 @@ final class ColdMigrationDest {
    */
   void finish(InstanceSpec spec, MigrationDisks disks, ImageSource images, boolean powerOn) {
     Path dir = ctx.opts.instanceDir(spec.uuid());
-    closeReceivers(spec.uuid());
+    Optional<Prebuilt> iso = closeReceivers(spec.uuid());
     try {
-      finishSteps(spec, dir, disks, images, powerOn);
+      finishSteps(spec, dir, disks, images, powerOn, iso);
     } catch (RuntimeException e) {
       if (Files.exists(
           dir.resolve(MARKER))) { // made for a migration: the source keeps the original
@@ -137,20 +167,20 @@ final class ColdMigrationDest {
   }
 
   private void finishSteps(
-      InstanceSpec spec, Path dir, MigrationDisks disks, ImageSource images, boolean powerOn) {
+      InstanceSpec spec,
+      Path dir,
+      MigrationDisks disks,
+      ImageSource images,
+      boolean powerOn,
+      Optional<Prebuilt> prebuilt) {
     MigrationSteps steps = new MigrationSteps(spec.uuid(), "finish_migration");
     steps.step("checkReceivedDisks", () -> checkReceived(dir, disks));
-    // the ISO needs nothing from the disks: xorriso runs while they are made ready, as in spawn
+    // the ISO needs nothing from the disks: built during the transfer (prep_resize), or now
+    // while the disks are made ready, as in spawn
     boolean configDrive = spec.configDrive() || ctx.opts.forceConfigDrive();
     CompletableFuture<Void> iso =
         CompletableFuture.runAsync(
-            () -> {
-              Path target = dir.resolve(DiskMapping.CONFIG);
-              deleteQuietly(target);
-              if (configDrive) {
-                ctx.configDrive.build(spec, target);
-              }
-            },
+            () -> placeConfigDrive(spec, dir.resolve(DiskMapping.CONFIG), configDrive, prebuilt),
             SIDE_JOBS);
     try {
       steps.step("ensureBacking", () -> ctx.backend.ensureBacking(dir, spec.image(), images));
@@ -176,6 +206,39 @@ final class ColdMigrationDest {
         () -> undefineIfIn(spec, dir));
   }
 
+  private void placeConfigDrive(
+      InstanceSpec spec, Path target, boolean configDrive, Optional<Prebuilt> prebuilt) {
+    deleteQuietly(target);
+    try {
+      if (configDrive && prebuilt.isPresent() && usable(prebuilt.get(), spec)) {
+        Files.move(prebuilt.get().file(), target, StandardCopyOption.ATOMIC_MOVE);
+        return;
+      }
+      if (configDrive) {
+        ctx.configDrive.build(spec, target);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      prebuilt.ifPresent(Prebuilt::discard);
+    }
+  }
+
+  /** The drive built during the transfer has this spec's content and was built without error. */
+  private static boolean usable(Prebuilt p, InstanceSpec spec) {
+    if (!p.key().equals(ConfigDriveBuilder.contentKey(spec))) {
+      LOG.info("instance {}: config drive content changed since prep_resize", spec.uuid());
+      return false;
+    }
+    try {
+      p.job().join();
+      return Files.isRegularFile(p.file());
+    } catch (CompletionException e) {
+      LOG.warn("instance {}: early config drive build failed: {}", spec.uuid(), e.getCause());
+      return false;
+    }
+  }
+
   private static void unwrap(CompletableFuture<Void> job) {
     try {
       job.join();
@@ -196,8 +259,7 @@ final class ColdMigrationDest {
   void cleanup(InstanceSpec spec, String migrationId) {
     Open o = open.remove(migrationId);
     if (o != null) {
-      o.receiver().close();
-      deleteQuietly(ctx.opts.instancesPath().resolve(o.probe()));
+      o.close(ctx.opts.instancesPath());
     }
     Path dir = ctx.opts.instanceDir(spec.uuid());
     if (ownedBy(dir, migrationId)) {
@@ -206,14 +268,19 @@ final class ColdMigrationDest {
     }
   }
 
-  private void closeReceivers(String uuid) {
+  /** Closes the receivers of {@code uuid}'s migration; its early config drive, if any. */
+  private Optional<Prebuilt> closeReceivers(String uuid) {
     Path dir = ctx.opts.instanceDir(uuid);
+    Optional<Prebuilt> iso = Optional.empty();
     for (var e : open.entrySet()) {
       if (ownedBy(dir, e.getKey()) && open.remove(e.getKey(), e.getValue())) {
-        e.getValue().receiver().close();
-        deleteQuietly(ctx.opts.instancesPath().resolve(e.getValue().probe()));
+        Open o = e.getValue();
+        o.receiver().close();
+        deleteQuietly(ctx.opts.instancesPath().resolve(o.probe()));
+        iso = o.iso().or(() -> Optional.empty());
       }
     }
+    return iso;
   }
 
   private void removeAll(InstanceSpec spec, Path dir) {
@@ -246,7 +313,7 @@ final class ColdMigrationDest {
 
   /** Kills every receiver (driver close). */
   void closeAll() {
-    open.values().forEach(o -> o.receiver().close());
+    open.values().forEach(o -> o.close(ctx.opts.instancesPath()));
     open.clear();
   }
 }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -55,18 +56,33 @@ final class ColdMigrationDisks {
   }
 
   /** The disks of an instance directory (recorded formats, virtual sizes, backing file names). */
-  static MigrationDisks describe(QemuImg qemuImg, Path dir, boolean shared) {
+  static MigrationDisks describe(QemuImg qemuImg, Path dir, boolean shared) throws IOException {
     List<MigrationDisks.Disk> out = new ArrayList<>();
     for (Map.Entry<String, DiskFormat> e : DiskInfo.read(dir).entrySet()) {
       Path f = dir.resolve(e.getKey());
       if (REGENERATED.contains(e.getKey()) || !Files.isRegularFile(f)) {
         continue;
       }
-      QemuImg.Info info = qemuImg.info(f, e.getValue(), true);
-      String backing = info.backingFile().map(b -> Path.of(b).getFileName().toString()).orElse("");
+      long virtualSize;
+      Optional<String> backing;
+      if (e.getValue() == DiskFormat.QCOW2) { // recorded, not probed: the header is read in Java
+        Qcow2Header h = Qcow2Header.read(f);
+        virtualSize = h.virtualSize();
+        backing = h.backingFile();
+      } else if (e.getValue() == DiskFormat.RAW) {
+        virtualSize = Files.size(f);
+        backing = Optional.empty();
+      } else {
+        QemuImg.Info info = qemuImg.info(f, e.getValue(), true);
+        virtualSize = info.virtualSize();
+        backing = info.backingFile();
+      }
       out.add(
           new MigrationDisks.Disk(
-              e.getKey(), e.getValue().qemuName(), info.virtualSize(), backing));
+              e.getKey(),
+              e.getValue().qemuName(),
+              virtualSize,
+              backing.map(b -> Path.of(b).getFileName().toString()).orElse("")));
     }
     return new MigrationDisks(shared, out);
   }

@@ -159,6 +159,7 @@ final class ColdMigrationSource {
     }
     var plans = DiskSender.plan(ColdMigrationDisks.filesToSend(from));
     long total = plans.stream().mapToLong(DiskSender.Plan::dataBytes).sum();
+    progress.accept(new MigrationProgress(0, 0, 0, total, 0, total));
     long t0 = System.nanoTime();
     new DiskSender(
             target.address(),

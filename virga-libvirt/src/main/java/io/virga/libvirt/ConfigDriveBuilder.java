@@ -80,6 +80,24 @@ final class ConfigDriveBuilder {
     }
   }
 
+  /**
+   * Everything of {@code spec} the drive's content depends on ({@link #writeTree}): two specs with
+   * equal keys give equivalent drives (they differ only in the random seed). Keep in step with
+   * {@link #metaData}.
+   */
+  static List<Object> contentKey(InstanceSpec spec) {
+    return List.of(
+        spec.uuid(),
+        spec.metadata(),
+        spec.publicKeys(),
+        spec.hostname(),
+        spec.displayName(),
+        spec.launchIndex(),
+        String.valueOf(spec.availabilityZone()),
+        String.valueOf(spec.projectId()),
+        spec.userData().map(b -> Base64.getEncoder().encodeToString(b)).orElse(""));
+  }
+
   /** The {@code openstack/} tree Nova's metadata service would serve for this instance. */
   static void writeTree(InstanceSpec spec, Path root) throws IOException {
     List<String> dirs = new ArrayList<>(VERSIONS);
@@ -113,6 +131,8 @@ final class ConfigDriveBuilder {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("uuid", spec.uuid());
     m.put("meta", new LinkedHashMap<>(spec.metadata()));
+    // Nova's extra_md: the build's or rebuild's admin password, in every openstack version
+    spec.adminPass().ifPresent(p -> m.put("admin_pass", p));
     if (!spec.publicKeys().isEmpty()) {
       m.put("public_keys", new LinkedHashMap<>(spec.publicKeys()));
       if (atLeast(version, "2016-06-30")) {

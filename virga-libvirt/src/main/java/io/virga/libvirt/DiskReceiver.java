@@ -4,6 +4,7 @@ import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -11,6 +12,8 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,7 +73,7 @@ final class DiskReceiver implements AutoCloseable {
       ss.setNeedClientAuth(true);
       s = ss;
     } else {
-      s = new ServerSocket();
+      s = ServerSocketChannel.open().socket(); // accepted sockets carry their channel
     }
     s.setReceiveBufferSize(4 << 20);
     try {
@@ -120,8 +123,13 @@ final class DiskReceiver implements AutoCloseable {
     while (!closed && !completed) {
       try (Socket s = server.accept()) {
         current = s;
-        s.setSoTimeout(120_000); // a silent sender is a dead one
-        handle(s);
+        s.setSoTimeout((int) IDLE_MS); // a silent sender is a dead one
+        Thread dog = Thread.ofVirtual().start(() -> watch(s));
+        try {
+          handle(s);
+        } finally {
+          dog.interrupt();
+        }
       } catch (IOException | RuntimeException e) {
         if (!closed) {
           lastError = e.getMessage() == null ? e.toString() : e.getMessage();
@@ -135,8 +143,38 @@ final class DiskReceiver implements AutoCloseable {
     closeQuietly();
   }
 
+  /** How long a connection may stay silent. */
+  private static final long IDLE_MS = 120_000;
+
+  private volatile long lastActivity;
+
+  /**
+   * Cuts a connection silent for {@link #IDLE_MS}: the data reads of a plain connection go straight
+   * to its channel, which no socket timeout covers.
+   */
+  private void watch(Socket s) {
+    lastActivity = System.nanoTime();
+    try {
+      while (!s.isClosed()) {
+        Thread.sleep(Math.min(IDLE_MS, 5_000));
+        if (System.nanoTime() - lastActivity > IDLE_MS * 1_000_000) {
+          LOG.warn("migration {}: the sender went silent; closing the connection", migrationId);
+          s.close();
+        }
+      }
+    } catch (InterruptedException | IOException e) {
+      // the connection ended
+    }
+  }
+
   private void handle(Socket s) throws IOException {
-    var in = new DataInputStream(new BufferedInputStream(s.getInputStream(), 1 << 16));
+    // plain TCP: the frame headers through the socket's own stream (unbuffered, so it never reads
+    // ahead into the data, with the socket timeout), the data straight from the channel into a
+    // direct buffer; TLS: everything through the buffered decrypting stream
+    SocketChannel ch = s.getChannel();
+    var in =
+        new DataInputStream(
+            ch != null ? s.getInputStream() : new BufferedInputStream(s.getInputStream(), 1 << 16));
     var out = new DataOutputStream(new BufferedOutputStream(s.getOutputStream()));
     if (in.readByte() != DiskTransferProtocol.HELLO
         || !DiskTransferProtocol.MAGIC.equals(in.readUTF())) {
@@ -160,11 +198,12 @@ final class DiskReceiver implements AutoCloseable {
       if (tag != DiskTransferProtocol.FILE) {
         throw new IOException("unexpected frame " + tag);
       }
-      receiveFile(in, out);
+      receiveFile(in, ch, out);
     }
   }
 
-  private void receiveFile(DataInputStream in, DataOutputStream out) throws IOException {
+  private void receiveFile(DataInputStream in, SocketChannel sc, DataOutputStream out)
+      throws IOException {
     String name = in.readUTF();
     long size = in.readLong();
     long dataBytes = in.readLong();
@@ -183,7 +222,10 @@ final class DiskReceiver implements AutoCloseable {
     Path part = dir.resolve(name + ".part");
     partial = part;
     Checksum md = DiskTransferProtocol.digest();
-    ByteBuffer buf = ByteBuffer.allocate(DiskTransferProtocol.CHUNK);
+    ByteBuffer buf =
+        sc != null
+            ? ByteBuffer.allocateDirect(DiskTransferProtocol.CHUNK)
+            : ByteBuffer.allocate(DiskTransferProtocol.CHUNK);
     try (FileChannel ch =
         FileChannel.open(
             part,
@@ -197,13 +239,24 @@ final class DiskReceiver implements AutoCloseable {
         if (offset < 0 || len <= 0 || len > DiskTransferProtocol.CHUNK || offset + len > size) {
           throw new IOException("bad data frame for " + name);
         }
-        in.readFully(buf.array(), 0, len);
-        DiskTransferProtocol.digestHeader(md, offset, len);
-        md.update(buf.array(), 0, len);
         buf.clear().limit(len);
+        if (sc != null) {
+          while (buf.hasRemaining()) {
+            if (sc.read(buf) < 0) {
+              throw new EOFException("the sender closed the connection inside " + name);
+            }
+            lastActivity = System.nanoTime();
+          }
+          buf.flip();
+        } else {
+          in.readFully(buf.array(), 0, len);
+        }
+        DiskTransferProtocol.digestHeader(md, offset, len);
+        md.update(buf.duplicate()); // the bytes as they will be written
         while (buf.hasRemaining()) {
           ch.write(buf, offset + buf.position());
         }
+        lastActivity = System.nanoTime();
         received.addAndGet(len);
       }
       if (tag != DiskTransferProtocol.END) {

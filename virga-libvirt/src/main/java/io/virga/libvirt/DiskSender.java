@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -23,7 +24,9 @@ import javax.net.ssl.SSLSocket;
 /**
  * The source end of the disk transfer channel ({@link DiskTransferProtocol}): sends each file's
  * data extents ({@link SparseFiles}), skipping zero blocks inside them, with a CRC-32C per file,
- * optionally capped in bandwidth and over TLS.
+ * optionally capped in bandwidth and over TLS. Over plain TCP the data is read once into a direct
+ * buffer (zero scan, checksum) and sent with {@code sendfile} ({@link FileChannel#transferTo}),
+ * never copied through the Java heap.
  *
  * @param bandwidthBytes bytes per second, 0 = unlimited
  */
@@ -50,10 +53,9 @@ record DiskSender(
    * the connection breaks.
    */
   void send(List<Plan> plans, LongConsumer progress) throws IOException {
-    try (Socket s = connect()) {
-      s.setSoTimeout(120_000);
-      var out = new DataOutputStream(new BufferedOutputStream(s.getOutputStream(), 1 << 16));
-      var in = new DataInputStream(new BufferedInputStream(s.getInputStream()));
+    try (Wire w = connect()) {
+      var out = w.out();
+      var in = new DataInputStream(new BufferedInputStream(w.socket().getInputStream()));
       out.writeByte(DiskTransferProtocol.HELLO);
       out.writeUTF(DiskTransferProtocol.MAGIC);
       out.writeUTF(token);
@@ -62,7 +64,7 @@ record DiskSender(
       Throttle throttle = new Throttle(bandwidthBytes, System.nanoTime());
       long[] done = {0};
       for (Plan p : plans) {
-        sendFile(p, out, throttle, done, progress);
+        sendFile(p, w, throttle, done, progress);
         DiskTransferProtocol.expectOk(in, p.file().getFileName().toString());
       }
       out.writeByte(DiskTransferProtocol.QUIT);
@@ -71,33 +73,56 @@ record DiskSender(
     }
   }
 
-  private Socket connect() throws IOException {
-    Socket raw = new Socket();
+  /**
+   * The connection: over plain TCP a blocking {@link SocketChannel}, so that data goes from the
+   * page cache to the socket with {@code sendfile} (no user-space copy); over TLS the encrypting
+   * socket's stream.
+   */
+  private record Wire(Socket socket, Optional<SocketChannel> channel, DataOutputStream out)
+      implements AutoCloseable {
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+
+  private Wire connect() throws IOException {
+    SocketChannel ch = SocketChannel.open();
+    Socket raw = ch.socket();
     try {
       raw.setSendBufferSize(4 << 20);
       raw.connect(new InetSocketAddress(host, port), 10_000);
+      raw.setSoTimeout(120_000); // honoured by the channel's socket streams
       if (tls.isEmpty()) {
         raw.setTcpNoDelay(true);
-        return raw;
+        var out = new DataOutputStream(new BufferedOutputStream(raw.getOutputStream(), 1 << 16));
+        return new Wire(raw, Optional.of(ch), out);
       }
       SSLSocket ssl = (SSLSocket) tls.get().getSocketFactory().createSocket(raw, host, port, true);
+      ssl.setSoTimeout(120_000);
       ssl.startHandshake();
-      return ssl;
+      var out = new DataOutputStream(new BufferedOutputStream(ssl.getOutputStream(), 1 << 16));
+      return new Wire(ssl, Optional.empty(), out);
     } catch (IOException e) {
-      raw.close();
+      ch.close();
       throw e;
     }
   }
 
+  /**
+   * One file, chunk by chunk: each chunk is read once into a direct buffer (no copy to the Java
+   * heap) where the zero scan and the checksum see it; its non-zero runs then go out with {@code
+   * sendfile} from the page cache the read just filled (plain TCP), or through the TLS stream.
+   */
   private static void sendFile(
-      Plan p, DataOutputStream out, Throttle throttle, long[] done, LongConsumer progress)
-      throws IOException {
+      Plan p, Wire w, Throttle throttle, long[] done, LongConsumer progress) throws IOException {
+    DataOutputStream out = w.out();
     out.writeByte(DiskTransferProtocol.FILE);
     out.writeUTF(p.file().getFileName().toString());
     out.writeLong(p.size());
     out.writeLong(p.dataBytes());
     Checksum md = DiskTransferProtocol.digest();
-    ByteBuffer buf = ByteBuffer.allocate(DiskTransferProtocol.CHUNK);
+    ByteBuffer buf = ByteBuffer.allocateDirect(DiskTransferProtocol.CHUNK);
     try (FileChannel ch = FileChannel.open(p.file(), StandardOpenOption.READ)) {
       for (SparseFiles.Extent e : p.extents()) {
         long pos = e.offset();
@@ -110,7 +135,7 @@ record DiskSender(
               throw new IOException(p.file() + " shrank while being sent");
             }
           }
-          sendNonZeroRuns(buf.array(), len, pos, out, md);
+          sendNonZeroRuns(new Chunk(ch, buf, len, pos), w, md);
           pos += len;
           done[0] += len;
           progress.accept(done[0]);
@@ -123,34 +148,58 @@ record DiskSender(
     out.flush();
   }
 
-  /** DATA frames for the runs of {@code b[0, len)} that are not whole zero blocks. */
-  private static void sendNonZeroRuns(
-      byte[] b, int len, long base, DataOutputStream out, Checksum md) throws IOException {
+  private static final ByteBuffer ZEROS =
+      ByteBuffer.allocateDirect(DiskTransferProtocol.ZERO_BLOCK).asReadOnlyBuffer();
+
+  /** The first {@code len} bytes of {@code buf}, read from {@code file} at {@code fileOffset}. */
+  private record Chunk(FileChannel file, ByteBuffer buf, int len, long fileOffset) {
+    ByteBuffer slice(int from, int n) {
+      return buf.slice(from, n);
+    }
+
+    boolean zero(int from, int n) {
+      return slice(from, n).mismatch(ZEROS.slice(0, n)) < 0; // vectorised
+    }
+  }
+
+  /** DATA frames for the runs of the chunk that are not whole zero blocks. */
+  private static void sendNonZeroRuns(Chunk c, Wire w, Checksum md) throws IOException {
     int runStart = -1;
-    for (int at = 0; at < len; at += DiskTransferProtocol.ZERO_BLOCK) {
-      int blockLen = Math.min(DiskTransferProtocol.ZERO_BLOCK, len - at);
-      boolean zero = SparseFiles.isZero(b, at, blockLen);
+    for (int at = 0; at < c.len(); at += DiskTransferProtocol.ZERO_BLOCK) {
+      int blockLen = Math.min(DiskTransferProtocol.ZERO_BLOCK, c.len() - at);
+      boolean zero = c.zero(at, blockLen);
       if (!zero && runStart < 0) {
         runStart = at;
       } else if (zero && runStart >= 0) {
-        frame(b, runStart, at - runStart, base, out, md);
+        frame(c, runStart, at - runStart, w, md);
         runStart = -1;
       }
     }
     if (runStart >= 0) {
-      frame(b, runStart, len - runStart, base, out, md);
+      frame(c, runStart, c.len() - runStart, w, md);
     }
   }
 
-  private static void frame(
-      byte[] b, int from, int len, long base, DataOutputStream out, Checksum md)
-      throws IOException {
+  private static void frame(Chunk c, int from, int len, Wire w, Checksum md) throws IOException {
+    long offset = c.fileOffset() + from;
+    DataOutputStream out = w.out();
     out.writeByte(DiskTransferProtocol.DATA);
-    out.writeLong(base + from);
+    out.writeLong(offset);
     out.writeInt(len);
-    out.write(b, from, len);
-    DiskTransferProtocol.digestHeader(md, base + from, len);
-    md.update(b, from, len);
+    DiskTransferProtocol.digestHeader(md, offset, len);
+    md.update(c.slice(from, len)); // the direct buffer in place
+    if (w.channel().isPresent()) {
+      out.flush();
+      SocketChannel sc = w.channel().get();
+      long sent = 0;
+      while (sent < len) { // sendfile: page cache to socket inside the kernel
+        sent += c.file().transferTo(offset + sent, len - sent, sc);
+      }
+    } else {
+      byte[] b = new byte[len];
+      c.slice(from, len).get(b);
+      out.write(b, 0, len);
+    }
   }
 
   /** Sleeps as needed so that {@code sent} bytes take at least sent / rate seconds. */

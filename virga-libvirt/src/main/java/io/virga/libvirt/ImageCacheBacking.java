@@ -14,7 +14,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@link ImageCache#ensureBacking}: recreates the missing backing files of an instance's disks, and
- * moves disks whose backing file lies outside this host's {@code _base} onto this host's copy.
+ * moves disks whose backing file lies outside this host's {@code _base} onto this host's copy. A
+ * disk already backed by an existing file of this host's {@code _base} (Nova's base names are
+ * image-id hashes, the same on every host) costs one header read: no process, no rebase.
  */
 final class ImageCacheBacking {
   private static final Logger LOG = LoggerFactory.getLogger(ImageCacheBacking.class);
@@ -33,11 +35,12 @@ final class ImageCacheBacking {
       if (e.getValue() != DiskFormat.QCOW2 || !Files.exists(disk)) {
         continue;
       }
-      Optional<String> backing = cache.qemuImg().info(disk, "qcow2", true).backingFile();
+      // the recorded format is qcow2: its header names the backing file, no qemu-img process
+      Optional<Path> backing = Qcow2Header.read(disk).backingPath(disk);
       if (backing.isEmpty()) {
         continue;
       }
-      Path missing = Path.of(backing.get()).toAbsolutePath().normalize();
+      Path missing = backing.get();
       // a disk that came from another host may name that host's _base: even when such a path
       // happens to be readable here, this host's own base is what it must use
       boolean inOurBase = cache.baseDir().toAbsolutePath().normalize().equals(missing.getParent());

@@ -45,6 +45,7 @@ public final class LibvirtDriver implements ComputeDriver {
   private final SnapshotFlow snapshots;
   private final ImageCacheManager cacheManager;
   private final Rebuild rebuild;
+  private final RecreateFromDisks recreate;
   private final Rescue rescue;
   private final ColdMigrationSource coldSource;
   private final ColdMigrationDest coldDest;
@@ -106,6 +107,7 @@ public final class LibvirtDriver implements ComputeDriver {
     this.snapshots = snapshots;
     this.cacheManager = cacheManager;
     this.rebuild = new Rebuild(ctx, spawn);
+    this.recreate = new RecreateFromDisks(ctx);
     this.rescue = new Rescue(ctx, power);
     this.coldSource = new ColdMigrationSource(ctx, migration, power);
     this.coldDest = new ColdMigrationDest(ctx, migration);
@@ -273,6 +275,23 @@ public final class LibvirtDriver implements ComputeDriver {
       boolean preserveEphemeral,
       Consumer<TaskState> taskState) {
     rebuild.rebuild(spec, images, preserveEphemeral, taskState);
+  }
+
+  /** Evacuate on shared storage, in {@link RecreateFromDisks}. */
+  @Override
+  public boolean instanceOnDisk(InstanceSpec spec) {
+    return recreate.instanceOnDisk(spec);
+  }
+
+  @Override
+  public void recreateFromDisks(
+      InstanceSpec spec, ImageSource images, Consumer<TaskState> taskState) {
+    recreate.recreate(spec, images, taskState, hostname());
+  }
+
+  @Override
+  public boolean instanceDisksTakenOver(InstanceSpec spec) {
+    return recreate.recreatedBy(spec).filter(h -> !h.equals(hostname())).isPresent();
   }
 
   /** DESIGN §3.7, in {@link Rescue}. */

@@ -48,6 +48,28 @@ class ConfigDriveBuilderTest {
   }
 
   @Test
+  void theAdminPasswordIsInEveryOpenstackVersionsMetaDataOnlyWhenGiven(@TempDir Path tmp)
+      throws Exception {
+    var spec = TestSpecs.spec("pw", TestSpecs.tiny());
+    ConfigDriveBuilder.writeTree(spec.withAdminPass(java.util.Optional.of("s3cr3t")), tmp);
+    java.util.List<String> dirs = new java.util.ArrayList<>(ConfigDriveBuilder.VERSIONS);
+    dirs.add("latest");
+    for (String v : dirs) {
+      JsonNode md = JSON.readTree(tmp.resolve("openstack/" + v + "/meta_data.json").toFile());
+      assertThat(md.path("admin_pass").asText()).as(v).isEqualTo("s3cr3t");
+    }
+    Path none = tmp.resolve("none");
+    ConfigDriveBuilder.writeTree(spec, none);
+    assertThat(
+            JSON.readTree(none.resolve("openstack/latest/meta_data.json").toFile())
+                .has("admin_pass"))
+        .isFalse();
+    // the password never shows in a logged spec
+    assertThat(spec.withAdminPass(java.util.Optional.of("s3cr3t")).toString())
+        .doesNotContain("s3cr3t");
+  }
+
+  @Test
   void failedToolLeavesNoIsoAndNoTree(@TempDir Path tmp) {
     Path target = tmp.resolve("disk.config");
     var b = new ConfigDriveBuilder("/bin/false");

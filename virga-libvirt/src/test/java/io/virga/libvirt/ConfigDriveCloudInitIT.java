@@ -51,7 +51,9 @@ class ConfigDriveCloudInitIT {
 
   @Test
   void cloudInitsReaderParsesTheDrive(@TempDir Path tmp) throws Exception {
-    var spec = TestSpecs.spec("name with \"quotes\" & <brackets>", TestSpecs.tiny());
+    var spec =
+        TestSpecs.spec("name with \"quotes\" & <brackets>", TestSpecs.tiny())
+            .withAdminPass(java.util.Optional.of("pw \"with\" quotes"));
     Path iso = tmp.resolve("disk.config");
     new ConfigDriveBuilder(ConfigDriveBuilder.defaultTool()).build(spec, iso);
 
@@ -89,6 +91,7 @@ class ConfigDriveCloudInitIT {
             "ud = res.get('userdata')",
             "ud = ud.decode() if isinstance(ud, bytes) else ud",
             "print(json.dumps({'uuid': md['uuid'], 'name': md['name'], 'hostname': md['hostname'],",
+            "  'admin_pass': md.get('admin_pass'),",
             "  'keys': md.get('public_keys'), 'userdata': ud, 'version': res['version'],",
             "  'networkdata': res.get('networkdata'), 'vendordata': res.get('vendordata'),",
             "  'files': sorted(res.get('files', {}).keys())}))",
@@ -106,6 +109,7 @@ class ConfigDriveCloudInitIT {
     assertThat(r.get("uuid").asText()).isEqualTo(spec.uuid());
     assertThat(r.get("name").asText()).isEqualTo("name with \"quotes\" & <brackets>");
     assertThat(r.get("hostname").asText()).isEqualTo("warm1");
+    assertThat(r.get("admin_pass").asText()).isEqualTo("pw \"with\" quotes");
     assertThat(r.get("keys").get("mykey").asText()).startsWith("ssh-ed25519");
     assertThat(r.get("userdata").asText()).isEqualTo("#!/bin/sh\necho hi\n");
     assertThat(r.get("version").asInt()).isEqualTo(2);

@@ -219,6 +219,29 @@ final class LibvirtDriverFixture implements AutoCloseable {
     }
   }
 
+  /** openstack/latest/meta_data.json of an ISO, extracted with xorriso (no mount). */
+  static com.fasterxml.jackson.databind.JsonNode configDriveMetaData(Path iso, Path tmp)
+      throws Exception {
+    Path out = tmp.resolve("meta_data.json");
+    Process p =
+        new ProcessBuilder(
+                "xorriso",
+                "-osirrox",
+                "on",
+                "-indev",
+                iso.toString(),
+                "-extract",
+                "/openstack/latest/meta_data.json",
+                out.toString())
+            .redirectErrorStream(true)
+            .start();
+    String log =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(log).isZero();
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(Files.readString(out));
+  }
+
   @Override
   public void close() {
     for (InstanceSpec s : List.copyOf(spawned)) {

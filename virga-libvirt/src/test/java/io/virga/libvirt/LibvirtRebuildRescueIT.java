@@ -113,7 +113,7 @@ class LibvirtRebuildRescueIT {
             + "echo \"EPH-READ $(dd if=/dev/vdb bs=512 skip="
             + EPH_SECTOR
             + " count=1 2>/dev/null | tr -d '\\000' | head -n 1)\"\n";
-    InstanceSpec rebuilt = with(spec, newImage, second);
+    InstanceSpec rebuilt = with(spec, newImage, second).withAdminPass(Optional.of("rb-" + tag));
     List<TaskState> tasks = Collections.synchronizedList(new ArrayList<>());
     fx.driver.rebuild(rebuilt, fx.images, true, tasks::add);
     assertThat(tasks)
@@ -132,6 +132,13 @@ class LibvirtRebuildRescueIT {
         .contains(
             fx.driver.options().baseDir().resolve(ImageCache.baseName(newImage.id())).toString());
     assertThat(Files.readString(dir.resolve(GuestDefinition.LIBVIRT_XML))).contains(newImage.id());
+    // the rebuild's password is on the regenerated config drive (Nova's admin_pass)
+    assertThat(
+            LibvirtDriverFixture.configDriveMetaData(
+                    dir.resolve(DiskMapping.CONFIG), Files.createTempDirectory(dir, "md"))
+                .path("admin_pass")
+                .asText())
+        .isEqualTo("rb-" + tag);
 
     // without preserve_ephemeral the ephemeral disk is made afresh: the marker is gone
     fx.driver.rebuild(rebuilt, fx.images, false, t -> {});

@@ -38,6 +38,13 @@ public final class RabbitTransport implements RpcTransport {
 
   private final Connection connection;
   private final Channel publish;
+
+  /**
+   * Declares topics on first use: a broker round trip, on its own channel so that it never holds up
+   * the publishes (replies, casts) of other threads behind the publish channel's lock.
+   */
+  private final Channel declaring;
+
   private final String replyQueue;
   private final Map<String, CompletableFuture<byte[]>> waiting = new ConcurrentHashMap<>();
   private final Set<String> declared = ConcurrentHashMap.newKeySet();
@@ -48,6 +55,7 @@ public final class RabbitTransport implements RpcTransport {
     this.threadsPerListener = threadsPerListener;
     this.publish = connection.createChannel();
     publish.exchangeDeclare(EXCHANGE, BuiltinExchangeType.TOPIC, true);
+    this.declaring = connection.createChannel();
     Channel replies = connection.createChannel();
     // Named by us, not by the broker: automatic recovery re-declares it under the same name after
     // a broker restart, so calls made after the reconnect get their replies (a server-named queue
@@ -107,8 +115,8 @@ public final class RabbitTransport implements RpcTransport {
 
   private void ensureTopic(String topic) throws IOException {
     if (!declared.contains(topic)) {
-      synchronized (publish) {
-        declare(publish, topic);
+      synchronized (declaring) {
+        declare(declaring, topic);
       }
       declared.add(topic);
     }

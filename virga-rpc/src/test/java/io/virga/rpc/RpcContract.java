@@ -300,7 +300,7 @@ abstract class RpcContract {
     }
 
     @Override
-    public void buildAndRunInstance(String uuid) {}
+    public void buildAndRunInstance(String uuid, java.util.Optional<String> adminPass) {}
 
     @Override
     public void stopInstance(String uuid) {

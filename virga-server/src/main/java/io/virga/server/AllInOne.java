@@ -142,11 +142,12 @@ public final class AllInOne implements AutoCloseable {
             ComputeImages.of(images));
     Conductor conductor =
         new Conductor(
-            compute.instances(),
-            compute.actions(),
-            compute.hosts(),
-            images::get,
-            compute.migrations());
+                compute.instances(),
+                compute.actions(),
+                compute.hosts(),
+                images::get,
+                compute.migrations())
+            .withBuildReschedules(compute, config.integer("scheduler_max_attempts", 3));
     stack.add(Rpc.serve(transport, Rpc.CONDUCTOR, ConductorApi.class, conductor));
     stack.add(new ControlPlaneMetrics(compute, registry));
     ComputeRoutes routes = new ComputeRoutes(compute);

@@ -64,6 +64,8 @@ class ComputeApiTest {
     assertThat(s.path("adminPass").asText()).isNotEmpty();
     String id = s.path("id").asText();
     JsonNode active = cloud.awaitStatus(demo, id, "ACTIVE");
+    // the generated password reached the build's config drive
+    assertThat(cloud.driver.adminPass(id)).contains(s.path("adminPass").asText());
     assertThat(active.path("OS-EXT-STS:vm_state").asText()).isEqualTo("active");
     assertThat(active.path("OS-EXT-STS:power_state").asInt()).isEqualTo(1);
     assertThat(active.path("metadata").path("k").asText()).isEqualTo("v");

@@ -139,4 +139,86 @@ class EvacuateApiTest {
     assertThat(two.migrations(admin, id, "2.80").get(0).path("status").asText())
         .isEqualTo("failed");
   }
+
+  @Test
+  void onSharedStorageTheServerIsRecreatedFromItsDisksWhichTheReturningSourceKeeps() {
+    // one instances path for both hosts, as with `up --hosts 2 --shared-storage`
+    two.fakeHost().shareDisks(two.host2.disks());
+    String id = activeOnHost2("shared");
+    String image = cloud.ensureImage();
+    assertThat(two.host2.disks().read(id)).contains("image:" + image);
+    two.host2.disks().write(id, "MARKER-shared"); // what the guest wrote to its disk
+    host2Down();
+    // before 2.14 the caller says it: a password cannot go onto disks that are kept
+    assertThat(
+            two.action(
+                admin,
+                id,
+                "2.13",
+                "{\"evacuate\": {\"onSharedStorage\": true, \"adminPass\": \"pw\"}}"))
+        .isEqualTo(400);
+    assertThat(two.action(admin, id, "2.13", "{\"evacuate\": {}}")).isEqualTo(400);
+    // from 2.14 the destination finds the disks itself
+    ComputeTestCloud.Reply r =
+        cloud.call("POST", "/servers/" + id + "/action", admin, "2.80", "{\"evacuate\": {}}");
+    assertThat(r.status()).as(r.text()).isEqualTo(200);
+    cloud.awaitStatus(admin, id, "ACTIVE");
+    assertThat(two.hostOf(admin, id)).isEqualTo("fake-host");
+    assertThat(cloud.driver.powerState(id)).contains(PowerState.RUNNING);
+    // recreated from the disks: the data is there, nothing was rebuilt from the image
+    assertThat(cloud.driver.disks().read(id)).contains("MARKER-shared");
+    assertThat(cloud.driver.adminPass(id)).isPresent(); // a new password for the new drive
+    two.awaitMigration(admin, id, "done");
+
+    // host2 comes back: its stale domain goes, the disks fake-host runs from stay
+    cloud.running.cloud().compute().hosts().setForcedDown("host2", false);
+    two.startHost2();
+    Awaitility.await().until(() -> two.host2.powerState(id).isEmpty());
+    two.awaitMigration(admin, id, "completed");
+    assertThat(cloud.driver.disks().read(id)).contains("MARKER-shared");
+    assertThat(cloud.driver.powerState(id)).contains(PowerState.RUNNING);
+  }
+
+  @Test
+  void aSharedStorageClaimTheDestinationCannotConfirmFailsTheEvacuation() {
+    String id = activeOnHost2("claim"); // separate instances paths: nothing shared
+    host2Down();
+    ComputeTestCloud.Reply r =
+        cloud.call(
+            "POST",
+            "/servers/" + id + "/action",
+            admin,
+            "2.13",
+            "{\"evacuate\": {\"onSharedStorage\": true}}");
+    assertThat(r.status()).as(r.text()).isEqualTo(200);
+    assertThat(r.json().path("adminPass").isNull()).as(r.text()).isTrue();
+    JsonNode s = cloud.awaitStatus(admin, id, "ERROR");
+    assertThat(s.path("OS-EXT-STS:task_state").isNull()).isTrue();
+    assertThat(s.path("fault").path("message").asText())
+        .contains("Invalid state of instance files on shared storage");
+    assertThat(s.path("fault").path("code").asInt()).isEqualTo(400);
+    assertThat(two.migrations(admin, id, "2.80").get(0).path("status").asText())
+        .isEqualTo("failed");
+    assertThat(cloud.driver.powerState(id)).isEmpty();
+  }
+
+  @Test
+  void anEvacuationRebuiltFromTheImageDeliversItsPassword() {
+    String id = activeOnHost2("pw");
+    two.host2.disks().write(id, "MARKER-local");
+    host2Down();
+    ComputeTestCloud.Reply r =
+        cloud.call(
+            "POST",
+            "/servers/" + id + "/action",
+            admin,
+            "2.13",
+            "{\"evacuate\": {\"onSharedStorage\": false}}");
+    assertThat(r.status()).as(r.text()).isEqualTo(200);
+    String pw = r.json().path("adminPass").asText();
+    assertThat(pw).hasSizeGreaterThan(8);
+    cloud.awaitStatus(admin, id, "ACTIVE");
+    assertThat(cloud.driver.disks().read(id)).contains("image:" + cloud.ensureImage());
+    assertThat(cloud.driver.adminPass(id)).contains(pw);
+  }
 }

@@ -65,8 +65,9 @@ class LifecycleApiTest {
 
   private List<String> actionNames(String id) {
     List<String> out = new ArrayList<>();
+    // 2.21: a deleted server's actions stay readable (the delete may have finished already)
     cloud
-        .get("/servers/" + id + "/os-instance-actions", admin)
+        .call("GET", "/servers/" + id + "/os-instance-actions", admin, "2.21", null)
         .json()
         .path("instanceActions")
         .forEach(a -> out.add(a.path("action").asText()));
@@ -206,6 +207,8 @@ class LifecycleApiTest {
     assertThat(s.path("name").asText()).isEqualTo("rebuilt");
     assertThat(s.path("metadata").path("k").asText()).isEqualTo("v2");
     assertThat(cloud.driver.imageFetchCount(other)).isEqualTo(1);
+    // the password answered is the one the rebuilt config drive carries
+    assertThat(cloud.driver.adminPass(id)).contains("pw-123");
     String console =
         action(demo, id, null, "{\"os-getConsoleOutput\": {}}").json().path("output").asText();
     assertThat(console.split("VIRGA-GUEST-UP", -1)).hasSize(3); // booted twice

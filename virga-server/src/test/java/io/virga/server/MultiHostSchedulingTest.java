@@ -149,4 +149,96 @@ class MultiHostSchedulingTest {
       assertThat(h.path("running_vms").asInt()).isZero();
     }
   }
+
+  private List<String> multiCreate(String token, int n, String az) {
+    ComputeTestCloud.Reply r =
+        cloud.call(
+            "POST",
+            "/servers",
+            token,
+            "2.37",
+            """
+            {"server": {"name": "m", "imageRef": "%s", "flavorRef": "v1.tiny", "networks": "none",
+             "min_count": %d, "max_count": %d%s}}
+            """
+                .formatted(
+                    cloud.ensureImage(),
+                    n,
+                    n,
+                    az == null ? "" : ", \"availability_zone\": \"" + az + "\""));
+    assertThat(r.status()).as(r.text()).isEqualTo(202);
+    List<String> ids = new ArrayList<>();
+    for (JsonNode s : cloud.get("/servers?all_tenants=1", admin).json().path("servers")) {
+      if (s.path("name").asText().startsWith("m-")) {
+        ids.add(s.path("id").asText());
+      }
+    }
+    assertThat(ids).hasSize(n);
+    return ids;
+  }
+
+  @Test
+  void oneSchedulingPassForAMultiCreateStillSpreadsByFreeRam() {
+    // the pass reads the hosts once: its own claims must count, or all four land on one host
+    Map<String, Integer> perHost = new HashMap<>();
+    for (String id : multiCreate(demo, 4, null)) {
+      perHost.merge(host(id), 1, Integer::sum);
+    }
+    assertThat(perHost).containsOnly(Map.entry("fake-a", 2), Map.entry("fake-b", 2));
+    for (JsonNode h : cloud.get("/os-hypervisors/detail", admin).json().path("hypervisors")) {
+      assertThat(h.path("running_vms").asInt()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void oneSchedulingPassHonoursAForcedHostForEveryInstance() {
+    for (String id : multiCreate(admin, 3, "nova:fake-b")) {
+      assertThat(host(id)).isEqualTo("fake-b");
+    }
+  }
+
+  @Test
+  void aPassThatFillsTheHostsFailsOnlyTheInstancesThatDoNotFit() {
+    // fake hosts of 4096 MB (RAM ratio 1.5, 512 MB reserved) hold two 2048 MB servers each
+    ComputeTestCloud.Reply f =
+        cloud.call(
+            "POST",
+            "/flavors",
+            admin,
+            null,
+            """
+            {"flavor": {"name": "sched-big", "id": "sched-big", "ram": 2048, "vcpus": 1,
+             "disk": 1}}
+            """);
+    assertThat(f.status()).as(f.text()).isEqualTo(200);
+    ComputeTestCloud.Reply r =
+        cloud.call(
+            "POST",
+            "/servers",
+            admin,
+            "2.37",
+            """
+            {"server": {"name": "m", "imageRef": "%s", "flavorRef": "sched-big",
+             "networks": "none", "min_count": 6, "max_count": 6}}
+            """
+                .formatted(cloud.ensureImage()));
+    assertThat(r.status()).as(r.text()).isEqualTo(202);
+    Map<String, Integer> byStatus = new HashMap<>();
+    Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(30))
+        .until(
+            () -> {
+              byStatus.clear();
+              for (JsonNode s : cloud.get("/servers/detail", admin).json().path("servers")) {
+                if (s.path("OS-EXT-STS:task_state").isNull()) {
+                  byStatus.merge(s.path("status").asText(), 1, Integer::sum);
+                }
+              }
+              return byStatus.values().stream().mapToInt(Integer::intValue).sum() == 6;
+            });
+    assertThat(byStatus).containsOnly(Map.entry("ACTIVE", 4), Map.entry("ERROR", 2));
+    for (JsonNode h : cloud.get("/os-hypervisors/detail", admin).json().path("hypervisors")) {
+      assertThat(h.path("running_vms").asInt()).isEqualTo(2);
+    }
+  }
 }

@@ -30,7 +30,8 @@ class ResizeFailureTest {
 
   @BeforeEach
   void start() {
-    hosts = new TwoHostCloud(home, Map.of());
+    // a migration stranded at resize_migrated is looked at again 1 s after an agent start
+    hosts = new TwoHostCloud(home, Map.of("resize_stranded_timeout", "1"));
     cloud = hosts.cloud;
     admin = cloud.admin();
     demo = cloud.demo();
@@ -134,6 +135,116 @@ class ResizeFailureTest {
     assertThat(hosts.fakeHost().openMigrationTargets()).isEmpty();
     assertThat(cloud.running.cloud().compute().hosts().usage("fake-host").ramMb()).isZero();
     release.countDown();
+  }
+
+  /** Blocks forever: the agent process dies where this runs. */
+  private static Runnable dieHere(CountDownLatch reached, CountDownLatch release) {
+    return () -> {
+      reached.countDown();
+      while (true) {
+        try {
+          release.await();
+          break;
+        } catch (InterruptedException e) {
+          // a dead process does not wake up
+        }
+      }
+      throw new Error("the agent process is dead");
+    };
+  }
+
+  /** The resize ended back on {@code host} with the old flavor, running, the migration in error. */
+  private void revertedTo(String id, String host, String other) {
+    hosts.awaitMigration(admin, id, "error");
+    JsonNode s = cloud.awaitStatus(demo, id, "ACTIVE");
+    hosts.awaitIdle();
+    assertThat(s.path("OS-EXT-STS:task_state").isNull()).isTrue();
+    assertThat(s.path("flavor").path("id").asText()).isEqualTo("v1.tiny");
+    assertThat(hosts.hostOf(admin, id)).isEqualTo(host);
+    assertThat(hosts.driverOf(host).powerState(id)).contains(PowerState.RUNNING);
+    assertThat(hosts.driverOf(host).resizeLeftovers()).isEmpty();
+    assertThat(hosts.driverOf(other).powerState(id)).isEmpty();
+    assertThat(hosts.driverOf(other).openMigrationTargets()).isEmpty();
+    assertThat(cloud.running.cloud().compute().hosts().usage(other).ramMb()).isZero();
+    JsonNode actions = cloud.get("/servers/" + id + "/os-instance-actions", admin).json();
+    String rid = actions.path("instanceActions").get(0).path("request_id").asText();
+    JsonNode action =
+        cloud
+            .call("GET", "/servers/" + id + "/os-instance-actions/" + rid, admin, "2.51", null)
+            .json();
+    assertThat(action.toString()).contains("finish_resize failed");
+  }
+
+  @Test
+  void sourceAgentKilledBeforeCastingFinishResizeRevertsOnRestart() throws Exception {
+    String id = bootActive(); // on host2, the source; fake-host is the destination
+    CountDownLatch casting = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    // the disks are sent and the task is resize_migrated; the process dies before the cast
+    hosts.outgoing.put("finishResize", dieHere(casting, release));
+    assertThat(hosts.action(demo, id, null, "{\"resize\": {\"flavorRef\": \"1\"}}")).isEqualTo(202);
+    casting.await();
+    hosts.killHost2();
+    hosts.outgoing.clear();
+    assertThat(cloud.server(admin, id).path("OS-EXT-STS:task_state").asText())
+        .isEqualTo("resize_migrated");
+    assertThat(hosts.host2.resizeLeftovers()).containsExactly(id);
+    hosts.startHost2();
+    revertedTo(id, "host2", "fake-host");
+    release.countDown();
+  }
+
+  @Test
+  void destinationAgentKilledHoldingFinishResizeRevertsOnRestart() throws Exception {
+    String id = bootActive();
+    // first move the server to fake-host, so that host2 (restartable) is the next destination
+    assertThat(hosts.action(admin, id, null, "{\"migrate\": null}")).isEqualTo(202);
+    cloud.awaitStatus(demo, id, "VERIFY_RESIZE");
+    assertThat(hosts.action(demo, id, null, "{\"confirmResize\": null}")).isEqualTo(204);
+    cloud.awaitStatus(demo, id, "ACTIVE");
+    CountDownLatch received = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    // host2 takes the finish_resize message and dies before acting on it: the message is gone
+    hosts.incoming.put("finishResize", dieHere(received, release));
+    assertThat(hosts.action(demo, id, null, "{\"resize\": {\"flavorRef\": \"1\"}}")).isEqualTo(202);
+    received.await();
+    hosts.killHost2();
+    hosts.incoming.clear();
+    assertThat(cloud.server(admin, id).path("OS-EXT-STS:task_state").asText())
+        .isEqualTo("resize_migrated");
+    hosts.startHost2();
+    revertedTo(id, "fake-host", "host2");
+    release.countDown();
+  }
+
+  @Test
+  void aFinishResizeQueuedForARestartedDestinationStillFinishes() throws Exception {
+    String id = bootActive();
+    assertThat(hosts.action(admin, id, null, "{\"migrate\": null}")).isEqualTo(202);
+    cloud.awaitStatus(demo, id, "VERIFY_RESIZE");
+    assertThat(hosts.action(demo, id, null, "{\"confirmResize\": null}")).isEqualTo(204);
+    cloud.awaitStatus(demo, id, "ACTIVE");
+    // host2 dies while the source copies: the source's finish_resize cast waits in its queue
+    hosts.fakeHost().faults().hook(Op.COPY_DISK, uuid -> hosts.killHost2());
+    assertThat(hosts.action(demo, id, null, "{\"resize\": {\"flavorRef\": \"1\"}}")).isEqualTo(202);
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(20))
+        .until(
+            () ->
+                cloud
+                    .server(admin, id)
+                    .path("OS-EXT-STS:task_state")
+                    .asText()
+                    .equals("resize_migrated"));
+    hosts.fakeHost().faults().clear();
+    hosts.startHost2();
+    JsonNode s = cloud.awaitStatus(demo, id, "VERIFY_RESIZE");
+    assertThat(s.path("flavor").path("id").asText()).isNotEqualTo("v1.tiny");
+    Thread.sleep(1500); // past resize_stranded_timeout: the stranded check leaves it alone
+    hosts.awaitIdle();
+    assertThat(cloud.server(demo, id).path("status").asText()).isEqualTo("VERIFY_RESIZE");
+    assertThat(hosts.hostOf(admin, id)).isEqualTo("host2");
+    assertThat(hosts.host2.powerState(id)).contains(PowerState.RUNNING);
   }
 
   @Test

@@ -37,6 +37,27 @@ public final class ScaleBench {
                 0,
                 owned,
                 Duration.ofSeconds(120))) {
+      try {
+        run(hosts, servers, pg, broker, stack);
+      } finally {
+        // agents and the control plane before the broker and the database they use
+        for (int i = stack.size() - 1; i >= 0; i--) {
+          try {
+            stack.get(i).close();
+          } catch (Exception e) {
+            System.err.println("stop: " + e);
+          }
+        }
+      }
+    } finally {
+      owned.close();
+    }
+  }
+
+  private static void run(
+      int hosts, int servers, PostgresFixture pg, PrivateBroker broker, List<AutoCloseable> stack)
+      throws Exception {
+    {
       Map<String, String> v = new HashMap<>();
       v.put("home", Files.createTempDirectory("virga-scale-").toString());
       v.put("port", "0");
@@ -139,15 +160,6 @@ public final class ScaleBench {
           lat.get(98) / 1e6,
           hosts,
           (rt.totalMemory() - rt.freeMemory()) >> 20);
-    } finally {
-      for (int i = stack.size() - 1; i >= 0; i--) {
-        try {
-          stack.get(i).close();
-        } catch (Exception e) {
-          System.err.println("stop: " + e);
-        }
-      }
-      owned.close();
     }
   }
 

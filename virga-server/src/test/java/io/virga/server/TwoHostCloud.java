@@ -11,9 +11,12 @@ import io.virga.core.Config;
 import io.virga.rpc.Rpc;
 import io.virga.rpc.RpcTransport;
 import io.virga.virt.FakeDriver;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.awaitility.Awaitility;
 
 /**
@@ -26,6 +29,14 @@ final class TwoHostCloud implements AutoCloseable {
   final FakeDriver host2 = new FakeDriver("host2", 16, 32768, 500);
   private ComputeManager agent2;
   private RpcTransport.Listener listener2;
+
+  /**
+   * Run before host2 sends ({@code outgoing}) or handles ({@code incoming}) the named RPC method: a
+   * hook that blocks forever is the agent process dying at that point.
+   */
+  final Map<String, Runnable> outgoing = new ConcurrentHashMap<>();
+
+  final Map<String, Runnable> incoming = new ConcurrentHashMap<>();
 
   TwoHostCloud(Path home, Map<String, String> settings) {
     cloud = new ComputeTestCloud(home, new FakeDriver("fake-host", 8, 4096, 100), settings);
@@ -42,9 +53,11 @@ final class TwoHostCloud implements AutoCloseable {
             AllInOne.inProcessImages(cloud.running.cloud().images()),
             ComputeOptions.fromConfig(config),
             MigrationOptions.fromConfig(config),
-            host -> Rpc.computeAgent(transport, host));
+            host -> hooked(Rpc.computeAgent(transport, host), outgoing));
     agent2.start();
-    listener2 = Rpc.serve(transport, Rpc.computeTopic("host2"), ComputeAgentApi.class, agent2);
+    listener2 =
+        Rpc.serve(
+            transport, Rpc.computeTopic("host2"), ComputeAgentApi.class, hooked(agent2, incoming));
     // both hosts reported before a test boots (the scheduler sees only reported nodes)
     var hosts = cloud.running.cloud().compute().hosts();
     Awaitility.await()
@@ -55,6 +68,24 @@ final class TwoHostCloud implements AutoCloseable {
                     .map(n -> n.host())
                     .toList()
                     .containsAll(java.util.List.of("host2", "fake-host")));
+  }
+
+  private static ComputeAgentApi hooked(ComputeAgentApi target, Map<String, Runnable> hooks) {
+    return (ComputeAgentApi)
+        Proxy.newProxyInstance(
+            ComputeAgentApi.class.getClassLoader(),
+            new Class<?>[] {ComputeAgentApi.class},
+            (proxy, method, args) -> {
+              Runnable hook = hooks.get(method.getName());
+              if (hook != null) {
+                hook.run();
+              }
+              try {
+                return method.invoke(target, args);
+              } catch (InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
   }
 
   /** host2's agent process dies: no more RPC, its running actions abandoned. */

@@ -232,6 +232,35 @@ public interface ComputeDriver extends AutoCloseable {
   }
 
   /**
+   * Nova's {@code instance_on_disk}: whether this host sees the instance's files (an instances path
+   * shared with the host it lived on), so an evacuation can recreate it from its disks.
+   */
+  default boolean instanceOnDisk(InstanceSpec spec) {
+    return false;
+  }
+
+  /**
+   * Evacuate on shared storage (Nova's rebuild with recreate and on_shared_storage): define and
+   * start the instance on this host from the disks it already has — nothing recreated from the
+   * image, the user's data kept; the domain XML and the config drive are made afresh, backing files
+   * missing from this host's base cache recreated. Tells rebuild_block_device_mapping and
+   * rebuild_spawning; the guest ends running. A failure removes the domain, never the disks.
+   */
+  default void recreateFromDisks(
+      InstanceSpec spec, ImageSource images, Consumer<TaskState> taskState) {
+    throw new NotImplementedException("evacuate on shared storage is not implemented");
+  }
+
+  /**
+   * Whether another host recreated this instance from the disks this host sees (an evacuation on
+   * shared storage): they are that host's now, so this host's cleanup of its leftover copy must
+   * destroy the domain only (Nova's {@code _destroy_evacuated_instances} with shared storage).
+   */
+  default boolean instanceDisksTakenOver(InstanceSpec spec) {
+    return false;
+  }
+
+  /**
    * Rescue: keep the instance's own domain definition for {@link #unrescue}, then boot a rescue
    * domain from {@code rescueImage} (first disk) with the instance's root disk as second disk.
    */

@@ -57,6 +57,7 @@ public final class FakeDriver implements ComputeDriver {
   private final FakeMigrations migrations;
   private volatile Consumer<LifecycleEvent> listener = e -> {};
   private volatile boolean hostUp = true;
+  private volatile FakeDisks disks = new FakeDisks();
 
   /** A host with 16 vCPUs, 32 GiB of memory and 500 GB of disk. */
   public FakeDriver(String hostname) {
@@ -110,6 +111,7 @@ public final class FakeDriver implements ComputeDriver {
       throw new ConflictException("spawn: domain " + spec.domainName() + " defined concurrently");
     }
     spawns.incrementAndGet();
+    disks.createFromImage(spec.uuid(), spec.image().id());
     guest.boot();
     emit(spec.uuid(), Transition.STARTED);
   }
@@ -128,6 +130,7 @@ public final class FakeDriver implements ComputeDriver {
         leftovers.add(spec.uuid());
         throw e;
       }
+      disks.remove(spec.uuid());
     }
   }
 
@@ -422,8 +425,56 @@ public final class FakeDriver implements ComputeDriver {
     taskState.accept(TaskState.REBUILD_SPAWNING);
     FakeGuest guest = old == null ? new FakeGuest(spec) : new FakeGuest(spec, old);
     guests.put(spec.uuid(), guest);
+    disks.createFromImage(spec.uuid(), spec.image().id());
     guest.boot();
     emit(spec.uuid(), Transition.STARTED);
+  }
+
+  // ---- evacuate on shared storage (FakeDisks) ----
+
+  /** This host's instances path: give two drivers the same one to share their storage. */
+  public FakeDisks disks() {
+    return disks;
+  }
+
+  /** The admin password the guest's last spawn, rebuild or recreate put on its config drive. */
+  public Optional<String> adminPass(String uuid) {
+    return Optional.ofNullable(guests.get(uuid)).flatMap(g -> g.spec().adminPass());
+  }
+
+  public void shareDisks(FakeDisks shared) {
+    this.disks = shared;
+  }
+
+  @Override
+  public boolean instanceOnDisk(InstanceSpec spec) {
+    return disks.exists(spec.uuid());
+  }
+
+  /** A guest defined here over the disks it has: their content stays as the guest left it. */
+  @Override
+  public void recreateFromDisks(
+      InstanceSpec spec, ImageSource images, Consumer<TaskState> taskState) {
+    faults.apply(Op.REBUILD, spec.uuid());
+    taskState.accept(TaskState.REBUILD_BLOCK_DEVICE_MAPPING);
+    if (!disks.exists(spec.uuid())) {
+      throw new NotFoundException("recreate: instance " + spec.uuid() + " has no disks here");
+    }
+    if (guests.containsKey(spec.uuid())) {
+      throw new ConflictException("recreate: domain " + spec.domainName() + " exists here");
+    }
+    bases.ensure(spec.image(), images, () -> faults.apply(Op.FETCH_IMAGE, spec.uuid()));
+    taskState.accept(TaskState.REBUILD_SPAWNING);
+    FakeGuest guest = new FakeGuest(spec);
+    guests.put(spec.uuid(), guest);
+    disks.recreatedBy(spec.uuid(), hostname);
+    guest.boot();
+    emit(spec.uuid(), Transition.STARTED);
+  }
+
+  @Override
+  public boolean instanceDisksTakenOver(InstanceSpec spec) {
+    return disks.recreatedBy(spec.uuid()).filter(h -> !h.equals(hostname)).isPresent();
   }
 
   /** The guest reboots into the rescue image (its console says which). */

@@ -14,6 +14,8 @@ import java.util.Optional;
  * @param userData raw user data bytes (already base64-decoded), if any
  * @param publicKeys key name → OpenSSH public key, for the config drive
  * @param configDrive true when the user asked for a config drive (a driver may force one)
+ * @param adminPass the password the API handed out for this build or rebuild (Nova's {@code
+ *     admin_password}), delivered only through the config drive's {@code admin_pass}; never stored
  */
 public record InstanceSpec(
     String uuid,
@@ -30,11 +32,69 @@ public record InstanceSpec(
     boolean configDrive,
     String availabilityZone,
     int launchIndex,
-    Instant createdAt) {
+    Instant createdAt,
+    Optional<String> adminPass) {
 
   public InstanceSpec {
     metadata = Map.copyOf(metadata);
     publicKeys = Map.copyOf(publicKeys);
+  }
+
+  /** An instance spec without an admin password (every action but a build or a rebuild). */
+  public InstanceSpec(
+      String uuid,
+      String domainName,
+      String displayName,
+      String hostname,
+      String projectId,
+      String userId,
+      Flavor flavor,
+      ImageMeta image,
+      Map<String, String> metadata,
+      Optional<byte[]> userData,
+      Map<String, String> publicKeys,
+      boolean configDrive,
+      String availabilityZone,
+      int launchIndex,
+      Instant createdAt) {
+    this(
+        uuid,
+        domainName,
+        displayName,
+        hostname,
+        projectId,
+        userId,
+        flavor,
+        image,
+        metadata,
+        userData,
+        publicKeys,
+        configDrive,
+        availabilityZone,
+        launchIndex,
+        createdAt,
+        Optional.empty());
+  }
+
+  /** The same spec carrying the admin password to put on the config drive. */
+  public InstanceSpec withAdminPass(Optional<String> password) {
+    return new InstanceSpec(
+        uuid,
+        domainName,
+        displayName,
+        hostname,
+        projectId,
+        userId,
+        flavor,
+        image,
+        metadata,
+        userData,
+        publicKeys,
+        configDrive,
+        availabilityZone,
+        launchIndex,
+        createdAt,
+        password);
   }
 
   /** The same instance booting another image (rescue, unshelve from the shelve snapshot). */
@@ -54,6 +114,25 @@ public record InstanceSpec(
         configDrive,
         availabilityZone,
         launchIndex,
-        createdAt);
+        createdAt,
+        adminPass);
+  }
+
+  /** The record's text without the admin password (specs appear in logs). */
+  @Override
+  public String toString() {
+    return "InstanceSpec[uuid="
+        + uuid
+        + ", domainName="
+        + domainName
+        + ", image="
+        + image.id()
+        + ", flavor="
+        + flavor.name()
+        + ", configDrive="
+        + configDrive
+        + ", adminPass="
+        + (adminPass.isPresent() ? "<set>" : "<none>")
+        + "]";
   }
 }
