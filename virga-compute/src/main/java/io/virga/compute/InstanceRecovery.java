@@ -103,7 +103,7 @@ final class InstanceRecovery {
     Recovering r = new Recovering(i, i.taskState());
     if (finishDeleted(r, requestId)
         || (shelve != null && recoverShelve(r.instance(), r.task(), requestId))
-        || failInterruptedBuild(r, requestId)
+        || failInterruptedBuild(r)
         || failInterruptedRebuild(r)
         || restoreInterruptedRescue(r)) {
       return;
@@ -158,16 +158,16 @@ final class InstanceRecovery {
     return true;
   }
 
-  private boolean failInterruptedBuild(Recovering r, String requestId) {
+  private boolean failInterruptedBuild(Recovering r) {
     if (r.instance().vmState() != VmState.BUILDING && !is(r.task(), BUILD_TASKS)) {
       return false;
     }
     if (r.instance().vmState() == VmState.BUILDING && is(r.task(), Set.of(SCHEDULING))) {
       // no run of this agent started it (the build's first step leaves scheduling): the API
-      // claimed this host and its cast may still wait in the queue, or went down with the agent.
-      // Build it now; the cast, when it comes, finds it built and is dropped.
-      log.info("build assigned to this host was never started; building it now");
-      flows.build(r.uuid(), requestId);
+      // claimed this host and its cast (with the admin password and the group to re-check) waits
+      // in the queue, queued behind this recovery. Nova's compute never sees such a build at start
+      // either (it sets the host itself) and builds it when the cast arrives.
+      log.info("build assigned to this host was never started; leaving it to its queued cast");
       return true;
     }
     log.warn("instance failed to spawn: the agent stopped during the build; setting ERROR");

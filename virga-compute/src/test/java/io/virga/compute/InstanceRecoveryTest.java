@@ -60,8 +60,8 @@ class InstanceRecoveryTest extends AgentFixture {
 
     assertState(spawning, VmState.ERROR, null);
     assertThat(conductor.faults).anyMatch(f -> f.startsWith(spawning) && f.contains("restart"));
-    // claimed for this host but never started by the agent: built now, not failed
-    assertState(scheduling, VmState.ACTIVE, null);
+    // claimed for this host but never started by the agent: left to the build cast
+    assertState(scheduling, VmState.BUILDING, TaskState.SCHEDULING);
     assertThat(conductor.faults).noneMatch(f -> f.startsWith(scheduling));
     assertThat(conductor.destroyed).containsExactly(deleting);
     assertThat(driver.getInfo(deleting)).isEmpty();
@@ -101,7 +101,7 @@ class InstanceRecoveryTest extends AgentFixture {
         new java.util.concurrent.atomic.AtomicInteger();
     driver.faults().hook(io.virga.virt.FakeFaults.Op.SPAWN, u -> spawns.incrementAndGet());
     startManager(options());
-    manager.buildAndRunInstance(queued); // the cast that waited in the queue
+    manager.buildAndRunInstance(queued, Optional.empty()); // the cast that waited in the queue
     idle();
     assertState(queued, VmState.ACTIVE, null);
     assertThat(spawns).hasValue(1);
