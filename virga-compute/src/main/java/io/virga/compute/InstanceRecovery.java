@@ -162,6 +162,14 @@ final class InstanceRecovery {
     if (r.instance().vmState() != VmState.BUILDING && !is(r.task(), BUILD_TASKS)) {
       return false;
     }
+    if (r.instance().vmState() == VmState.BUILDING && is(r.task(), Set.of(SCHEDULING))) {
+      // no run of this agent started it (the build's first step leaves scheduling): the API
+      // claimed this host and its cast (with the admin password and the group to re-check) waits
+      // in the queue, queued behind this recovery. Nova's compute never sees such a build at start
+      // either (it sets the host itself) and builds it when the cast arrives.
+      log.info("build assigned to this host was never started; leaving it to its queued cast");
+      return true;
+    }
     log.warn("instance failed to spawn: the agent stopped during the build; setting ERROR");
     tasks.fault(
         r.uuid(),

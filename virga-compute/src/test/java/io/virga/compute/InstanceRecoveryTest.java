@@ -60,7 +60,9 @@ class InstanceRecoveryTest extends AgentFixture {
 
     assertState(spawning, VmState.ERROR, null);
     assertThat(conductor.faults).anyMatch(f -> f.startsWith(spawning) && f.contains("restart"));
-    assertState(scheduling, VmState.ERROR, null);
+    // claimed for this host but never started by the agent: left to the build cast
+    assertState(scheduling, VmState.BUILDING, TaskState.SCHEDULING);
+    assertThat(conductor.faults).noneMatch(f -> f.startsWith(scheduling));
     assertThat(conductor.destroyed).containsExactly(deleting);
     assertThat(driver.getInfo(deleting)).isEmpty();
     assertState(uploading, VmState.ACTIVE, null);
@@ -89,6 +91,21 @@ class InstanceRecoveryTest extends AgentFixture {
     assertState(errorAlone, VmState.ERROR, null);
     assertThat(conductor.taskHistory(errorAlone)).containsExactly("none");
     assertState(elsewhere, VmState.BUILDING, TaskState.SPAWNING);
+  }
+
+  @Test
+  void aBuildCastThatWaitedForTheRestartedAgentBootsOnce() {
+    // the API claimed host1 and cast the build while the agent was away; it restarts
+    String queued = leftBehind(VmState.BUILDING, TaskState.SCHEDULING, Optional.empty());
+    java.util.concurrent.atomic.AtomicInteger spawns =
+        new java.util.concurrent.atomic.AtomicInteger();
+    driver.faults().hook(io.virga.virt.FakeFaults.Op.SPAWN, u -> spawns.incrementAndGet());
+    startManager(options());
+    manager.buildAndRunInstance(queued, Optional.empty()); // the cast that waited in the queue
+    idle();
+    assertState(queued, VmState.ACTIVE, null);
+    assertThat(spawns).hasValue(1);
+    assertThat(conductor.faults).isEmpty();
   }
 
   @Test

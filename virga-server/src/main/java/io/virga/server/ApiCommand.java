@@ -11,7 +11,9 @@ import picocli.CommandLine.Command;
 /**
  * {@code virga api}: the control plane of a multi-host deployment (identity, compute and image API,
  * scheduler, conductor) on PostgreSQL ({@code database_url}) and RabbitMQ ({@code transport_url}).
- * Waits, with back-off, for both to be reachable. Several may run on one database.
+ * Waits, with back-off, for both to be reachable. Several may run on one database (behind a load
+ * balancer): they share quotas, scheduling and recovery through the database, and must share the
+ * users' passwords.
  */
 @Command(
     name = "api",
@@ -25,7 +27,9 @@ import picocli.CommandLine.Command;
           + " PostgreSQL and RabbitMQ answer.",
       "First start: creates the admin and demo users and the agents' service user virga-agent"
           + " (project service); their passwords are in $VIRGA_HOME/credentials unless"
-          + " VIRGA_ADMIN_PASSWORD, VIRGA_DEMO_PASSWORD, VIRGA_SERVICE_PASSWORD say otherwise."
+          + " VIRGA_ADMIN_PASSWORD, VIRGA_DEMO_PASSWORD, VIRGA_SERVICE_PASSWORD say otherwise.",
+      "Several virga api on one database: give each the same passwords (those variables, or a"
+          + " copy of the first one's credentials file); one without them refuses to start."
     })
 final class ApiCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(ApiCommand.class);
@@ -51,6 +55,7 @@ final class ApiCommand implements Callable<Integer> {
                 throw e;
               }
             });
+    refuseToResetSharedPasswords(cloud, config.home(), System.getenv());
     UpCredentials creds = UpCredentials.load(config.home(), System.getenv());
     UpDefaults.ensureUsers(cloud.identity(), creds);
     int flavors = UpDefaults.ensureFlavors(cloud.compute().flavors());
@@ -64,5 +69,36 @@ final class ApiCommand implements Callable<Integer> {
             + creds.file());
     Foreground.runUntilStopped(cloud, "virga api");
     return 0;
+  }
+
+  static final java.util.List<String> PASSWORD_VARIABLES =
+      java.util.List.of("VIRGA_ADMIN_PASSWORD", "VIRGA_DEMO_PASSWORD", "VIRGA_SERVICE_PASSWORD");
+
+  /**
+   * Another {@code virga api} on the same database already made the users: a process that would now
+   * generate passwords of its own (no credentials file, no password variables) would reset theirs,
+   * locking out clients and agents. It stops instead and says what to give it.
+   */
+  static void refuseToResetSharedPasswords(
+      AllInOne cloud, java.nio.file.Path home, java.util.Map<String, String> env) {
+    boolean given =
+        PASSWORD_VARIABLES.stream().allMatch(v -> env.get(v) != null && !env.get(v).isEmpty());
+    if (given || java.nio.file.Files.isRegularFile(home.resolve("credentials"))) {
+      return;
+    }
+    if (cloud
+        .identity()
+        .repository()
+        .findUserByName(io.virga.api.IdentityService.DEFAULT_DOMAIN_ID, "admin")
+        .isPresent()) {
+      cloud.close();
+      throw new io.virga.core.InvalidInputException(
+          "this database already has its users (another virga api made them): give this process"
+              + " their passwords ("
+              + String.join(", ", PASSWORD_VARIABLES)
+              + ", or a copy of the first API host's $VIRGA_HOME/credentials in "
+              + home
+              + ") so that it does not reset them");
+    }
   }
 }

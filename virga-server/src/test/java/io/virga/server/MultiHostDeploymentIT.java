@@ -9,7 +9,6 @@ import io.virga.multihost.OwnedProcesses;
 import io.virga.multihost.PrivateBroker;
 import io.virga.tinyguest.TinyGuest;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,24 +38,30 @@ class MultiHostDeploymentIT {
 
   @Test
   void apiAndTwoAgentsOverPostgresAndRabbitmq() throws Exception {
-    jar = Path.of(System.getProperty("virga.repo", "..")).resolve("virga-server/target/virga.jar");
+    jar = VirgaApiProcess.jar();
     assertThat(jar).exists();
     OwnedProcesses owned = OwnedProcesses.open(OwnedProcesses.DEFAULT_DIR, "deployment-it");
-    Process api = null;
+    VirgaApiProcess api = null;
     try (PostgresFixture pg = PostgresFixture.start();
         PrivateBroker broker =
             PrivateBroker.start(tmp.resolve("rabbit"), 0, owned, Duration.ofSeconds(120));
         NamespacedHostsFixture hosts = NamespacedHostsFixture.start(2, false)) {
       transportUrl = broker.uri().toString();
-      int port = freePort();
-      apiUrl = "http://127.0.0.1:" + port;
-      api = startApi(pg, port);
+      api =
+          VirgaApiProcess.start(
+              tmp.resolve("api"),
+              pg.jdbcUrl(pg.createDatabase()),
+              transportUrl,
+              SERVICE_PW,
+              Map.of("VIRGA_SERVICE_DOWN_TIME", "12"),
+              logs().resolve("api.log"));
+      apiUrl = api.url();
       for (int i = 1; i <= 2; i++) {
-        metricsPorts[i - 1] = freePort();
+        metricsPorts[i - 1] = VirgaApiProcess.freePort();
         agents.set(i - 1, startAgent(hosts.host(i), i));
       }
       ApiHttp http = new ApiHttp(apiUrl);
-      String admin = http.token("admin", "it-admin-pw", "admin");
+      String admin = http.token("admin", VirgaApiProcess.ADMIN_PW, "admin");
       http.awaitServices(
           admin,
           s -> "up".equals(s.get("virga-host1")) && "up".equals(s.get("virga-host2")),
@@ -139,43 +144,10 @@ class MultiHostDeploymentIT {
         killAgent(i);
       }
       if (api != null) {
-        api.destroy();
-        api.waitFor(30, TimeUnit.SECONDS);
-        api.destroyForcibly();
+        api.close();
       }
       owned.close();
     }
-  }
-
-  private Process startApi(PostgresFixture pg, int port) throws IOException {
-    ProcessBuilder pb =
-        new ProcessBuilder(java(), "-Xmx512m", "-cp", jar.toString(), Main.class.getName(), "api");
-    Map<String, String> env = pb.environment();
-    env.put("VIRGA_HOME", tmp.resolve("api").toString());
-    env.put("VIRGA_DATABASE_URL", pg.jdbcUrl(pg.createDatabase()));
-    env.put("VIRGA_DATABASE_USER", "postgres");
-    env.put("VIRGA_DATABASE_PASSWORD", "");
-    env.put("VIRGA_TRANSPORT_URL", transportUrl);
-    env.put("VIRGA_PORT", Integer.toString(port));
-    env.put("VIRGA_SERVICE_DOWN_TIME", "12");
-    env.put("VIRGA_PASSWORD_HASH_COST", "4");
-    env.put("VIRGA_ADMIN_PASSWORD", "it-admin-pw");
-    env.put("VIRGA_DEMO_PASSWORD", "it-demo-pw");
-    env.put("VIRGA_SERVICE_PASSWORD", SERVICE_PW);
-    Path log = logs().resolve("api.log");
-    pb.redirectErrorStream(true).redirectOutput(log.toFile());
-    Process p = pb.start();
-    org.awaitility.Awaitility.await()
-        .atMost(Duration.ofSeconds(120))
-        .alias("virga api up")
-        .until(
-            () -> {
-              if (!p.isAlive()) {
-                throw new AssertionError("virga api exited:\n" + Files.readString(log));
-              }
-              return Files.readString(log).contains("virga api is up on");
-            });
-    return p;
   }
 
   /** {@code virga agent} inside the host, configured as an operator would, by environment. */
@@ -187,7 +159,7 @@ class MultiHostDeploymentIT {
                 "--pdeathsig",
                 "KILL",
                 "--",
-                java(),
+                VirgaApiProcess.java(),
                 "-Xmx192m",
                 "-XX:-UsePerfData",
                 "--enable-native-access=ALL-UNNAMED",
@@ -237,16 +209,6 @@ class MultiHostDeploymentIT {
       return new ProcessBuilder("true").start();
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
-    }
-  }
-
-  private static String java() {
-    return ProcessHandle.current().info().command().orElse("java");
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
     }
   }
 
