@@ -40,10 +40,11 @@ public final class RabbitTransport implements RpcTransport {
   private final Channel publish;
 
   /**
-   * Declares topics on first use: a broker round trip, on its own channel so that it never holds
-   * up the publishes (replies, casts) of other threads behind the publish channel's lock.
+   * Declares topics on first use: a broker round trip, on its own channel so that it never holds up
+   * the publishes (replies, casts) of other threads behind the publish channel's lock.
    */
   private final Channel declaring;
+
   private final String replyQueue;
   private final Map<String, CompletableFuture<byte[]>> waiting = new ConcurrentHashMap<>();
   private final Set<String> declared = ConcurrentHashMap.newKeySet();
