@@ -124,6 +124,22 @@ final class MultiHostUp implements AutoCloseable {
   }
 
   /**
+   * Default {@code agent_java_opts}, each agent's JVM options, for an RSS under 150 MiB
+   * (bench/README.md, Scale): the heap starts at 16 MiB and grows, up to 160 MiB, only as far as
+   * the live data needs (and gives memory back after a full GC); C1 only (an agent waits on libvirt
+   * and RabbitMQ: C2's code cache and compiler arenas cost more memory and CPU than it saves).
+   */
+  static final String AGENT_JAVA_OPTS =
+      "-Xms16m -Xmx160m -XX:+UseSerialGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30"
+          + " -XX:TieredStopAtLevel=1 -XX:-UsePerfData";
+
+  /**
+   * The agents' environment for the JVM: two glibc malloc arenas instead of eight per core (the
+   * agent's hundred mostly idle threads otherwise spread their native allocations over many).
+   */
+  static final Map<String, String> AGENT_JVM_ENV = Map.of("MALLOC_ARENA_MAX", "2");
+
+  /**
    * {@code virga agent} inside the host (its files, hostname and libvirt; the machine's loopback),
    * configured through the environment; it dies with its parent (pdeathsig) and with the host.
    */
@@ -132,10 +148,7 @@ final class MultiHostUp implements AutoCloseable {
     List<String> java = new ArrayList<>();
     java.add(ProcessHandle.current().info().command().orElse("java"));
     java.add("--enable-native-access=ALL-UNNAMED");
-    for (String opt :
-        config
-            .string("agent_java_opts", "-Xmx160m -XX:+UseSerialGC -XX:-UsePerfData")
-            .split("\\s+")) {
+    for (String opt : config.string("agent_java_opts", AGENT_JAVA_OPTS).split("\\s+")) {
       if (!opt.isBlank()) {
         java.add(opt);
       }
@@ -144,6 +157,7 @@ final class MultiHostUp implements AutoCloseable {
     List<String> cmd = new ArrayList<>(List.of("setpriv", "--pdeathsig", "TERM", "--"));
     cmd.addAll(java);
     Map<String, String> e = new java.util.LinkedHashMap<>();
+    e.putAll(AGENT_JVM_ENV);
     e.put("VIRGA_HOME", config.home().toString());
     e.put("VIRGA_TRANSPORT_URL", broker.uri().toString());
     e.put("VIRGA_MY_IP", h.ip());

@@ -107,6 +107,8 @@ public final class ScaleBench {
         Thread.sleep(500);
       }
       String image = TransportBench.uploadRaw(http, token, tinyFile());
+      double[] cpu0 = cpuSeconds(pg.port());
+      double load0 = loadAverage();
       long t0 = System.nanoTime();
       for (int done = 0; done < servers; done += 50) {
         int n = Math.min(50, servers - done);
@@ -138,6 +140,8 @@ public final class ScaleBench {
         Thread.sleep(200);
       }
       double secs = (System.nanoTime() - t0) / 1e9;
+      double[] cpu1 = cpuSeconds(pg.port());
+      double load1 = loadAverage();
       List<Long> lat = new ArrayList<>();
       for (int i = 0; i < 100; i++) {
         long s = System.nanoTime();
@@ -149,13 +153,19 @@ public final class ScaleBench {
       System.gc();
       System.out.printf(
           "scale: %d FakeDriver hosts, %d servers: submitted in %.1f s, all ACTIVE after %.1f s"
-              + " = %.1f boots/s; GET /servers (1,000 per page) p50 %.1f ms, p99 %.1f ms;"
-              + " heap used (API + %d agents, one JVM) %d MiB%n",
+              + " = %.1f boots/s; CPU during the boots: this JVM %.1f s, PostgreSQL + RabbitMQ"
+              + " %.1f s = %.1f ms per boot; load average %.1f -> %.1f; GET /servers (1,000 per"
+              + " page) p50 %.1f ms, p99 %.1f ms; heap used (API + %d agents, one JVM) %d MiB%n",
           hosts,
           servers,
           (submitted - t0) / 1e9,
           secs,
           servers / secs,
+          cpu1[0] - cpu0[0],
+          cpu1[1] - cpu0[1],
+          1000 * (cpu1[0] - cpu0[0] + cpu1[1] - cpu0[1]) / servers,
+          load0,
+          load1,
           lat.get(50) / 1e6,
           lat.get(98) / 1e6,
           hosts,
@@ -167,5 +177,46 @@ public final class ScaleBench {
     java.nio.file.Path img = Files.createTempFile("virga-scale-", ".img");
     Files.write(img, new byte[1024 * 1024]);
     return img;
+  }
+
+  /**
+   * CPU seconds (user + system) of this JVM, and of the database server (its postmaster, found by
+   * its port, daemonised) and the broker (a descendant of this JVM) with their children.
+   */
+  private static double[] cpuSeconds(int pgPort) {
+    double self = ticks(ProcessHandle.current().pid());
+    double others = ProcessHandle.current().descendants().mapToDouble(p -> ticks(p.pid())).sum();
+    try (var procs = Files.list(java.nio.file.Path.of("/proc"))) {
+      for (java.nio.file.Path p : procs.toList()) {
+        String cmd;
+        try {
+          cmd = Files.readString(p.resolve("cmdline")).replace('\0', ' ');
+        } catch (Exception e) {
+          continue;
+        }
+        if (cmd.contains("postgres") && cmd.contains("-p " + pgPort + " ")) {
+          ProcessHandle pm = ProcessHandle.of(Long.parseLong(p.getFileName().toString())).get();
+          others += ticks(pm.pid()) + pm.descendants().mapToDouble(c -> ticks(c.pid())).sum();
+        }
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+    return new double[] {self / 100.0, others / 100.0};
+  }
+
+  /** utime + stime of a process from /proc (clock ticks, 100 per second on Linux). */
+  private static double ticks(long pid) {
+    try {
+      String stat = Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    } catch (Exception e) {
+      return 0;
+    }
+  }
+
+  private static double loadAverage() {
+    return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
   }
 }
