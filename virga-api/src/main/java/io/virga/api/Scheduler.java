@@ -80,6 +80,7 @@ public final class Scheduler {
         group
             .map(g -> hosts.serverGroups().memberHosts(g.uuid(), instance.uuid()))
             .orElse(Map.of());
+    Optional<String> zone = requiredZone(instance);
     for (ComputeNodeRecord node : hosts.nodes()) {
       if (destination.isPresent() && !destination.get().matches(node)) {
         continue;
@@ -87,7 +88,7 @@ public final class Scheduler {
       ComputeServiceRecord svc = services.get(node.host());
       Optional<String> refused =
           (allowed.test(node.host())
-                  ? hostRefusal(instance, instance.flavor(), node, svc, now, forced)
+                  ? hostRefusal(instance.flavor(), node, svc, now, forced, zone)
                   : Optional.of("not the requested host"))
               .or(() -> group.flatMap(g -> ServerGroupPolicy.refusal(g, members, node.host())));
       if (refused.isPresent()) {
@@ -139,9 +140,17 @@ public final class Scheduler {
     throw new NoValidHostException(NO_VALID_HOST + " " + why);
   }
 
-  private Optional<String> hostRefusal(
-      InstanceRecord instance, ComputeNodeRecord node, ComputeServiceRecord svc, Instant now) {
-    return hostRefusal(instance, instance.flavor(), node, svc, now, false);
+  /**
+   * The zone the instance must be placed in (Nova's RequestSpec.availability_zone): on its first
+   * scheduling its own zone column, which then holds only what the user asked for; later the zone
+   * its create or unshelve recorded as requested. An instance created without a zone gets its
+   * host's zone in its record but moves between zones freely, as in Nova.
+   */
+  private Optional<String> requiredZone(InstanceRecord instance) {
+    if (instance.host().isEmpty() && instance.vmState() == io.virga.core.VmState.BUILDING) {
+      return instance.availabilityZone();
+    }
+    return hosts.requestedZone(instance.uuid());
   }
 
   /** The filters for {@code instance} asking for {@code flavor} (a resize's new flavor). */
@@ -151,17 +160,17 @@ public final class Scheduler {
       ComputeNodeRecord node,
       ComputeServiceRecord svc,
       Instant now) {
-    return hostRefusal(instance, flavor, node, svc, now, false);
+    return hostRefusal(flavor, node, svc, now, false, requiredZone(instance));
   }
 
   /** {@code forced}: an admin's forced host skips the enabled and availability-zone filters. */
   private Optional<String> hostRefusal(
-      InstanceRecord instance,
       Flavor flavor,
       ComputeNodeRecord node,
       ComputeServiceRecord svc,
       Instant now,
-      boolean forced) {
+      boolean forced,
+      Optional<String> zone) {
     if (svc == null) {
       return Optional.of("no compute service record");
     }
@@ -173,14 +182,8 @@ public final class Scheduler {
       return Optional.of(
           "compute service is down (no heartbeat in " + options.serviceDownTimeSeconds() + " s)");
     }
-    if (!forced
-        && instance.availabilityZone().isPresent()
-        && !instance.availabilityZone().get().equals(svc.availabilityZone())) {
-      return Optional.of(
-          "in availability zone "
-              + svc.availabilityZone()
-              + ", not "
-              + instance.availabilityZone().get());
+    if (!forced && zone.isPresent() && !zone.get().equals(svc.availabilityZone())) {
+      return Optional.of("in availability zone " + svc.availabilityZone() + ", not " + zone.get());
     }
     return resourceRefusal(flavor, node).apply(hosts.usage(node.host()));
   }
