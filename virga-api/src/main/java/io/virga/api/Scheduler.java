@@ -126,6 +126,7 @@ public final class Scheduler {
           group
               .map(g -> hosts.serverGroups().memberHosts(g.uuid(), instance.uuid()))
               .orElse(Map.of());
+      Optional<String> zone = requiredZone(instance);
       List<ComputeNodeRecord> candidates = new ArrayList<>();
       for (ComputeNodeRecord node : nodes) {
         if (destination.isPresent() && !destination.get().matches(node)) {
@@ -134,12 +135,12 @@ public final class Scheduler {
         Optional<String> refused =
             (allowed.test(node.host())
                     ? hostRefusal(
-                        instance,
                         instance.flavor(),
                         node,
                         services.get(node.host()),
                         now,
                         forced,
+                        zone,
                         usageOf(node.host()))
                     : Optional.of("not the requested host"))
                 .or(() -> group.flatMap(g -> ServerGroupPolicy.refusal(g, members, node.host())));
@@ -215,9 +216,17 @@ public final class Scheduler {
     }
   }
 
-  private Optional<String> hostRefusal(
-      InstanceRecord instance, ComputeNodeRecord node, ComputeServiceRecord svc, Instant now) {
-    return hostRefusal(instance, instance.flavor(), node, svc, now, false, null);
+  /**
+   * The zone the instance must be placed in (Nova's RequestSpec.availability_zone): on its first
+   * scheduling its own zone column, which then holds only what the user asked for; later the zone
+   * its create or unshelve recorded as requested. An instance created without a zone gets its
+   * host's zone in its record but moves between zones freely, as in Nova.
+   */
+  private Optional<String> requiredZone(InstanceRecord instance) {
+    if (instance.host().isEmpty() && instance.vmState() == io.virga.core.VmState.BUILDING) {
+      return instance.availabilityZone();
+    }
+    return hosts.requestedZone(instance.uuid());
   }
 
   /** The filters for {@code instance} asking for {@code flavor} (a resize's new flavor). */
@@ -227,7 +236,7 @@ public final class Scheduler {
       ComputeNodeRecord node,
       ComputeServiceRecord svc,
       Instant now) {
-    return hostRefusal(instance, flavor, node, svc, now, false, null);
+    return hostRefusal(flavor, node, svc, now, false, requiredZone(instance), null);
   }
 
   /**
@@ -235,12 +244,12 @@ public final class Scheduler {
    * usage} what is assigned to the host (null: read it now).
    */
   private Optional<String> hostRefusal(
-      InstanceRecord instance,
       Flavor flavor,
       ComputeNodeRecord node,
       ComputeServiceRecord svc,
       Instant now,
       boolean forced,
+      Optional<String> zone,
       InstanceRepository.Usage usage) {
     if (svc == null) {
       return Optional.of("no compute service record");
@@ -253,14 +262,8 @@ public final class Scheduler {
       return Optional.of(
           "compute service is down (no heartbeat in " + options.serviceDownTimeSeconds() + " s)");
     }
-    if (!forced
-        && instance.availabilityZone().isPresent()
-        && !instance.availabilityZone().get().equals(svc.availabilityZone())) {
-      return Optional.of(
-          "in availability zone "
-              + svc.availabilityZone()
-              + ", not "
-              + instance.availabilityZone().get());
+    if (!forced && zone.isPresent() && !zone.get().equals(svc.availabilityZone())) {
+      return Optional.of("in availability zone " + svc.availabilityZone() + ", not " + zone.get());
     }
     return resourceRefusal(flavor, node).apply(usage != null ? usage : hosts.usage(node.host()));
   }

@@ -148,6 +148,9 @@ final class ServerCreate implements AutoCloseable {
                   }
                   return rows;
                 });
+    // Nova's RequestSpec.availability_zone: only a requested zone binds later moves
+    req.availabilityZone()
+        .ifPresent(z -> created.forEach(r -> deps.hosts().recordRequestedZone(r.uuid(), z)));
     beforeScheduling.accept(created);
     for (InstanceRecord r : created) {
       deps.actions().start(r.uuid(), requestId, "create", project, caller.userId());

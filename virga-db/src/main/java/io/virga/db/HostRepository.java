@@ -259,6 +259,19 @@ public final class HostRepository {
     return new ServerGroupRepository(jdbi);
   }
 
+  /** Records the zone a server's create asked for: the scheduler keeps it there on every move. */
+  public void recordRequestedZone(String instanceUuid, String zone) {
+    new InstanceLifecycleRepository(jdbi)
+        .putSystemMetadata(
+            instanceUuid, InstanceLifecycleRepository.REQUESTED_AVAILABILITY_ZONE, zone);
+  }
+
+  /** The zone a server must stay in, when its create (or unshelve) asked for one. */
+  public Optional<String> requestedZone(String instanceUuid) {
+    return new InstanceLifecycleRepository(jdbi)
+        .systemMetadata(instanceUuid, InstanceLifecycleRepository.REQUESTED_AVAILABILITY_ZONE);
+  }
+
   static ComputeServiceRecord service(ResultSet rs) throws SQLException {
     return new ComputeServiceRecord(
         rs.getLong("id"),

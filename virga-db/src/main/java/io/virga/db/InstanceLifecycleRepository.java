@@ -19,6 +19,13 @@ public final class InstanceLifecycleRepository {
   public static final String SHELVED_AT = "shelved_at";
   public static final String SHELVED_HOST = "shelved_host";
 
+  /**
+   * The zone the user asked for at create (or at a 2.77 unshelve): Nova's
+   * RequestSpec.availability_zone. A server without one moves freely between zones; its {@code
+   * availability_zone} column is only the zone of the host it is on.
+   */
+  public static final String REQUESTED_AVAILABILITY_ZONE = "requested_availability_zone";
+
   private final Jdbi jdbi;
 
   public InstanceLifecycleRepository(Jdbi jdbi) {
@@ -188,6 +195,7 @@ public final class InstanceLifecycleRepository {
   /** The zone an offloaded instance is unshelved into (2.77). */
   public void setAvailabilityZone(String uuid, String zone) {
     jdbi.useHandle(h -> set(h, uuid, "availability_zone", zone));
+    putSystemMetadata(uuid, REQUESTED_AVAILABILITY_ZONE, zone);
   }
 
   /** Clears the host and node of an instance that no longer occupies one (shelve offload). */

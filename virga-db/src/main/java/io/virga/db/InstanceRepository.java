@@ -314,11 +314,14 @@ public final class InstanceRepository {
     return find(h, uuid);
   }
 
-  /** Sets host, node and (when the user gave none) the availability zone; scheduler only. */
+  /**
+   * Sets host, node and the availability zone: the host's, as Nova sets the instance's zone on
+   * every scheduling (a requested zone is kept by the filter, not by this column).
+   */
   static void assignHost(Handle h, String uuid, String host, String node, String az) {
     h.createUpdate(
-            "UPDATE instances SET host = :host, node = :node, availability_zone ="
-                + " COALESCE(availability_zone, :az), updated_at = :now WHERE uuid = :uuid")
+            "UPDATE instances SET host = :host, node = :node, availability_zone = :az,"
+                + " updated_at = :now WHERE uuid = :uuid")
         .bind("host", host)
         .bind("node", node)
         .bind("az", az)

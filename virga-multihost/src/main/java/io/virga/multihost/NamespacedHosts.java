@@ -142,6 +142,7 @@ public final class NamespacedHosts implements AutoCloseable {
       Process ns = startProcess(unshare(h, script, shared, aliases), h.dir(), h.name());
       long init = initOf(ns, h);
       NamespacedHost host = new NamespacedHost(h.name(), h.ip(), h.dir(), init);
+      writeInitPid(host);
       try {
         network.attach(host, hosts.size() + 1);
       } catch (NamespacedHostsException e) {
@@ -157,6 +158,39 @@ public final class NamespacedHosts implements AutoCloseable {
         hosts.size(),
         root,
         hosts.stream().map(h -> h.name() + "=" + h.ip()).toList());
+  }
+
+  /** {@code <host>/init.pid}: how a later command finds the host to enter it. */
+  private static void writeInitPid(NamespacedHost h) {
+    try {
+      Files.writeString(h.dir().resolve(INIT_PID), h.initPid() + "\n");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + h.dir().resolve(INIT_PID), e);
+    }
+  }
+
+  /**
+   * The pid of the running init of the host kept in {@code hostDir} (from its {@code init.pid}),
+   * when that process is alive and is this host's init; empty once the set stopped.
+   */
+  public static Optional<Long> runningInit(Path hostDir) {
+    Path abs = hostDir.toAbsolutePath();
+    long pid;
+    try {
+      pid = Long.parseLong(Files.readString(abs.resolve(INIT_PID)).strip());
+    } catch (IOException | NumberFormatException e) {
+      return Optional.empty();
+    }
+    return ProcessHandle.of(pid)
+        .filter(ProcessHandle::isAlive)
+        .filter(
+            p -> {
+              List<String> args = List.of(p.info().arguments().orElse(new String[0]));
+              return args.size() >= 2
+                  && args.get(0).endsWith("host-init.sh")
+                  && args.get(1).equals(abs.toString());
+            })
+        .map(ProcessHandle::pid);
   }
 
   private List<String> unshare(NamespacedHost h, Path script, Path shared, List<Path> aliases) {
@@ -277,6 +311,9 @@ public final class NamespacedHosts implements AutoCloseable {
       throw new NamespacedHostsException("interrupted while starting namespaced hosts", e);
     }
   }
+
+  /** The file under a host's directory that holds its init's pid (as the machine sees it). */
+  public static final String INIT_PID = "init.pid";
 
   public List<NamespacedHost> hosts() {
     return List.copyOf(hosts);

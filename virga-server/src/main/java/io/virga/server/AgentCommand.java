@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * {@code virga agent}: the compute agent of this host in a multi-host deployment. Talks to the
@@ -31,13 +32,25 @@ import picocli.CommandLine.Command;
           + " connection_uri, instances_path, virt_type, transport_url (RabbitMQ), image_api_url,"
           + " auth_url, service_user, service_password, service_project.",
       "Retries with back-off until RabbitMQ, libvirtd and the control plane answer; never opens"
-          + " the database."
+          + " the database.",
+      "With --up-host NAME: starts the agent of host NAME of a running `virga up --hosts N` again"
+          + " (after it died or was killed), inside that host's namespaces with the configuration"
+          + " up wrote ($VIRGA_HOME/hosts/NAME/agent.conf); its output goes to agent.log there."
     })
 final class AgentCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(AgentCommand.class);
 
+  @Option(
+      names = "--up-host",
+      paramLabel = "NAME",
+      description = "Start the agent of this host of a running `virga up --hosts N` again.")
+  String upHost;
+
   @Override
-  public Integer call() {
+  public Integer call() throws InterruptedException {
+    if (upHost != null) {
+      return restartUpHostAgent(upHost);
+    }
     Config config = Config.load();
     if (config.string("transport_url", "in-process").equals("in-process")) {
       throw new io.virga.core.InvalidInputException(
@@ -80,5 +93,30 @@ final class AgentCommand implements Callable<Integer> {
         },
         "virga agent");
     return 0;
+  }
+
+  /**
+   * Starts the agent of an {@code up --hosts} host again, as its init system would restart
+   * nova-compute, and stays in the foreground with it (Ctrl-C stops it; it also stops with up).
+   */
+  private static int restartUpHostAgent(String name) throws InterruptedException {
+    Config config = Config.load();
+    io.virga.multihost.NamespacedHost h = UpHostAgent.hostToRestart(config.home(), name);
+    Process p = UpHostAgent.start(h, config.home(), MultiHostUp.agentJavaOpts(config));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  p.descendants().forEach(ProcessHandle::destroy);
+                  p.destroy();
+                },
+                "virga-agent-stop"));
+    System.out.println(
+        "virga: the agent of "
+            + name
+            + " runs again in its namespaces (log "
+            + h.dir().resolve(UpHostAgent.LOG)
+            + ")");
+    return p.waitFor();
   }
 }

@@ -1,6 +1,5 @@
 package io.virga.server;
 
-import io.virga.core.Command;
 import io.virga.core.Config;
 import io.virga.db.ComputeServiceRecord;
 import io.virga.multihost.NamespacedHost;
@@ -100,7 +99,7 @@ final class MultiHostUp implements AutoCloseable {
                 .withCommonInstancesPath(home.resolve("instances")));
     stack.add(hosts);
     for (NamespacedHost h : hosts.hosts()) {
-      agents.add(startAgent(h, config, broker, cloud.api().url(), running.creds()));
+      agents.add(startAgent(h, config, env, broker, cloud.api().url(), running.creds()));
     }
     awaitServicesUp(cloud, hosts, config.seconds("agent_start_timeout", 180));
     UpCommand.printHints(
@@ -141,62 +140,50 @@ final class MultiHostUp implements AutoCloseable {
 
   /**
    * {@code virga agent} inside the host (its files, hostname and libvirt; the machine's loopback),
-   * configured through the environment; it dies with its parent (pdeathsig) and with the host.
+   * configured by the {@code agent.conf} written here; it dies with its parent (pdeathsig) and with
+   * the host. {@code virga agent --up-host <host>} starts it again the same way.
    */
   private Process startAgent(
-      NamespacedHost h, Config config, PrivateBroker broker, String apiUrl, UpCredentials creds) {
-    List<String> java = new ArrayList<>();
-    java.add(ProcessHandle.current().info().command().orElse("java"));
-    java.add("--enable-native-access=ALL-UNNAMED");
-    for (String opt : config.string("agent_java_opts", AGENT_JAVA_OPTS).split("\\s+")) {
-      if (!opt.isBlank()) {
-        java.add(opt);
-      }
-    }
-    java.addAll(List.of("-cp", absoluteClassPath(), Main.class.getName(), "agent"));
-    List<String> cmd = new ArrayList<>(List.of("setpriv", "--pdeathsig", "TERM", "--"));
-    cmd.addAll(java);
+      NamespacedHost h,
+      Config config,
+      Map<String, String> env,
+      PrivateBroker broker,
+      String apiUrl,
+      UpCredentials creds) {
     Map<String, String> e = new java.util.LinkedHashMap<>();
-    e.putAll(AGENT_JVM_ENV);
-    e.put("VIRGA_HOME", config.home().toString());
-    e.put("VIRGA_TRANSPORT_URL", broker.uri().toString());
-    e.put("VIRGA_MY_IP", h.ip());
+    e.put("transport_url", broker.uri().toString());
+    e.put("my_ip", h.ip());
     // the agents share the machine's network: their disk receivers are reached on loopback
-    e.put("VIRGA_DISK_TRANSFER_ADDRESS", "127.0.0.1");
-    e.put("VIRGA_CONNECTION_URI", "qemu:///system"); // the host's own libvirtd, inside
-    e.put("VIRGA_INSTANCES_PATH", config.home().resolve("instances").toString());
-    e.put("VIRGA_IMAGE_API_URL", apiUrl + "/image");
-    e.put("VIRGA_AUTH_URL", apiUrl + "/identity/v3");
-    e.put("VIRGA_SERVICE_PASSWORD", creds.servicePassword());
-    e.put("VIRGA_COMPUTE_DRIVER", "libvirt");
-    e.put("VIRGA_METRICS_PORT", Integer.toString(metricsPort(h)));
-    config.get("virt_type").ifPresent(v -> e.put("VIRGA_VIRT_TYPE", v));
-    Command agent =
-        Command.of(h.enterKeepingMachineNetwork(cmd))
-            .withoutEnv(k -> k.startsWith("VIRGA_DATABASE")) // agents never open the database
-            .env(e);
-    LOG.debug("agent of {}: {}", h.name(), agent.argv());
-    Process p = agent.startInBackground(h.dir().resolve("agent.log"));
+    e.put("disk_transfer_address", "127.0.0.1");
+    e.put("connection_uri", "qemu:///system"); // the host's own libvirtd, inside
+    e.put("instances_path", config.home().resolve("instances").toString());
+    e.put("image_api_url", apiUrl + "/image");
+    e.put("auth_url", apiUrl + "/identity/v3");
+    e.put("service_password", creds.servicePassword());
+    e.put("compute_driver", "libvirt");
+    e.put("metrics_port", Integer.toString(metricsPort(h)));
+    config.get("virt_type").ifPresent(v -> e.put("virt_type", v));
+    UpHostAgent.writeConf(h, config, env, e);
+    Process p = UpHostAgent.start(h, config.home(), agentJavaOpts(config));
     owned.add(p.toHandle(), "agent-" + h.name());
-    LOG.info("agent of {} started (log {})", h.name(), h.dir().resolve("agent.log"));
+    LOG.info("agent of {} started (log {})", h.name(), h.dir().resolve(UpHostAgent.LOG));
     return p;
   }
 
-  /** Agents share the machine's loopback: host i serves /metrics on metrics_port + i. */
+  static String agentJavaOpts(Config config) {
+    return config.string("agent_java_opts", AGENT_JAVA_OPTS);
+  }
+
+  /**
+   * Agents share the machine's loopback: host i serves /metrics on metrics_port + i; none when
+   * metrics_port is 0 (off).
+   */
   private int metricsPort(NamespacedHost h) {
     int index = hosts.hosts().indexOf(h) + 1;
-    return baseMetricsPort + index;
+    return baseMetricsPort == 0 ? 0 : baseMetricsPort + index;
   }
 
   private int baseMetricsPort = 9779;
-
-  /** This JVM's class path with absolute entries: the agent starts in another directory. */
-  private static String absoluteClassPath() {
-    return java.util.Arrays.stream(
-            System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-        .map(p -> Path.of(p).toAbsolutePath().toString())
-        .collect(Collectors.joining(java.io.File.pathSeparator));
-  }
 
   private void awaitServicesUp(AllInOne cloud, NamespacedHosts set, Duration timeout) {
     Set<String> wanted = set.hosts().stream().map(NamespacedHost::name).collect(Collectors.toSet());

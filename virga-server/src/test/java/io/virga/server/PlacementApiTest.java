@@ -312,6 +312,42 @@ class PlacementApiTest {
     assertThat(cloud.get("/os-aggregates", admin).json().path("aggregates")).isEmpty();
   }
 
+  /**
+   * Nova's RequestSpec.availability_zone: a server created without a zone shows its host's zone but
+   * may be scheduled into another one later; a server created in a zone never leaves it.
+   */
+  @Test
+  void onlyARequestedZoneBindsAServerWhenItIsScheduledAgain() {
+    var hosts = cloud.running.cloud().compute().hosts();
+    var agg = hosts.aggregates().create("small", Optional.of("zone-small"));
+    hosts.aggregates().addHost(agg.id(), "fake-host");
+    String free = boot("free", 1, null, null).get(0);
+    String pinned = boot("pinned", 1, null, "nova").get(0);
+    for (String id : List.of(free, pinned)) {
+      JsonNode s = cloud.awaitStatus(demo, id, "ACTIVE");
+      assertThat(host(id)).isEqualTo("host-b"); // the weigher's choice, in nova
+      assertThat(s.path("OS-EXT-AZ:availability_zone").asText()).isEqualTo("nova");
+      cloud.call("POST", "/servers/" + id + "/action", demo, null, "{\"shelve\": null}");
+      cloud.awaitStatus(demo, id, "SHELVED_OFFLOADED");
+    }
+    hosts.setDisabled("host-b", true, Optional.of("test"));
+    for (String id : List.of(free, pinned)) {
+      cloud.call("POST", "/servers/" + id + "/action", demo, null, "{\"unshelve\": null}");
+    }
+    JsonNode moved = cloud.awaitStatus(demo, free, "ACTIVE");
+    assertThat(host(free)).isEqualTo("fake-host");
+    assertThat(moved.path("OS-EXT-AZ:availability_zone").asText()).isEqualTo("zone-small");
+    Awaitility.await()
+        .until(
+            () -> {
+              JsonNode s = cloud.server(admin, pinned);
+              return s.path("status").asText().equals("SHELVED_OFFLOADED")
+                  && s.path("OS-EXT-STS:task_state").isNull();
+            });
+    // fake-host had room (free went there) but is in zone-small: pinned stays offloaded
+    assertThat(cloud.server(admin, pinned).path("OS-EXT-SRV-ATTR:host").isNull()).isTrue();
+  }
+
   @Test
   void unshelveAt277GoesToTheZoneItNames() {
     var hosts = cloud.running.cloud().compute().hosts();

@@ -135,6 +135,40 @@ class ShelveBackupApiTest {
   }
 
   @Test
+  void theAgentsPeriodicTaskOffloadsAServerShelvedLongerThanShelvedOffloadTime() {
+    start(Map.of("shelved_offload_time", "3", "shelved_poll_interval", "1"));
+    String id = active("later");
+    long shelvedAt = System.nanoTime();
+    assertThat(action(demo, id, null, "{\"shelve\": null}").status()).isEqualTo(202);
+    JsonNode s = cloud.awaitStatus(admin, id, "SHELVED");
+    assertThat(s.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("fake-host");
+    assertThat(memoryUsedOnHost()).isEqualTo(128); // keeps its claim while shelved
+    assertThat(cloud.driver.powerState(id)).contains(io.virga.core.PowerState.SHUTDOWN);
+    Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(20))
+        .pollInterval(java.time.Duration.ofMillis(200))
+        .until(
+            () ->
+                cloud
+                    .get("/servers/" + id, admin)
+                    .json()
+                    .path("server")
+                    .path("status")
+                    .asText()
+                    .equals("SHELVED_OFFLOADED"));
+    long after = java.time.Duration.ofNanos(System.nanoTime() - shelvedAt).toMillis();
+    assertThat(after).as("not offloaded before shelved_offload_time").isGreaterThanOrEqualTo(3000);
+    s = cloud.get("/servers/" + id, admin).json().path("server");
+    assertThat(s.path("OS-EXT-STS:task_state").isNull()).isTrue();
+    assertThat(s.path("OS-EXT-SRV-ATTR:host").isNull()).isTrue();
+    assertThat(cloud.driver.powerState(id)).isEmpty(); // nothing left on the host
+    assertThat(memoryUsedOnHost()).isZero(); // its claim is freed
+    // unshelve still works from the offloaded state
+    assertThat(action(demo, id, null, "{\"unshelve\": null}").status()).isEqualTo(202);
+    cloud.awaitStatus(admin, id, "ACTIVE");
+  }
+
+  @Test
   void unshelveWithNoValidHostStaysOffloadedWithAFault() {
     start(Map.of());
     String id = active("nohost");
