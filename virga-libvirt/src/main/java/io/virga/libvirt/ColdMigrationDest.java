@@ -277,7 +277,7 @@ final class ColdMigrationDest {
         Open o = e.getValue();
         o.receiver().close();
         deleteQuietly(ctx.opts.instancesPath().resolve(o.probe()));
-        iso = o.iso().or(() -> Optional.empty());
+        iso = o.iso();
       }
     }
     return iso;

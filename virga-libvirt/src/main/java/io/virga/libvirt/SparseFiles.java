@@ -10,7 +10,7 @@ import java.util.List;
 /**
  * Where a file holds data: {@code lseek(SEEK_DATA / SEEK_HOLE)} through libc, the one native call
  * Java lacks for sparse files. A filesystem that does not report holes yields one extent over the
- * whole file; zero blocks inside extents are found by {@link #isZero}.
+ * whole file; zero blocks inside extents are found by the sender as it reads them.
  */
 final class SparseFiles {
   private static final int O_RDONLY = 0;
@@ -67,12 +67,5 @@ final class SparseFiles {
     } finally {
       LibC.INSTANCE.close(fd);
     }
-  }
-
-  private static final byte[] ZEROS = new byte[DiskTransferProtocol.ZERO_BLOCK];
-
-  /** True when {@code b[from, from + len)} is all zero ({@code len} at most one zero block). */
-  static boolean isZero(byte[] b, int from, int len) {
-    return java.util.Arrays.mismatch(b, from, from + len, ZEROS, 0, len) < 0; // vectorised
   }
 }

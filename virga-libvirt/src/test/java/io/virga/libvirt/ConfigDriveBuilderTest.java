@@ -13,6 +13,18 @@ class ConfigDriveBuilderTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @Test
+  void contentKeyIgnoresTheFlavorButNotWhatTheDriveHolds() {
+    var spec = TestSpecs.spec("keyed", TestSpecs.tiny());
+    var bigger = new io.virga.core.Flavor("b", "bigger", 256, 2, 2, 0, 0, java.util.Map.of());
+    // a resize's new flavor: the drive built at prep_resize is still the right one
+    assertThat(ConfigDriveBuilder.contentKey(ColdMigrationIT.withFlavor(spec, bigger)))
+        .isEqualTo(ConfigDriveBuilder.contentKey(spec));
+    var renamed = TestSpecs.spec("other name", TestSpecs.tiny());
+    assertThat(ConfigDriveBuilder.contentKey(renamed))
+        .isNotEqualTo(ConfigDriveBuilder.contentKey(spec));
+  }
+
+  @Test
   void treeHasEveryVersionAndLatest(@TempDir Path tmp) throws Exception {
     var spec = TestSpecs.spec("my \"vm\" & <co>", TestSpecs.tiny());
     ConfigDriveBuilder.writeTree(spec, tmp);
