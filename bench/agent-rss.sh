@@ -1,7 +1,7 @@
 #!/bin/sh
 # Agent memory: RSS of one real `virga agent` (FakeDriver) idle and after boots (bench/README.md, Scale).
-# Usage: bench/agent-rss.sh ["agent JVM options" (default: up's agent_java_opts)] [boots=50]
-# (needs rabbitmq-server; no libvirt)
+# Usage: bench/agent-rss.sh ["agent JVM options" (default: up's agent_java_opts)] [boots=50] [fake|libvirt]
+# (needs rabbitmq-server; libvirt: the machine's libvirtd)
 set -eu
 cd "$(dirname "$0")/.."
 : "${JAVA_HOME:=/usr/lib/jvm/temurin-25-jdk-amd64}"

@@ -14,7 +14,8 @@ import java.util.Map;
 
 /**
  * Agent memory (bench/README.md, Scale): a control plane with a private RabbitMQ in this JVM, and
- * one real {@code virga agent} process (FakeDriver) started with the JVM options {@code up --hosts}
+ * one real {@code virga agent} process (FakeDriver, or libvirt on the machine's libvirtd: guests of
+ * a blank 1 MiB disk, running in their firmware) started with the JVM options {@code up --hosts}
  * gives its agents ({@code agent_java_opts}, or the first argument); prints its RSS idle, after
  * {@code boots} servers forced onto it (in batches of 10) and after deleting them, with the JVM's
  * own native-memory summary when {@code -XX:NativeMemoryTracking=summary} is among the options.
@@ -25,6 +26,7 @@ public final class AgentRssBench {
   public static void main(String[] args) throws Exception {
     String opts = args.length > 0 && !args[0].isBlank() ? args[0] : MultiHostUp.AGENT_JAVA_OPTS;
     int boots = args.length > 1 ? Integer.parseInt(args[1]) : 50;
+    String driver = args.length > 2 ? args[2] : "fake";
     OwnedProcesses owned = OwnedProcesses.open(OwnedProcesses.DEFAULT_DIR, "agent-rss-bench");
     Process agent = null;
     try (PrivateBroker broker =
@@ -38,6 +40,10 @@ public final class AgentRssBench {
       v.put("password_hash_cost", "4");
       v.put("transport_url", broker.uri().toString());
       Config config = Config.of(v);
+      if (driver.equals("libvirt")) {
+        // the machine's libvirtd is shared: domain names (instance-%08x) start at a random id
+        VirgaUpProcess.seedInstanceIds(config);
+      }
       try (AllInOne cloud = AllInOne.startControlPlane(config, RpcTransports.fromConfig(config))) {
         UpCommand.ensureDefaults(
             cloud,
@@ -48,7 +54,7 @@ public final class AgentRssBench {
                 "VIRGA_SERVICE_PASSWORD", "r-service"),
             config.home().resolve("clouds.yaml"),
             null);
-        agent = startAgent(opts, broker, cloud.api().url(), config.home().resolve("agent"));
+        agent = startAgent(opts, driver, broker, cloud.api().url(), config.home().resolve("agent"));
         owned.add(agent.toHandle(), "agent");
         ApiHttp http = new ApiHttp(cloud.api().url());
         String token = http.token("admin", "r-admin", "admin");
@@ -81,9 +87,9 @@ public final class AgentRssBench {
         Thread.sleep(10_000);
         long deleted = rssKiB(agent.pid());
         System.out.printf(
-            "agent-rss: virga agent (FakeDriver) with [%s]: RSS idle %d MiB, after %d boots %d"
+            "agent-rss: virga agent (%s driver) with [%s]: RSS idle %d MiB, after %d boots %d"
                 + " MiB, after deleting them %d MiB; threads %d%n",
-            opts, idle >> 10, boots, booted >> 10, deleted >> 10, threads(agent.pid()));
+            driver, opts, idle >> 10, boots, booted >> 10, deleted >> 10, threads(agent.pid()));
         if (opts.contains("NativeMemoryTracking")) {
           System.out.println(nmt(agent.pid()));
         }
@@ -97,8 +103,8 @@ public final class AgentRssBench {
     }
   }
 
-  private static Process startAgent(String opts, PrivateBroker broker, String apiUrl, Path home)
-      throws Exception {
+  private static Process startAgent(
+      String opts, String driver, PrivateBroker broker, String apiUrl, Path home) throws Exception {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.add("--enable-native-access=ALL-UNNAMED");
@@ -113,8 +119,15 @@ public final class AgentRssBench {
     Map<String, String> env = pb.environment();
     env.putAll(MultiHostUp.AGENT_JVM_ENV);
     env.put("VIRGA_HOME", home.toString());
-    env.put("VIRGA_HOST", "rss-agent");
-    env.put("VIRGA_COMPUTE_DRIVER", "fake");
+    env.put("VIRGA_COMPUTE_DRIVER", driver);
+    if (driver.equals("fake")) {
+      env.put("VIRGA_HOST", "rss-agent");
+    } else {
+      // the machine's libvirtd; guests of a blank disk (they sit in the firmware, running)
+      env.put("VIRGA_CONNECTION_URI", "qemu:///system");
+      env.put("VIRGA_VIRT_TYPE", "qemu");
+      env.put("VIRGA_INSTANCES_PATH", home.resolve("instances").toString());
+    }
     env.put("VIRGA_TRANSPORT_URL", broker.uri().toString());
     env.put("VIRGA_IMAGE_API_URL", apiUrl + "/image");
     env.put("VIRGA_AUTH_URL", apiUrl + "/identity/v3");

@@ -149,6 +149,30 @@ public final class ScaleBench {
         lat.add(System.nanoTime() - s);
       }
       Collections.sort(lat);
+      // the other pages: detail, Nova's smaller pages, and the last page of the list by marker
+      for (String q :
+          List.of(
+              "/servers/detail?limit=1000",
+              "/servers?limit=100",
+              "/servers/detail?limit=100",
+              "/servers?limit=100&marker=" + lastButOnePage(http, token, servers))) {
+        List<Long> l = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+          long s = System.nanoTime();
+          var r = http.call("GET", q, token, null, null);
+          if (r.status() != 200) {
+            throw new IllegalStateException(q + ": " + r.status() + " " + r.text());
+          }
+          l.add(System.nanoTime() - s);
+        }
+        Collections.sort(l);
+        System.out.printf(
+            "scale: GET %s p50 %.1f ms, p99 %.1f ms (%d servers)%n",
+            q.replaceAll("marker=.*", "marker=<near the end>"),
+            l.get(50) / 1e6,
+            l.get(98) / 1e6,
+            servers);
+      }
       Runtime rt = Runtime.getRuntime();
       System.gc();
       System.out.printf(
@@ -177,6 +201,28 @@ public final class ScaleBench {
     java.nio.file.Path img = Files.createTempFile("virga-scale-", ".img");
     Files.write(img, new byte[1024 * 1024]);
     return img;
+  }
+
+  /** The marker that leaves about one page of 100 after it: walks the list by pages of 1000. */
+  private static String lastButOnePage(ApiHttp http, String token, int servers) {
+    String marker = null;
+    int seen = 0;
+    while (true) {
+      var page =
+          http.call(
+                  "GET",
+                  "/servers?limit=1000" + (marker == null ? "" : "&marker=" + marker),
+                  token,
+                  null,
+                  null)
+              .json()
+              .path("servers");
+      if (seen + page.size() >= servers - 100) {
+        return page.get(Math.max(0, servers - 100 - seen - 1)).path("id").asText();
+      }
+      seen += page.size();
+      marker = page.get(page.size() - 1).path("id").asText();
+    }
   }
 
   /**
