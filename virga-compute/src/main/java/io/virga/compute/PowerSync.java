@@ -100,6 +100,14 @@ final class PowerSync {
 
   /** The periodic task: every instance of this host, each in its own queue. */
   void syncAll() {
+    // the domains first: a domain spawned after this read cannot look like a stranger below
+    Optional<List<String>> domains;
+    try {
+      domains = Optional.of(driver.listInstanceUuids());
+    } catch (RuntimeException e) {
+      log.warn("cannot list the hypervisor's domains: {}", e.toString());
+      domains = Optional.empty();
+    }
     List<Instance> mine;
     try {
       mine = conductor.instancesOnHost(host);
@@ -110,7 +118,7 @@ final class PowerSync {
     for (Instance i : mine) {
       submitter.submit(i.uuid(), "periodic power sync", () -> sync(i.uuid(), Optional.empty()));
     }
-    handleUnknownDomains(mine);
+    domains.ifPresent(d -> handleUnknownDomains(mine, d));
   }
 
   /**
@@ -119,16 +127,9 @@ final class PowerSync {
    * Nova's running_deleted_instance_action=reap does; one the control plane has never heard of is
    * only reported, never destroyed by guesswork (it may belong to something else on this libvirt).
    */
-  private void handleUnknownDomains(List<Instance> mine) {
+  private void handleUnknownDomains(List<Instance> mine, List<String> domains) {
     java.util.Set<String> known =
         mine.stream().map(Instance::uuid).collect(java.util.stream.Collectors.toSet());
-    List<String> domains;
-    try {
-      domains = driver.listInstanceUuids();
-    } catch (RuntimeException e) {
-      log.warn("cannot list the hypervisor's domains: {}", e.toString());
-      return;
-    }
     for (String uuid : domains) {
       if (known.contains(uuid)) {
         continue;
