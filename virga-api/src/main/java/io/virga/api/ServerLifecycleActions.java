@@ -76,16 +76,7 @@ final class ServerLifecycleActions {
               .map(g -> List.of(g.uuid()))
               .orElse(List.of()));
     }
-    if (c.version().atLeast(2, 73)) {
-      view.put(
-          "locked_reason",
-          r.locked()
-              ? lifecycle
-                  .lockOf(r.uuid())
-                  .flatMap(InstanceLifecycleRepository.Lock::reason)
-                  .orElse(null)
-              : null);
-    }
+    decorateListed(c, r, view);
   }
 
   /**

@@ -79,19 +79,22 @@ final class MigrationRecovery {
     return new VirgaException(step + " was interrupted by a compute agent restart on " + host);
   }
 
+  /** Source: the disks back from {@code _resize}, the guest as it was, with the old flavor. */
+  private void finishRevertMigration(Instance i, Migration m) {
+    quietly(
+        "finish_revert_migration",
+        () ->
+            driver.finishRevertMigration(
+                withFlavor(specs.build(i), m.oldFlavor()), images.forInstance(i), m.wasRunning()));
+  }
+
   /** Source stopped in prep or mid-copy: disks back in place, guest as it was, dest cleaned. */
   private boolean revertOnSource(Instance i, Migration m, String rid) {
     String step = i.taskState().get() == TaskState.RESIZE_PREP ? "prep_resize" : "resize_instance";
     log.warn("{} interrupted at start-up; reverting to the source", step);
     steps.tasks.eventStart(i.uuid(), rid, EVENT);
     if (step.equals("resize_instance")) {
-      quietly(
-          "finish_revert_migration",
-          () ->
-              driver.finishRevertMigration(
-                  withFlavor(specs.build(i), m.oldFlavor()),
-                  images.forInstance(i),
-                  m.wasRunning()));
+      finishRevertMigration(i, m);
     } else if (m.wasRunning() && flows.powerState(i.uuid()) == PowerState.SHUTDOWN) {
       quietly("power on", () -> driver.powerOn(specs.build(i), images.forInstance(i)));
     }
@@ -184,13 +187,7 @@ final class MigrationRecovery {
       quietly(
           "cleanup_migration_target",
           () -> steps.peer(m.destCompute()).cleanupMigrationTarget(i.uuid(), m.uuid()));
-      quietly(
-          "finish_revert_migration",
-          () ->
-              driver.finishRevertMigration(
-                  withFlavor(specs.build(i), m.oldFlavor()),
-                  images.forInstance(i),
-                  m.wasRunning()));
+      finishRevertMigration(i, m);
       steps.restoreState(m, flows.powerState(i.uuid()));
     } else {
       quietly(

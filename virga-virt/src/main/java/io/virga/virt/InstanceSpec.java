@@ -78,27 +78,15 @@ public record InstanceSpec(
 
   /** The same spec carrying the admin password to put on the config drive. */
   public InstanceSpec withAdminPass(Optional<String> password) {
-    return new InstanceSpec(
-        uuid,
-        domainName,
-        displayName,
-        hostname,
-        projectId,
-        userId,
-        flavor,
-        image,
-        metadata,
-        userData,
-        publicKeys,
-        configDrive,
-        availabilityZone,
-        launchIndex,
-        createdAt,
-        password);
+    return with(image, password);
   }
 
   /** The same instance booting another image (rescue, unshelve from the shelve snapshot). */
   public InstanceSpec withImage(ImageMeta other) {
+    return with(other, adminPass);
+  }
+
+  private InstanceSpec with(ImageMeta newImage, Optional<String> newAdminPass) {
     return new InstanceSpec(
         uuid,
         domainName,
@@ -107,7 +95,7 @@ public record InstanceSpec(
         projectId,
         userId,
         flavor,
-        other,
+        newImage,
         metadata,
         userData,
         publicKeys,
@@ -115,7 +103,7 @@ public record InstanceSpec(
         availabilityZone,
         launchIndex,
         createdAt,
-        adminPass);
+        newAdminPass);
   }
 
   /** The record's text without the admin password (specs appear in logs). */
