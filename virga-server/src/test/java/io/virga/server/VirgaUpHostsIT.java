@@ -3,7 +3,6 @@ package io.virga.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.virga.core.Config;
 import io.virga.testing.Cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,74 +27,26 @@ class VirgaUpHostsIT {
 
   @Test
   void twoNamespacedHostsWithAnAgentEach() throws Exception {
-    VirgaUpProcess.seedInstanceIds(Config.of(Map.of("home", home.toString())));
-    VirgaUpProcess up =
-        new VirgaUpProcess(home, Map.of("VIRGA_VIRT_TYPE", "qemu", "VIRGA_REPORT_INTERVAL", "5"))
-            .withArgs("--hosts", "2");
-    up.start();
+    UpHostsCloud hosts = UpHostsCloud.start(home, Map.of());
     try {
-      JsonNode services = up.ok("virga", "compute", "service", "list", "-f", "json").json();
+      JsonNode services = hosts.ok("compute", "service", "list", "-f", "json").json();
       assertThat(services).hasSize(2);
       services.forEach(s -> assertThat(s.path("State").asText()).isEqualTo("up"));
-      assertThat(up.ok("virga", "hypervisor", "list", "-f", "json").json()).hasSize(2);
+      assertThat(hosts.ok("hypervisor", "list", "-f", "json").json()).hasSize(2);
 
       List<String> ids = new ArrayList<>();
       for (int i = 1; i <= 2; i++) {
-        JsonNode s =
-            up.ok(
-                    "virga",
-                    "--os-compute-api-version",
-                    "2.37",
-                    "server",
-                    "create",
-                    "--availability-zone",
-                    "nova:virga-host" + i,
-                    "--image",
-                    "virga-tiny",
-                    "--flavor",
-                    "v1.tiny",
-                    "--nic",
-                    "none",
-                    "--wait",
-                    "-f",
-                    "json",
-                    "forced-" + i)
-                .json();
+        JsonNode s = hosts.createServerOn(i, "forced-" + i);
         String id = s.path("id").asText();
         ids.add(id);
         assertThat(s.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("virga-host" + i);
         String domain = s.path("OS-EXT-SRV-ATTR:instance_name").asText();
-        assertThat(virsh(i, "domstate", domain).strip()).isEqualTo("running");
+        assertThat(hosts.virsh(i, "domstate", domain).strip()).isEqualTo("running");
         assertThat(Cli.virsh("list", "--all", "--name")).doesNotContain(domain);
-        Awaitility.await()
-            .atMost(Duration.ofSeconds(120))
-            .pollInterval(Duration.ofSeconds(1))
-            .until(
-                () ->
-                    up.ok("virga", "console", "log", "show", id)
-                        .out()
-                        .contains("VIRGA-GUEST-UP uuid=" + id));
+        hosts.awaitConsole(id, "VIRGA-GUEST-UP uuid=" + id);
       }
       for (int i = 0; i < 4; i++) {
-        ids.add(
-            up.ok(
-                    "virga",
-                    "--os-compute-api-version",
-                    "2.37",
-                    "server",
-                    "create",
-                    "--image",
-                    "virga-tiny",
-                    "--flavor",
-                    "v1.tiny",
-                    "--nic",
-                    "none",
-                    "-f",
-                    "json",
-                    "spread-" + i)
-                .json()
-                .path("id")
-                .asText());
+        ids.add(hosts.createServer("spread-" + i).path("id").asText());
       }
       Map<String, Integer> perHost = new HashMap<>();
       Awaitility.await()
@@ -104,7 +55,7 @@ class VirgaUpHostsIT {
           .until(
               () -> {
                 perHost.clear();
-                for (JsonNode s : up.ok("virga", "server", "list", "--long", "-f", "json").json()) {
+                for (JsonNode s : hosts.ok("server", "list", "--long", "-f", "json").json()) {
                   if (!s.path("Status").asText().equals("ACTIVE")) {
                     assertThat(s.path("Status").asText()).isNotEqualTo("ERROR");
                     return false;
@@ -117,15 +68,14 @@ class VirgaUpHostsIT {
 
       List<String> delete = new ArrayList<>(List.of("server", "delete", "--wait"));
       delete.addAll(ids);
-      up.ok("virga", delete.toArray(String[]::new));
+      hosts.ok(delete.toArray(String[]::new));
       for (int i = 1; i <= 2; i++) {
-        assertThat(virsh(i, "list", "--all", "--name")).isBlank();
-        assertThat(instanceDirs(i)).isEmpty();
-        JsonNode h = up.ok("virga", "hypervisor", "show", "virga-host" + i, "-f", "json").json();
-        assertThat(h.path("running_vms").asInt()).isZero();
+        assertThat(hosts.virsh(i, "list", "--all", "--name")).isBlank();
+        assertThat(hosts.instanceDirs(i)).isEmpty();
+        assertThat(hosts.hypervisor(i).path("running_vms").asInt()).isZero();
       }
     } finally {
-      assertThat(up.stop()).as("virga up stops on SIGTERM").isTrue();
+      hosts.stop();
     }
     try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
       assertThat(
@@ -135,23 +85,5 @@ class VirgaUpHostsIT {
           .isEmpty();
     }
     assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(home.toString());
-  }
-
-  private String virsh(int host, String... args) {
-    String uri =
-        "qemu+unix:///system?socket="
-            + home.resolve("hosts/virga-host" + host + "/run-libvirt/libvirt-sock");
-    List<String> cmd = new ArrayList<>(List.of("virsh", "-c", uri));
-    cmd.addAll(List.of(args));
-    return Cli.run(cmd).orFail("virsh " + String.join(" ", args)).out();
-  }
-
-  /** Instance directories (uuid-named) left on a host. */
-  private List<String> instanceDirs(int host) throws Exception {
-    try (Stream<Path> dirs = Files.list(home.resolve("hosts/virga-host" + host + "/instances"))) {
-      return dirs.map(p -> p.getFileName().toString())
-          .filter(n -> n.matches("[0-9a-f-]{36}.*"))
-          .toList();
-    }
   }
 }
