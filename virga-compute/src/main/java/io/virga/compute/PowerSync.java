@@ -70,14 +70,20 @@ final class PowerSync {
     }
     if (event.transition() == LifecycleEvent.Transition.STOPPED && !stoppedDelay.isZero()) {
       AtomicReference<ScheduledFuture<?>> self = new AtomicReference<>();
-      self.set(
-          scheduler.schedule(
-              () -> {
-                held.remove(uuid, self.get());
-                handle(event);
-              },
-              stoppedDelay.toMillis(),
-              TimeUnit.MILLISECONDS));
+      try {
+        self.set(
+            scheduler.schedule(
+                () -> {
+                  held.remove(uuid, self.get());
+                  handle(event);
+                },
+                stoppedDelay.toMillis(),
+                TimeUnit.MILLISECONDS));
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // the agent is stopping: its next start syncs power states from the driver anyway
+        log.debug("agent stopping: dropped a STOPPED event of {}", uuid);
+        return;
+      }
       held.put(uuid, self.get());
     } else {
       handle(event);
