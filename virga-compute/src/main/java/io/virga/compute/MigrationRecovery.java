@@ -1,7 +1,6 @@
 package io.virga.compute;
 
 import static io.virga.compute.MigrationSteps.quietly;
-import static io.virga.compute.MigrationSteps.withFlavor;
 
 import io.virga.core.Instance;
 import io.virga.core.InstanceUpdate;
@@ -85,7 +84,7 @@ final class MigrationRecovery {
         "finish_revert_migration",
         () ->
             driver.finishRevertMigration(
-                withFlavor(specs.build(i), m.oldFlavor()), images.forInstance(i), m.wasRunning()));
+                specs.build(i).withFlavor(m.oldFlavor()), images.forInstance(i), m.wasRunning()));
   }
 
   /** Source stopped in prep or mid-copy: disks back in place, guest as it was, dest cleaned. */
@@ -192,7 +191,7 @@ final class MigrationRecovery {
     } else {
       quietly(
           "cleanup_migration_target",
-          () -> driver.cleanupMigrationTarget(withFlavor(specs.build(i), m.newFlavor()), m.uuid()));
+          () -> driver.cleanupMigrationTarget(specs.build(i).withFlavor(m.newFlavor()), m.uuid()));
       // the source restores <uuid>_resize, restarts the guest if it ran and ends the task
       quietly(
           "finish_revert_resize",
@@ -205,7 +204,7 @@ final class MigrationRecovery {
       return false;
     }
     log.warn("revert_resize interrupted at start-up; reverting again");
-    quietly("destroy", () -> driver.destroy(withFlavor(specs.build(i), m.newFlavor()), false));
+    quietly("destroy", () -> driver.destroy(specs.build(i).withFlavor(m.newFlavor()), false));
     quietly(
         "cleanup_migration_target", () -> driver.cleanupMigrationTarget(specs.build(i), m.uuid()));
     steps.conductor.applyMigration(i.uuid(), m.uuid(), false);

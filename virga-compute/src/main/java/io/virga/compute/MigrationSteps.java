@@ -2,7 +2,6 @@ package io.virga.compute;
 
 import io.virga.core.ComputeAgentApi;
 import io.virga.core.ConductorApi;
-import io.virga.core.Flavor;
 import io.virga.core.Instance;
 import io.virga.core.InstanceUpdate;
 import io.virga.core.Migration;
@@ -11,7 +10,6 @@ import io.virga.core.NotImplementedException;
 import io.virga.core.TaskState;
 import io.virga.core.VirgaException;
 import io.virga.core.VmState;
-import io.virga.virt.InstanceSpec;
 import io.virga.virt.MigrationProgress;
 import java.util.List;
 import java.util.Optional;
@@ -46,26 +44,6 @@ final class MigrationSteps {
 
   ComputeAgentApi peer(String host) {
     return peers.apply(host);
-  }
-
-  /** The spec with another flavor (the old one on a source, the new one on a destination). */
-  static InstanceSpec withFlavor(InstanceSpec s, Flavor f) {
-    return new InstanceSpec(
-        s.uuid(),
-        s.domainName(),
-        s.displayName(),
-        s.hostname(),
-        s.projectId(),
-        s.userId(),
-        f,
-        s.image(),
-        s.metadata(),
-        s.userData(),
-        s.publicKeys(),
-        s.configDrive(),
-        s.availabilityZone(),
-        s.launchIndex(),
-        s.createdAt());
   }
 
   Optional<Migration> status(Migration m, MigrationStatus to, MigrationStatus... from) {

@@ -1,7 +1,6 @@
 package io.virga.compute;
 
 import static io.virga.compute.MigrationSteps.quietly;
-import static io.virga.compute.MigrationSteps.withFlavor;
 
 import io.virga.core.Instance;
 import io.virga.core.InstanceUpdate;
@@ -66,7 +65,7 @@ final class ResizeFlows {
       return;
     }
     try {
-      InstanceSpec spec = withFlavor(specs.build(i), m.newFlavor());
+      InstanceSpec spec = specs.build(i).withFlavor(m.newFlavor());
       MigrationTarget target = driver.prepareMigrationTarget(spec, migrationUuid);
       steps.peer(m.sourceCompute()).resizeInstance(uuid, migrationUuid, Rpc.toJson(target));
       steps.tasks.eventFinish(uuid, rid, event, Optional.empty());
@@ -85,7 +84,7 @@ final class ResizeFlows {
     Instance i = steps.conductor.getInstance(uuid);
     String event = "compute_resize_instance";
     steps.tasks.eventStart(uuid, rid, event);
-    InstanceSpec spec = withFlavor(specs.build(i), m.oldFlavor());
+    InstanceSpec spec = specs.build(i).withFlavor(m.oldFlavor());
     boolean moved = false;
     try {
       steps.tasks.cas(
@@ -195,7 +194,7 @@ final class ResizeFlows {
   }
 
   private void cleanupTarget(Instance i, Migration m) {
-    InstanceSpec spec = withFlavor(specs.build(i), m.newFlavor());
+    InstanceSpec spec = specs.build(i).withFlavor(m.newFlavor());
     if (!m.sameHost()) {
       // a guest finish_migration defined here before failing; never on the source's own host
       if (driver.getInfo(i.uuid()).isPresent()
@@ -213,7 +212,7 @@ final class ResizeFlows {
     String event = "compute_confirm_resize";
     steps.tasks.eventStart(uuid, rid, event);
     try {
-      driver.confirmMigration(withFlavor(specs.build(i), m.oldFlavor()));
+      driver.confirmMigration(specs.build(i).withFlavor(m.oldFlavor()));
       steps.status(
           m, MigrationStatus.CONFIRMED, MigrationStatus.CONFIRMING, MigrationStatus.FINISHED);
       Instance now = steps.conductor.getInstance(uuid);
@@ -241,7 +240,7 @@ final class ResizeFlows {
     String event = "compute_revert_resize";
     steps.tasks.eventStart(uuid, rid, event);
     try {
-      InstanceSpec spec = withFlavor(specs.build(i), m.newFlavor());
+      InstanceSpec spec = specs.build(i).withFlavor(m.newFlavor());
       driver.destroy(spec, false);
       driver.cleanupMigrationTarget(spec, m.uuid());
       steps.conductor.applyMigration(uuid, migrationUuid, false);
@@ -275,7 +274,7 @@ final class ResizeFlows {
       log.info("server deleted during migration {}; removing its source copy", m.uuid());
       quietly(
           "confirm_migration",
-          () -> driver.confirmMigration(withFlavor(specs.build(i), m.oldFlavor())));
+          () -> driver.confirmMigration(specs.build(i).withFlavor(m.oldFlavor())));
       steps.failed(
           m,
           "finish_revert_resize",
@@ -288,7 +287,7 @@ final class ResizeFlows {
     }
     try {
       driver.finishRevertMigration(
-          withFlavor(specs.build(i), m.oldFlavor()), images.forInstance(i), m.wasRunning());
+          specs.build(i).withFlavor(m.oldFlavor()), images.forInstance(i), m.wasRunning());
       steps.status(m, MigrationStatus.REVERTED, MigrationStatus.REVERTING);
       steps.restoreState(m, flows.powerState(uuid));
       steps.tasks.eventFinish(uuid, rid, event, Optional.empty());

@@ -49,25 +49,6 @@ class ColdMigrationIT {
     return new Flavor("m" + rootGb, "mig." + rootGb, 128, 1, rootGb, ephemeralGb, swapMb, Map.of());
   }
 
-  static InstanceSpec withFlavor(InstanceSpec s, Flavor f) {
-    return new InstanceSpec(
-        s.uuid(),
-        s.domainName(),
-        s.displayName(),
-        s.hostname(),
-        s.projectId(),
-        s.userId(),
-        f,
-        s.image(),
-        s.metadata(),
-        s.userData(),
-        s.publicKeys(),
-        s.configDrive(),
-        s.availabilityZone(),
-        s.launchIndex(),
-        s.createdAt());
-  }
-
   /** A running guest whose user data wrote a marker, with swap (which never travels). */
   private InstanceSpec markedGuest(String marker) {
     InstanceSpec spec =
@@ -110,7 +91,7 @@ class ColdMigrationIT {
     assertThat(last.diskProcessed()).isEqualTo(last.diskTotal());
     assertThat(last.percent()).isEqualTo(100);
 
-    InstanceSpec resized = withFlavor(spec, bigger);
+    InstanceSpec resized = spec.withFlavor(bigger);
     dst.driver.finishMigration(resized, disks, src.images, true);
     String boot = dst.awaitConsole(resized, "VIRGA-GUEST-UP[^\\n]*", BOOT);
     assertThat(boot).contains(spec.uuid());
@@ -230,7 +211,7 @@ class ColdMigrationIT {
         src.driver.migrateDiskAndPowerOff(
             spec, bigger, target, Duration.ofSeconds(20), Duration.ofSeconds(2), p -> {});
     assertThat(disks.sharedStorage()).isTrue();
-    InstanceSpec resized = withFlavor(spec, bigger);
+    InstanceSpec resized = spec.withFlavor(bigger);
     src.driver.finishMigration(resized, disks, src.images, true);
     src.awaitConsole(resized, "VIRGA-DISK vda bytes=" + (2L << 30), BOOT);
     // revert: the destination half, then the source half, on the same host

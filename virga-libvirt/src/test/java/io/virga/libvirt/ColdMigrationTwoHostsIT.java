@@ -48,7 +48,7 @@ class ColdMigrationTwoHostsIT {
       h.one.spawn(spec);
       h.one.awaitConsole(spec, "VIRGA-MARKER-WRITTEN", BOOT);
 
-      InstanceSpec bigger = ColdMigrationIT.withFlavor(spec, flavor(2));
+      InstanceSpec bigger = spec.withFlavor(flavor(2));
       MigrationDisks d = move(spec, flavor(2), h.one, h.two, "m1");
       assertThat(d.sharedStorage()).isFalse();
       h.two.driver.finishMigration(bigger, d, h.one.images, true);

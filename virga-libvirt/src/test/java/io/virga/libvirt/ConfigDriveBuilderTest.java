@@ -17,7 +17,7 @@ class ConfigDriveBuilderTest {
     var spec = TestSpecs.spec("keyed", TestSpecs.tiny());
     var bigger = new io.virga.core.Flavor("b", "bigger", 256, 2, 2, 0, 0, java.util.Map.of());
     // a resize's new flavor: the drive built at prep_resize is still the right one
-    assertThat(ConfigDriveBuilder.contentKey(ColdMigrationIT.withFlavor(spec, bigger)))
+    assertThat(ConfigDriveBuilder.contentKey(spec.withFlavor(bigger)))
         .isEqualTo(ConfigDriveBuilder.contentKey(spec));
     var renamed = TestSpecs.spec("other name", TestSpecs.tiny());
     assertThat(ConfigDriveBuilder.contentKey(renamed))

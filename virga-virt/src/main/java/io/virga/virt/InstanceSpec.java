@@ -78,15 +78,23 @@ public record InstanceSpec(
 
   /** The same spec carrying the admin password to put on the config drive. */
   public InstanceSpec withAdminPass(Optional<String> password) {
-    return with(image, password);
+    return with(flavor, image, password);
   }
 
   /** The same instance booting another image (rescue, unshelve from the shelve snapshot). */
   public InstanceSpec withImage(ImageMeta other) {
-    return with(other, adminPass);
+    return with(flavor, other, adminPass);
   }
 
-  private InstanceSpec with(ImageMeta newImage, Optional<String> newAdminPass) {
+  /**
+   * The same instance with another flavor (a resize: the old one on a source, the new one on a
+   * destination).
+   */
+  public InstanceSpec withFlavor(Flavor other) {
+    return with(other, image, adminPass);
+  }
+
+  private InstanceSpec with(Flavor newFlavor, ImageMeta newImage, Optional<String> newAdminPass) {
     return new InstanceSpec(
         uuid,
         domainName,
@@ -94,7 +102,7 @@ public record InstanceSpec(
         hostname,
         projectId,
         userId,
-        flavor,
+        newFlavor,
         newImage,
         metadata,
         userData,
