@@ -123,6 +123,11 @@ public final class Conductor implements ConductorApi {
     hosts.report(report);
   }
 
+  @Override
+  public boolean serviceHeartbeat(String host) {
+    return hosts.heartbeat(host);
+  }
+
   // ---- migrations ----
 
   private MigrationRepository migrations() {

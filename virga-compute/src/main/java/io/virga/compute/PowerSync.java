@@ -169,6 +169,12 @@ final class PowerSync {
    * when the hypervisor now says something else (a newer event follows).
    */
   void sync(String uuid, Optional<PowerState> eventPower) {
+    if (eventPower.isPresent()
+        && tasks.justSettled(uuid, eventPower.get())
+        && flows.powerState(uuid) == eventPower.get()) {
+      log.debug("event {} confirms the state our last action recorded", eventPower.get());
+      return;
+    }
     Instance i;
     try {
       i = conductor.getInstance(uuid);

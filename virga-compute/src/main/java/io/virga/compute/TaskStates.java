@@ -49,8 +49,7 @@ final class TaskStates {
 
   /** Compare-and-swap or {@link UnexpectedTaskStateException}. */
   Instance cas(String uuid, Optional<TaskState> expected, InstanceUpdate update) {
-    return conductor
-        .updateInstance(uuid, update, expected)
+    return tryCas(uuid, expected, update)
         .orElseThrow(
             () ->
                 new UnexpectedTaskStateException(
@@ -67,8 +66,20 @@ final class TaskStates {
 
   /** Compare-and-swap that tolerates losing (the loser's update is simply not applied). */
   Optional<Instance> tryCas(String uuid, Optional<TaskState> expected, InstanceUpdate update) {
-    return conductor.updateInstance(uuid, update, expected);
+    Optional<Instance> done = conductor.updateInstance(uuid, update, expected);
+    done.ifPresent(settled::record);
+    return done;
   }
+
+  /**
+   * Whether this agent itself just left the instance settled in {@code power} (see {@link
+   * SettledStates}): a lifecycle event saying so has nothing to sync.
+   */
+  boolean justSettled(String uuid, io.virga.core.PowerState power) {
+    return settled.justSettled(uuid, power);
+  }
+
+  private final SettledStates settled = new SettledStates(java.time.Duration.ofSeconds(30));
 
   /** Records a fault; a failure to record is logged, never hides the original error. */
   void fault(String uuid, Throwable error) {

@@ -523,29 +523,49 @@ class ComputeManagerTest extends AgentFixture {
   }
 
   @Test
-  void theHeartbeatRepeatsTheLastReportAndStopsWhileTheHypervisorIsDown() {
+  void theHeartbeatMarksTheServiceSeenAndStopsWhileTheHypervisorIsDown() {
     manager.close();
-    ComputeOptions o = options();
-    startManager(
-        new ComputeOptions(
-            LONG,
-            Duration.ofMillis(100),
-            LONG,
-            o.shutdownTimeout(),
-            o.shutdownRetryInterval(),
-            o.instanceWorkers(),
-            o.stoppedEventDelay(),
-            LONG,
-            o.myIp(),
-            LONG));
-    await().atMost(Duration.ofSeconds(5)).until(() -> conductor.reports.size() >= 3);
+    conductor.reports.clear();
+    conductor.heartbeats.clear();
+    startManager(heartbeatEvery(Duration.ofMillis(100)));
+    // light: after the first full report, heartbeats only mark the service seen
+    await().atMost(Duration.ofSeconds(5)).until(() -> conductor.heartbeats.size() >= 3);
+    assertThat(conductor.reports).hasSize(1);
     driver.hostUp(false);
     sleep(300); // a heartbeat already running may still land
-    int whileDown = conductor.reports.size();
+    int whileDown = conductor.heartbeats.size();
     sleep(500);
-    assertThat(conductor.reports).hasSize(whileDown);
+    assertThat(conductor.heartbeats).hasSize(whileDown);
     driver.hostUp(true);
-    await().atMost(Duration.ofSeconds(5)).until(() -> conductor.reports.size() > whileDown + 2);
+    await().atMost(Duration.ofSeconds(5)).until(() -> conductor.heartbeats.size() > whileDown + 2);
+    assertThat(conductor.reports).hasSize(1);
+  }
+
+  @Test
+  void aHeartbeatTheControlPlaneDoesNotKnowSendsTheFullReport() {
+    manager.close();
+    conductor.reports.clear();
+    startManager(heartbeatEvery(Duration.ofMillis(100)));
+    await().atMost(Duration.ofSeconds(5)).until(() -> conductor.heartbeats.size() >= 2);
+    assertThat(conductor.reports).hasSize(1);
+    conductor.serviceKnown = false; // the operator deleted the service record
+    await().atMost(Duration.ofSeconds(5)).until(() -> conductor.reports.size() >= 3);
+    assertThat(conductor.lastReport().host()).isEqualTo("host1");
+  }
+
+  private ComputeOptions heartbeatEvery(Duration interval) {
+    ComputeOptions o = options();
+    return new ComputeOptions(
+        LONG,
+        interval,
+        LONG,
+        o.shutdownTimeout(),
+        o.shutdownRetryInterval(),
+        o.instanceWorkers(),
+        o.stoppedEventDelay(),
+        LONG,
+        o.myIp(),
+        LONG);
   }
 
   /** The driver's power-off blocks until {@code release}; the latch returned opens on entry. */

@@ -84,8 +84,17 @@ final class FakeConductor implements ConductorApi {
     return taskHistory.computeIfAbsent(uuid, k -> new ArrayList<>());
   }
 
+  /** getInstance calls made by the agent (not this class's own lookups). */
+  final java.util.concurrent.atomic.AtomicInteger instanceReads =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   @Override
   public synchronized Instance getInstance(String uuid) {
+    instanceReads.incrementAndGet();
+    return stored(uuid);
+  }
+
+  private Instance stored(String uuid) {
     Instance i = rows.get(uuid);
     if (i == null) {
       throw new NotFoundException("Instance " + uuid + " could not be found.");
@@ -104,7 +113,7 @@ final class FakeConductor implements ConductorApi {
   @Override
   public synchronized Optional<Instance> updateInstance(
       String uuid, InstanceUpdate update, Optional<TaskState> expectedTaskState) {
-    Instance i = getInstance(uuid);
+    Instance i = stored(uuid);
     if (!i.taskState().equals(expectedTaskState)) {
       casLosses.incrementAndGet();
       return Optional.empty();
@@ -114,7 +123,7 @@ final class FakeConductor implements ConductorApi {
 
   @Override
   public synchronized Instance forceUpdateInstance(String uuid, InstanceUpdate update) {
-    return apply(getInstance(uuid), update);
+    return apply(stored(uuid), update);
   }
 
   private Instance apply(Instance i, InstanceUpdate u) {
@@ -137,7 +146,7 @@ final class FakeConductor implements ConductorApi {
     return t.map(TaskState::value).orElse("none");
   }
 
-  private static Instance copy(
+  static Instance copy(
       Instance i, VmState vm, Optional<TaskState> task, PowerState p, Optional<Instant> launched) {
     return rebuild(i, i.imageRef(), vm, task, p, launched, i.id());
   }
@@ -218,6 +227,18 @@ final class FakeConductor implements ConductorApi {
   @Override
   public void reportHost(HostReport report) {
     reports.add(report);
+  }
+
+  /** Light heartbeats received; answered "known" once a full report created the service. */
+  final List<String> heartbeats = new CopyOnWriteArrayList<>();
+
+  /** False: the control plane forgot the service (an operator deleted it). */
+  volatile boolean serviceKnown = true;
+
+  @Override
+  public boolean serviceHeartbeat(String host) {
+    heartbeats.add(host);
+    return serviceKnown && !reports.isEmpty();
   }
 
   HostReport lastReport() {
@@ -319,7 +340,7 @@ final class FakeConductor implements ConductorApi {
   @Override
   public synchronized Instance applyMigration(String uuid, String migrationUuid, boolean toDest) {
     io.virga.core.Migration m = getMigration(migrationUuid);
-    Instance i = getInstance(uuid);
+    Instance i = stored(uuid);
     Instance n =
         new Instance(
             i.uuid(),

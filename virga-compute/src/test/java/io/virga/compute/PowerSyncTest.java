@@ -46,6 +46,23 @@ class PowerSyncTest extends AgentFixture {
   }
 
   @Test
+  void anEventConfirmingWhatTheLastActionRecordedReadsNoInstance() {
+    startManager(options().withStoppedEventDelay(HOLD));
+    String uuid = booted();
+    idle();
+    int reads = conductor.instanceReads.get();
+    driver.guestStarts(uuid); // STARTED while recorded ACTIVE/running: nothing to sync
+    sleep(200);
+    idle();
+    assertThat(conductor.instanceReads.get()).isEqualTo(reads);
+    driver.guestShutsDown(uuid); // STOPPED: not what was recorded, synced after the hold
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> row(uuid).vmState() == VmState.STOPPED && row(uuid).taskState().isEmpty());
+    assertThat(conductor.instanceReads.get()).isGreaterThan(reads);
+  }
+
+  @Test
   void aCrashIsActedOnAtOnce() {
     startManager(options().withStoppedEventDelay(Duration.ofHours(1)));
     String uuid = booted();

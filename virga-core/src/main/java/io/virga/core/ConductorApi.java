@@ -41,6 +41,16 @@ public interface ConductorApi {
   /** Creates or refreshes this host's compute node record and service heartbeat. */
   void reportHost(HostReport report);
 
+  /**
+   * The service heartbeat between resource reports (Nova's servicegroup {@code report_state}):
+   * marks this host's compute service seen now, and writes nothing else. False when the control
+   * plane has no service record for the host (never reported, or deleted by an operator): the agent
+   * then sends a full {@link #reportHost report}, which creates it.
+   */
+  default boolean serviceHeartbeat(String host) {
+    throw new NotImplementedException("this conductor takes full host reports only");
+  }
+
   // ---- migrations (resize, cold and live migration) ----
 
   default Migration getMigration(String migrationUuid) {

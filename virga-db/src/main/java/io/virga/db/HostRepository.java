@@ -23,6 +23,25 @@ public final class HostRepository {
   }
 
   /** Creates or refreshes the host's service (heartbeat) and compute node. */
+  /**
+   * A compute service's heartbeat: its {@code last_seen_up} only (no transaction, no node row, so
+   * it never waits for a claim's lock on the node). False when the host has no service record.
+   */
+  public boolean heartbeat(String host) {
+    return jdbi.withHandle(
+            h -> {
+              long now = Times.now();
+              return h.createUpdate(
+                      "UPDATE compute_services SET last_seen_up = :now, updated_at = :now"
+                          + " WHERE host = :host AND service_binary = :b")
+                  .bind("now", now)
+                  .bind("host", host)
+                  .bind("b", COMPUTE_BINARY)
+                  .execute();
+            })
+        > 0;
+  }
+
   public void report(HostReport r) {
     jdbi.useTransaction(
         h -> {

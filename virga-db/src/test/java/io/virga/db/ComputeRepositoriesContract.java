@@ -9,6 +9,7 @@ import io.virga.core.HostReport;
 import io.virga.core.InstanceUpdate;
 import io.virga.core.TaskState;
 import io.virga.core.VmState;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -210,6 +211,37 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
     assertThat(claimed).isEqualTo(4);
     assertThat(hosts.usage("h1").ramMb()).isEqualTo(2048);
     assertThat(instances.onHost("h1")).hasSize(4);
+  }
+
+  @Test
+  void aHeartbeatMovesOnlyItsServicesLastSeenAndKnowsNoUnreportedHost() throws Exception {
+    assertThat(hosts.heartbeat("hb1")).isFalse(); // never reported: the agent sends a full report
+    assertThat(hosts.services()).isEmpty();
+    hosts.report(
+        new HostReport(
+            "hb1", "hb1", "QEMU", 8002000, "127.0.0.1", 4, 1, 2048, 512, 100, 0, 100, 1, "{}"));
+    hosts.report(
+        new HostReport(
+            "hb2", "hb2", "QEMU", 8002000, "127.0.0.1", 4, 0, 2048, 0, 100, 0, 100, 0, "{}"));
+    Instant seen1 = lastSeen("hb1");
+    Instant seen2 = lastSeen("hb2");
+    ComputeNodeRecord before =
+        hosts.nodes().stream().filter(n -> n.host().equals("hb1")).findFirst().orElseThrow();
+    Thread.sleep(20);
+    assertThat(hosts.heartbeat("hb1")).isTrue();
+    assertThat(lastSeen("hb1")).isAfter(seen1);
+    assertThat(lastSeen("hb2")).isEqualTo(seen2);
+    assertThat(hosts.nodes().stream().filter(n -> n.host().equals("hb1")).findFirst().orElseThrow())
+        .isEqualTo(before);
+  }
+
+  private Instant lastSeen(String host) {
+    return hosts.services().stream()
+        .filter(s -> s.host().equals(host))
+        .findFirst()
+        .orElseThrow()
+        .lastSeenUp()
+        .orElseThrow();
   }
 
   @Test
