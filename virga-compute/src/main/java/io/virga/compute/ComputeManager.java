@@ -1,5 +1,6 @@
 package io.virga.compute;
 
+import io.virga.core.BuildRequest;
 import io.virga.core.ComputeAgentApi;
 import io.virga.core.ConductorApi;
 import io.virga.core.Instance;
@@ -293,9 +294,10 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
         uuid,
         "build",
         rid -> {
-          if (groupPolicy.validate(uuid, rid, adminPass)) {
-            flows.build(uuid, rid, adminPass);
-          }
+          BuildRequest request = conductor.buildRequest(uuid);
+          groupPolicy
+              .validate(request, rid, adminPass)
+              .ifPresent(i -> flows.build(i, request.image(), rid, adminPass));
         });
   }
 

@@ -1,9 +1,9 @@
 package io.virga.compute;
 
+import io.virga.core.BuildRequest;
 import io.virga.core.ConductorApi;
 import io.virga.core.Instance;
 import io.virga.core.InstanceUpdate;
-import io.virga.core.NotImplementedException;
 import io.virga.core.ServerGroupMembers;
 import io.virga.core.TaskState;
 import io.virga.core.VmState;
@@ -36,18 +36,15 @@ final class GroupPolicyCheck {
   }
 
   /**
-   * True when the build may go on; false when it was handed back for rescheduling (or is no longer
-   * this agent's to build).
+   * The instance to build when the build may go on; empty when it was handed back for rescheduling
+   * (or is no longer this agent's to build). {@code request} is what the conductor answered for the
+   * build: the group in it is read again under the lock.
    */
-  boolean validate(String uuid, String requestId, Optional<String> adminPass) {
-    Optional<ServerGroupMembers> group;
-    try {
-      group = conductor.serverGroupOf(uuid);
-    } catch (NotImplementedException e) {
-      return true; // a control plane without server groups
-    }
+  Optional<Instance> validate(BuildRequest request, String requestId, Optional<String> adminPass) {
+    Optional<ServerGroupMembers> group = request.group();
+    String uuid = request.instance().uuid();
     if (group.isEmpty() || group.get().policy().startsWith("soft-")) {
-      return true;
+      return Optional.of(request.instance());
     }
     Optional<String> violation;
     synchronized (locks.computeIfAbsent(group.get().uuid(), k -> new Object())) {
@@ -58,11 +55,10 @@ final class GroupPolicyCheck {
         Instance i = conductor.getInstance(uuid);
         if (i.vmState() != VmState.BUILDING
             || !i.taskState().equals(Optional.of(TaskState.SCHEDULING))) {
-          return true; // the build's own state check decides
+          return Optional.of(i); // the build's own state check decides
         }
-        return tasks
-            .tryCas(uuid, Optional.of(TaskState.SCHEDULING), InstanceUpdate.none().clearTask())
-            .isPresent();
+        return tasks.tryCas(
+            uuid, Optional.of(TaskState.SCHEDULING), InstanceUpdate.none().clearTask());
       }
     }
     String event = "compute__do_build_and_run_instance";
@@ -81,7 +77,7 @@ final class GroupPolicyCheck {
           Optional.of(TaskState.SCHEDULING),
           InstanceUpdate.none().vm(VmState.ERROR).clearTask());
     }
-    return false;
+    return Optional.empty();
   }
 
   /** Nova's messages: which policy this host would break, counting members past their check. */

@@ -3,6 +3,7 @@ package io.virga.compute;
 import static io.virga.core.TaskState.POWERING_OFF;
 
 import io.virga.core.ConductorApi;
+import io.virga.core.ImageMeta;
 import io.virga.core.Instance;
 import io.virga.core.InstanceAction;
 import io.virga.core.InstanceUpdate;
@@ -94,8 +95,8 @@ final class InstanceFlows {
    * Nova's build: scheduling → networking → block_device_mapping → spawning → active; {@code
    * adminPass} goes on the config drive.
    */
-  void build(String uuid, String requestId, Optional<String> adminPass) {
-    Instance i = conductor.getInstance(uuid);
+  void build(Instance i, Optional<ImageMeta> image, String requestId, Optional<String> adminPass) {
+    String uuid = i.uuid();
     boolean scheduled = i.taskState().equals(Optional.of(TaskState.SCHEDULING));
     if (i.vmState() != VmState.BUILDING || !(scheduled || i.taskState().isEmpty())) {
       log.warn(
@@ -108,7 +109,7 @@ final class InstanceFlows {
     tasks.eventStart(uuid, requestId, event);
     AtomicReference<Optional<TaskState>> current = new AtomicReference<>(i.taskState());
     try {
-      InstanceSpec spec = specs.forBuild(i).withAdminPass(adminPass);
+      InstanceSpec spec = specs.forBuild(i, image).withAdminPass(adminPass);
       driver.spawn(
           spec,
           images.forInstance(i),

@@ -9,6 +9,7 @@ import io.virga.virt.InstanceSpec;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,7 +26,15 @@ final class SpecBuilder {
 
   /** For a new boot: the image must exist. */
   InstanceSpec forBuild(Instance i) {
-    ImageMeta meta = conductor.getImage(i.imageRef());
+    return forBuild(i, Optional.empty());
+  }
+
+  /**
+   * For a new boot whose image came with the build request; asked of the conductor when it did not
+   * (which also raises the image service's NotFound when the image is gone).
+   */
+  InstanceSpec forBuild(Instance i, Optional<ImageMeta> image) {
+    ImageMeta meta = image.orElseGet(() -> conductor.getImage(i.imageRef()));
     images.put(i.imageRef(), meta);
     return build(i);
   }

@@ -38,6 +38,27 @@ public interface ConductorApi {
 
   ImageMeta getImage(String imageId);
 
+  /**
+   * The instance, its image and its server group in one call (run on the control plane's side when
+   * called over RPC, so a build costs one round trip instead of three).
+   */
+  default BuildRequest buildRequest(String uuid) {
+    Instance i = getInstance(uuid);
+    Optional<ImageMeta> image;
+    try {
+      image = Optional.of(getImage(i.imageRef()));
+    } catch (NotFoundException e) {
+      image = Optional.empty();
+    }
+    Optional<ServerGroupMembers> group;
+    try {
+      group = serverGroupOf(uuid);
+    } catch (NotImplementedException e) {
+      group = Optional.empty(); // a control plane without server groups
+    }
+    return new BuildRequest(i, image, group);
+  }
+
   /** Creates or refreshes this host's compute node record and service heartbeat. */
   void reportHost(HostReport report);
 
