@@ -361,15 +361,7 @@ final class InstanceFlows {
             tasks.cas(uuid, current.get(), InstanceUpdate.none().task(TaskState.IMAGE_SNAPSHOT));
             current.set(TaskState.IMAGE_SNAPSHOT);
           }
-          driver.snapshot(
-              ctx.specs().build(i),
-              imageId,
-              ctx.images().forSnapshot(i, imageId),
-              next -> {
-                tasks.cas(uuid, current.get(), InstanceUpdate.none().task(next));
-                current.set(next);
-              });
-          tasks.cas(uuid, current.get(), InstanceUpdate.none().clearTask().power(powerState(uuid)));
+          snapshotInstance(i, imageId, current);
           log.info("snapshot {} uploaded", imageId);
         },
         e -> {
@@ -377,6 +369,24 @@ final class InstanceFlows {
           abandonSnapshot(i, Optional.of(imageId));
           tasks.tryCas(uuid, Optional.of(current.get()), InstanceUpdate.none().clearTask());
         });
+  }
+
+  /**
+   * Nova's _snapshot_instance, shared by snapshot and backup: the driver's snapshot walks the task
+   * through image_pending_upload → image_uploading ({@code current} follows it), then it is
+   * cleared.
+   */
+  void snapshotInstance(Instance i, String imageId, AtomicReference<TaskState> current) {
+    String uuid = i.uuid();
+    driver.snapshot(
+        ctx.specs().build(i),
+        imageId,
+        ctx.images().forSnapshot(i, imageId),
+        next -> {
+          tasks.cas(uuid, current.get(), InstanceUpdate.none().task(next));
+          current.set(next);
+        });
+    tasks.cas(uuid, current.get(), InstanceUpdate.none().clearTask().power(powerState(uuid)));
   }
 
   /** The image entry of a snapshot that did not finish is removed (never left queued/saving). */

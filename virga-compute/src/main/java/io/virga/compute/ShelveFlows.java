@@ -301,16 +301,7 @@ final class ShelveFlows {
     actions.run(
         action,
         () -> {
-          driver.snapshot(
-              ctx.specs().build(i),
-              imageId,
-              ctx.images().forSnapshot(i, imageId),
-              next -> {
-                tasks.cas(uuid, current.get(), InstanceUpdate.none().task(next));
-                current.set(next);
-              });
-          tasks.cas(
-              uuid, current.get(), InstanceUpdate.none().clearTask().power(flows.powerState(uuid)));
+          flows.snapshotInstance(i, imageId, current);
           current.set(null);
           ctx.images().rotateBackups(i, backupType, rotation);
           log.info("backup {} ({}) uploaded; rotation {}", imageId, backupType, rotation);
