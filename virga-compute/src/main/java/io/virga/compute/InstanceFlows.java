@@ -2,7 +2,6 @@ package io.virga.compute;
 
 import static io.virga.core.TaskState.POWERING_OFF;
 
-import io.virga.core.ConductorApi;
 import io.virga.core.Instance;
 import io.virga.core.InstanceAction;
 import io.virga.core.InstanceUpdate;
@@ -31,7 +30,6 @@ final class InstanceFlows {
 
   private final FlowContext ctx;
   private final ComputeDriver driver;
-  private final ConductorApi conductor;
   private final TaskStates tasks;
   private final ActionRun actions;
   private final PendingDeletes pendingDeletes;
@@ -39,7 +37,6 @@ final class InstanceFlows {
   InstanceFlows(FlowContext ctx, PendingDeletes pendingDeletes) {
     this.ctx = ctx;
     this.driver = ctx.driver();
-    this.conductor = ctx.conductor();
     this.tasks = ctx.tasks();
     this.actions = ctx.actionRun();
     this.pendingDeletes = pendingDeletes;
@@ -84,7 +81,7 @@ final class InstanceFlows {
    * adminPass} goes on the config drive.
    */
   void build(String uuid, String requestId, Optional<String> adminPass) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     boolean scheduled = i.taskState().equals(Optional.of(TaskState.SCHEDULING));
     if (i.vmState() != VmState.BUILDING || !(scheduled || i.taskState().isEmpty())) {
       log.warn(
@@ -106,14 +103,7 @@ final class InstanceFlows {
                 tasks.cas(uuid, current.get(), InstanceUpdate.none().task(next));
                 current.set(Optional.of(next));
               });
-          tasks.cas(
-              uuid,
-              current.get(),
-              InstanceUpdate.none()
-                  .vm(VmState.ACTIVE)
-                  .clearTask()
-                  .power(powerState(uuid))
-                  .launched());
+          tasks.cas(uuid, current.get(), launchedAs(VmState.ACTIVE, uuid));
           log.info("instance spawned");
         },
         e ->
@@ -126,7 +116,7 @@ final class InstanceFlows {
   // ---- power actions ----
 
   void power(String uuid, String requestId, PowerAction a, DriverOp op) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun = tasks.begin(i, a.check(), a.task(), a.acceptedAsIs());
     if (begun.isEmpty()) {
       return;
@@ -236,7 +226,7 @@ final class InstanceFlows {
 
   /** rebooting → reboot_pending → reboot_started → active (the _hard variants for HARD). */
   void reboot(String uuid, String requestId, boolean hard) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     InstanceAction check = hard ? InstanceAction.REBOOT_HARD : InstanceAction.REBOOT_SOFT;
     TaskState first = hard ? TaskState.REBOOTING_HARD : TaskState.REBOOTING;
     Optional<Instance> begun = tasks.begin(i, check, first, hard ? HARD_REBOOTING : SOFT_REBOOTING);
@@ -282,13 +272,13 @@ final class InstanceFlows {
   void terminate(String uuid, String requestId) {
     Instance i;
     try {
-      i = conductor.getInstance(uuid);
+      i = ctx.conductor().getInstance(uuid);
     } catch (NotFoundException e) {
       log.info("instance already deleted");
       return;
     }
     if (!i.taskState().equals(Optional.of(TaskState.DELETING))) {
-      i = conductor.forceUpdateInstance(uuid, InstanceUpdate.none().task(TaskState.DELETING));
+      i = ctx.conductor().forceUpdateInstance(uuid, InstanceUpdate.none().task(TaskState.DELETING));
     }
     String event = "compute_terminate_instance";
     tasks.eventStart(uuid, requestId, event);
@@ -297,7 +287,7 @@ final class InstanceFlows {
       // a driver may leave files it could not remove without failing; the periodic task retries
       pendingDeletes.add(uuid);
       tasks.eventFinish(uuid, requestId, event, Optional.empty());
-      conductor.instanceDestroyed(uuid);
+      ctx.conductor().instanceDestroyed(uuid);
       log.info("instance destroyed");
     } catch (RuntimeException e) {
       if (driver.getInfo(uuid).isEmpty()) {
@@ -305,12 +295,13 @@ final class InstanceFlows {
         log.warn("instance deleted but its files remain ({}); will retry", e.getMessage());
         pendingDeletes.add(uuid);
         tasks.eventFinish(uuid, requestId, event, Optional.empty());
-        conductor.instanceDestroyed(uuid);
+        ctx.conductor().instanceDestroyed(uuid);
       } else {
         log.error("delete failed: {}", e.getMessage(), e);
         tasks.fault(uuid, e);
-        conductor.forceUpdateInstance(
-            uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask().power(powerState(uuid)));
+        ctx.conductor()
+            .forceUpdateInstance(
+                uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask().power(powerState(uuid)));
         tasks.eventFinish(uuid, requestId, event, Optional.of(e));
       }
     } finally {
@@ -338,7 +329,7 @@ final class InstanceFlows {
 
   /** image_snapshot_pending → image_snapshot → image_pending_upload → image_uploading → none. */
   void snapshot(String uuid, String requestId, String imageId) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Set<TaskState> accepted = Set.of(TaskState.IMAGE_SNAPSHOT_PENDING, TaskState.IMAGE_SNAPSHOT);
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.SNAPSHOT, TaskState.IMAGE_SNAPSHOT_PENDING, accepted);
@@ -400,6 +391,13 @@ final class InstanceFlows {
 
   // ---- helpers ----
 
+  /**
+   * Where a spawn, rebuild or unshelve ends: {@code vm}, no task, its power state, launched now.
+   */
+  InstanceUpdate launchedAs(VmState vm, String uuid) {
+    return InstanceUpdate.none().vm(vm).clearTask().power(powerState(uuid)).launched();
+  }
+
   /** The hypervisor's power state for the instance, NOSTATE when it does not know it. */
   PowerState powerState(String uuid) {
     try {
@@ -412,11 +410,11 @@ final class InstanceFlows {
 
   /** The driver's diagnostics of the instance (Nova's get_instance_diagnostics). */
   io.virga.core.InstanceDiagnostics diagnostics(String uuid) {
-    return driver.getDiagnostics(ctx.specs().build(conductor.getInstance(uuid)));
+    return driver.getDiagnostics(ctx.specs().build(ctx.conductor().getInstance(uuid)));
   }
 
   String consoleOutput(String uuid, int maxLines) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     String text = driver.getConsoleOutput(ctx.specs().build(i), 1 << 20);
     if (maxLines < 0) {
       return text;

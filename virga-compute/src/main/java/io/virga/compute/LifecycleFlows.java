@@ -1,6 +1,5 @@
 package io.virga.compute;
 
-import io.virga.core.ConductorApi;
 import io.virga.core.ImageMeta;
 import io.virga.core.Instance;
 import io.virga.core.InstanceAction;
@@ -33,7 +32,6 @@ final class LifecycleFlows {
 
   private final FlowContext ctx;
   private final ComputeDriver driver;
-  private final ConductorApi conductor;
   private final TaskStates tasks;
   private final ActionRun actions;
   private final InstanceFlows flows;
@@ -41,7 +39,6 @@ final class LifecycleFlows {
   LifecycleFlows(FlowContext ctx, InstanceFlows flows) {
     this.ctx = ctx;
     this.driver = ctx.driver();
-    this.conductor = ctx.conductor();
     this.tasks = ctx.tasks();
     this.actions = ctx.actionRun();
     this.flows = flows;
@@ -81,7 +78,7 @@ final class LifecycleFlows {
       String migrationUuid,
       Optional<Boolean> onSharedStorage,
       Optional<String> adminPass) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     rebuild(
         uuid,
         requestId,
@@ -98,7 +95,7 @@ final class LifecycleFlows {
       boolean preserveEphemeral,
       Optional<Evacuation> evacuation,
       Optional<String> adminPass) {
-    Instance found = conductor.getInstance(uuid);
+    Instance found = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(
             found, InstanceAction.REBUILD, TaskState.REBUILDING, Set.of(TaskState.REBUILDING));
@@ -130,10 +127,7 @@ final class LifecycleFlows {
             flows.cleanShutdown(spec);
             end = VmState.STOPPED;
           }
-          tasks.cas(
-              uuid,
-              current.get(),
-              InstanceUpdate.none().vm(end).clearTask().power(flows.powerState(uuid)).launched());
+          tasks.cas(uuid, current.get(), flows.launchedAs(end, uuid));
           log.info("instance rebuilt with image {}", i.imageRef());
           evacuation.ifPresent(m -> migrationStatus(m.migrationUuid(), MigrationStatus.DONE));
         },
@@ -181,11 +175,12 @@ final class LifecycleFlows {
 
   private void migrationStatus(String migrationUuid, MigrationStatus status) {
     try {
-      conductor.updateMigrationStatus(
-          migrationUuid,
-          java.util.List.of(MigrationStatus.ACCEPTED, MigrationStatus.PRE_MIGRATING),
-          status,
-          Optional.empty());
+      ctx.conductor()
+          .updateMigrationStatus(
+              migrationUuid,
+              java.util.List.of(MigrationStatus.ACCEPTED, MigrationStatus.PRE_MIGRATING),
+              status,
+              Optional.empty());
     } catch (RuntimeException e) {
       log.error("cannot mark evacuation {} {}: {}", migrationUuid, status.value(), e.toString());
     }
@@ -199,7 +194,7 @@ final class LifecycleFlows {
    */
   void rescue(
       String uuid, String requestId, String rescueImageRef, Optional<String> rescuePassword) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.RESCUE, TaskState.RESCUING, Set.of(TaskState.RESCUING));
     if (begun.isEmpty()) {
@@ -209,7 +204,7 @@ final class LifecycleFlows {
         ActionRun.action("rescue", uuid, requestId, "compute_rescue_instance"),
         () -> {
           InstanceSpec spec = ctx.specs().build(i).withAdminPass(rescuePassword);
-          ImageMeta rescueImage = conductor.getImage(rescueImageRef);
+          ImageMeta rescueImage = ctx.conductor().getImage(rescueImageRef);
           if (flows.powerState(uuid) == PowerState.RUNNING) {
             flows.cleanShutdown(spec);
           }
@@ -233,7 +228,7 @@ final class LifecycleFlows {
 
   /** unrescuing → active: the rescue domain goes, the instance's own domain runs again. */
   void unrescue(String uuid, String requestId) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.UNRESCUE, TaskState.UNRESCUING, Set.of(TaskState.UNRESCUING));
     if (begun.isEmpty()) {

@@ -1,6 +1,5 @@
 package io.virga.compute;
 
-import io.virga.core.ConductorApi;
 import io.virga.core.ImageMeta;
 import io.virga.core.Instance;
 import io.virga.core.InstanceAction;
@@ -39,7 +38,6 @@ final class ShelveFlows {
   private final String host;
   private final FlowContext ctx;
   private final ComputeDriver driver;
-  private final ConductorApi conductor;
   private final TaskStates tasks;
   private final ActionRun actions;
   private final LifecycleOptions lifecycle;
@@ -49,7 +47,6 @@ final class ShelveFlows {
     this.host = host;
     this.ctx = ctx;
     this.driver = ctx.driver();
-    this.conductor = ctx.conductor();
     this.tasks = ctx.tasks();
     this.actions = ctx.actionRun();
     this.lifecycle = lifecycle;
@@ -63,7 +60,7 @@ final class ShelveFlows {
    * shelving_offloading → shelved_offloaded when {@code shelved_offload_time} is 0).
    */
   void shelve(String uuid, String requestId, String imageId) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.SHELVE, TaskState.SHELVING, Set.of(TaskState.SHELVING));
     if (begun.isEmpty()) {
@@ -138,7 +135,7 @@ final class ShelveFlows {
 
   /** The API's shelveOffload: shelving_offloading → shelved_offloaded. */
   void offload(String uuid, String requestId) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(
             i,
@@ -150,7 +147,7 @@ final class ShelveFlows {
 
   /** The periodic offload of an instance shelved longer than {@code shelved_offload_time}. */
   void offloadExpired(String uuid, String requestId) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     if (i.vmState() != VmState.SHELVED || i.taskState().isPresent()) {
       return;
     }
@@ -168,11 +165,11 @@ final class ShelveFlows {
           InstanceSpec spec = ctx.specs().build(i);
           cleanShutdown(uuid, spec);
           driver.destroy(spec, true);
-          if (conductor.instanceOffloaded(uuid, Optional.of(task)).isEmpty()) {
+          if (ctx.conductor().instanceOffloaded(uuid, Optional.of(task)).isEmpty()) {
             throw new UnexpectedTaskStateException(
                 "instance " + uuid + " left task " + task.value() + " behind our back");
           }
-          conductor.removeSystemMetadata(uuid, SHELVED_HOST);
+          ctx.conductor().removeSystemMetadata(uuid, SHELVED_HOST);
           log.info("instance offloaded from {}", host);
         },
         e ->
@@ -192,11 +189,11 @@ final class ShelveFlows {
       return out;
     }
     Instant limit = Instant.now().minus(Duration.ofSeconds(lifecycle.shelvedOffloadTime()));
-    for (Instance i : conductor.instancesOnHost(host)) {
+    for (Instance i : ctx.conductor().instancesOnHost(host)) {
       if (i.vmState() != VmState.SHELVED || i.taskState().isPresent()) {
         continue;
       }
-      String at = conductor.systemMetadata(i.uuid()).get(SHELVED_AT);
+      String at = ctx.conductor().systemMetadata(i.uuid()).get(SHELVED_AT);
       try {
         if (at == null || !Instant.parse(at).isAfter(limit)) {
           out.add(i.uuid());
@@ -216,7 +213,7 @@ final class ShelveFlows {
    * deleted. A failed spawn leaves it shelved_offloaded with no host, as before.
    */
   void unshelve(String uuid, String requestId, String imageId) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.UNSHELVE, TaskState.UNSHELVING, Set.of(TaskState.UNSHELVING));
     if (begun.isEmpty()) {
@@ -230,20 +227,13 @@ final class ShelveFlows {
           if (offloaded) {
             tasks.cas(uuid, current.get(), InstanceUpdate.none().task(TaskState.SPAWNING));
             current.set(TaskState.SPAWNING);
-            ImageMeta shelved = conductor.getImage(imageId);
+            ImageMeta shelved = ctx.conductor().getImage(imageId);
             InstanceSpec spec = ctx.specs().build(i).withImage(shelved);
             driver.spawn(spec, ctx.images().forInstance(i), t -> {});
           } else {
             driver.powerOn(ctx.specs().build(i), ctx.images().forInstance(i));
           }
-          tasks.cas(
-              uuid,
-              current.get(),
-              InstanceUpdate.none()
-                  .vm(VmState.ACTIVE)
-                  .clearTask()
-                  .power(flows.powerState(uuid))
-                  .launched());
+          tasks.cas(uuid, current.get(), flows.launchedAs(VmState.ACTIVE, uuid));
           forgetShelve(uuid);
           deleteShelveImage(i, imageId);
           log.info("instance unshelved on {}", host);
@@ -251,7 +241,7 @@ final class ShelveFlows {
         e -> {
           if (offloaded) {
             // back to shelved_offloaded with no host, as before the unshelve
-            conductor.instanceOffloaded(uuid, Optional.of(current.get()));
+            ctx.conductor().instanceOffloaded(uuid, Optional.of(current.get()));
           } else {
             tasks.tryCas(
                 uuid,
@@ -272,7 +262,7 @@ final class ShelveFlows {
   private void forgetShelve(String uuid) {
     try {
       for (String k : List.of(SHELVED_IMAGE_ID, SHELVED_AT, SHELVED_HOST)) {
-        conductor.removeSystemMetadata(uuid, k);
+        ctx.conductor().removeSystemMetadata(uuid, k);
       }
     } catch (RuntimeException e) {
       log.warn("cannot clear the shelve metadata: {}", e.toString());
@@ -283,7 +273,7 @@ final class ShelveFlows {
 
   /** image_backup → image_pending_upload → image_uploading → none, then the rotation. */
   void backup(String uuid, String requestId, String imageId, String backupType, int rotation) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(
             i, InstanceAction.BACKUP, TaskState.IMAGE_BACKUP, Set.of(TaskState.IMAGE_BACKUP));
