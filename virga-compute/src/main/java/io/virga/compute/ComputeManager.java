@@ -143,7 +143,8 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     SpecBuilder specs = new SpecBuilder(conductor);
     this.tracker = new ResourceTracker(driver, conductor, host, options.myIp(), periodic);
     this.pendingDeletes = new PendingDeletes(driver);
-    this.flows = new InstanceFlows(driver, tasks, specs, images, options, tracker, pendingDeletes);
+    FlowContext ctx = new FlowContext(driver, tasks, specs, images, options, tracker);
+    this.flows = new InstanceFlows(ctx, pendingDeletes);
     this.powerSync =
         new PowerSync(
             host,
@@ -157,11 +158,9 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     this.resizes = new ResizeFlows(driver, steps, specs, images, flows, options, tracker);
     this.liveMigrations =
         new LiveMigrationFlows(driver, steps, specs, images, flows, tracker, migrationOptions);
-    this.lifecycle = new LifecycleFlows(driver, tasks, specs, images, options, tracker, flows);
+    this.lifecycle = new LifecycleFlows(ctx, flows);
     this.groupPolicy = new GroupPolicyCheck(host, tasks);
-    this.shelve =
-        new ShelveFlows(
-            host, driver, tasks, specs, images, options, lifecycleOptions, tracker, flows);
+    this.shelve = new ShelveFlows(host, ctx, lifecycleOptions, flows);
     this.migrationOptions = migrationOptions;
     this.migrationRecovery = new MigrationRecovery(host, driver, steps, specs, images, flows);
     this.recovery = new InstanceRecovery(host, tasks, flows, migrationRecovery, lifecycle, shelve);

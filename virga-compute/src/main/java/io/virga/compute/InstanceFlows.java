@@ -2,7 +2,6 @@ package io.virga.compute;
 
 import static io.virga.core.TaskState.POWERING_OFF;
 
-import io.virga.core.ConductorApi;
 import io.virga.core.ImageMeta;
 import io.virga.core.Instance;
 import io.virga.core.InstanceAction;
@@ -30,30 +29,17 @@ import org.slf4j.LoggerFactory;
 final class InstanceFlows {
   private static final Logger log = LoggerFactory.getLogger(InstanceFlows.class);
 
+  private final FlowContext ctx;
   private final ComputeDriver driver;
-  private final ConductorApi conductor;
   private final TaskStates tasks;
-  private final SpecBuilder specs;
-  private final ImageSourceFactory images;
-  private final ComputeOptions options;
-  private final ResourceTracker tracker;
+  private final ActionRun actions;
   private final PendingDeletes pendingDeletes;
 
-  InstanceFlows(
-      ComputeDriver driver,
-      TaskStates tasks,
-      SpecBuilder specs,
-      ImageSourceFactory images,
-      ComputeOptions options,
-      ResourceTracker tracker,
-      PendingDeletes pendingDeletes) {
-    this.driver = driver;
-    this.conductor = tasks.conductor();
-    this.tasks = tasks;
-    this.specs = specs;
-    this.images = images;
-    this.options = options;
-    this.tracker = tracker;
+  InstanceFlows(FlowContext ctx, PendingDeletes pendingDeletes) {
+    this.ctx = ctx;
+    this.driver = ctx.driver();
+    this.tasks = ctx.tasks();
+    this.actions = ctx.actionRun();
     this.pendingDeletes = pendingDeletes;
   }
 
@@ -105,45 +91,33 @@ final class InstanceFlows {
           i.taskState().map(TaskState::value).orElse("none"));
       return;
     }
-    String event = "compute__do_build_and_run_instance";
-    tasks.eventStart(uuid, requestId, event);
     AtomicReference<Optional<TaskState>> current = new AtomicReference<>(i.taskState());
-    try {
-      InstanceSpec spec = specs.forBuild(i, image).withAdminPass(adminPass);
-      driver.spawn(
-          spec,
-          images.forInstance(i),
-          next -> {
-            tasks.cas(uuid, current.get(), InstanceUpdate.none().task(next));
-            current.set(Optional.of(next));
-          });
-      tasks.cas(
-          uuid,
-          current.get(),
-          InstanceUpdate.none().vm(VmState.ACTIVE).clearTask().power(powerState(uuid)).launched());
-      log.info("instance spawned");
-      tasks.eventFinish(uuid, requestId, event, Optional.empty());
-    } catch (UnexpectedTaskStateException e) {
-      // the API deleted it meanwhile: the queued terminate cleans up, nothing to mark here
-      log.info("build abandoned: {}", e.getMessage());
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    } catch (RuntimeException e) {
-      log.error("build failed: {}", e.getMessage(), e);
-      tasks.fault(uuid, e);
-      tasks.tryCas(
-          uuid,
-          current.get(),
-          InstanceUpdate.none().vm(VmState.ERROR).clearTask().power(powerState(uuid)));
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    } finally {
-      tracker.changed();
-    }
+    // a lost task here means the API deleted it meanwhile: the queued terminate cleans up
+    actions.run(
+        ActionRun.action("build", uuid, requestId, "compute__do_build_and_run_instance"),
+        () -> {
+          InstanceSpec spec = ctx.specs().forBuild(i, image).withAdminPass(adminPass);
+          driver.spawn(
+              spec,
+              ctx.images().forInstance(i),
+              next -> {
+                tasks.cas(uuid, current.get(), InstanceUpdate.none().task(next));
+                current.set(Optional.of(next));
+              });
+          tasks.cas(uuid, current.get(), launchedAs(VmState.ACTIVE, uuid));
+          log.info("instance spawned");
+        },
+        e ->
+            tasks.tryCas(
+                uuid,
+                current.get(),
+                InstanceUpdate.none().vm(VmState.ERROR).clearTask().power(powerState(uuid))));
   }
 
   // ---- power actions ----
 
   void power(String uuid, String requestId, PowerAction a, DriverOp op) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun = tasks.begin(i, a.check(), a.task(), a.acceptedAsIs());
     if (begun.isEmpty()) {
       return;
@@ -152,11 +126,12 @@ final class InstanceFlows {
   }
 
   void stop(String uuid, String requestId) {
-    power(uuid, requestId, STOP, this::cleanShutdown);
+    power(uuid, requestId, STOP, (i, s) -> cleanShutdown(s));
   }
 
-  private void cleanShutdown(Instance i, InstanceSpec s) {
-    driver.powerOff(s, shutdownTimeout(s), options.shutdownRetryInterval());
+  /** A clean shutdown, re-sent every shutdown_retry_interval up to the shutdown timeout. */
+  void cleanShutdown(InstanceSpec s) {
+    driver.powerOff(s, shutdownTimeout(s), ctx.options().shutdownRetryInterval());
   }
 
   /** Nova's rule: the image property {@code os_shutdown_timeout} overrides shutdown_timeout. */
@@ -164,7 +139,7 @@ final class InstanceFlows {
     return s.image()
         .property("os_shutdown_timeout")
         .flatMap(InstanceFlows::seconds)
-        .orElse(options.shutdownTimeout());
+        .orElse(ctx.options().shutdownTimeout());
   }
 
   private static Optional<Duration> seconds(String v) {
@@ -178,7 +153,7 @@ final class InstanceFlows {
   }
 
   void start(String uuid, String requestId) {
-    power(uuid, requestId, START, (i, s) -> driver.powerOn(s, images.forInstance(i)));
+    power(uuid, requestId, START, (i, s) -> driver.powerOn(s, ctx.images().forInstance(i)));
   }
 
   void pause(String uuid, String requestId) {
@@ -213,33 +188,33 @@ final class InstanceFlows {
         STOP,
         (inst, s) ->
             driver.powerOff(
-                s, force ? Duration.ZERO : shutdownTimeout(s), options.shutdownRetryInterval()));
+                s,
+                force ? Duration.ZERO : shutdownTimeout(s),
+                ctx.options().shutdownRetryInterval()));
   }
 
-  /** The instance is in {@code a.task()}; do the driver call and end the task. */
+  /**
+   * The instance is in {@code a.task()}; do the driver call and end the task. A failure clears the
+   * task and the vm_state stays (Nova's reverts_task_state).
+   */
   private void runPower(Instance i, Optional<String> requestId, PowerAction a, DriverOp op) {
     String uuid = i.uuid();
-    requestId.ifPresent(r -> tasks.eventStart(uuid, r, a.event()));
     TaskState task = i.taskState().orElse(a.task());
-    try {
-      op.run(i, specs.build(i));
-      tasks.cas(
-          uuid, task, InstanceUpdate.none().vm(a.onSuccess()).clearTask().power(powerState(uuid)));
-      log.info("instance {} done", a.name());
-      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, a.event(), Optional.empty()));
-    } catch (UnexpectedTaskStateException e) {
-      log.warn("{} lost its task state: {}", a.name(), e.getMessage());
-      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, a.event(), Optional.of(e)));
-    } catch (RuntimeException e) {
-      // Nova's reverts_task_state + wrap_instance_fault: the vm_state stays, the task is cleared
-      log.error("{} failed: {}", a.name(), e.getMessage(), e);
-      tasks.fault(uuid, e);
-      tasks.tryCas(
-          uuid, Optional.of(task), InstanceUpdate.none().clearTask().power(powerState(uuid)));
-      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, a.event(), Optional.of(e)));
-    } finally {
-      tracker.changed();
-    }
+    actions.run(
+        ActionRun.action(a.name(), uuid, requestId, a.event()),
+        () -> {
+          op.run(i, ctx.specs().build(i));
+          tasks.cas(
+              uuid,
+              task,
+              InstanceUpdate.none().vm(a.onSuccess()).clearTask().power(powerState(uuid)));
+          log.info("instance {} done", a.name());
+        },
+        e ->
+            tasks.tryCas(
+                uuid,
+                Optional.of(task),
+                InstanceUpdate.none().clearTask().power(powerState(uuid))));
   }
 
   // ---- reboot ----
@@ -252,47 +227,44 @@ final class InstanceFlows {
 
   /** rebooting → reboot_pending → reboot_started → active (the _hard variants for HARD). */
   void reboot(String uuid, String requestId, boolean hard) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     InstanceAction check = hard ? InstanceAction.REBOOT_HARD : InstanceAction.REBOOT_SOFT;
     TaskState first = hard ? TaskState.REBOOTING_HARD : TaskState.REBOOTING;
     Optional<Instance> begun = tasks.begin(i, check, first, hard ? HARD_REBOOTING : SOFT_REBOOTING);
     if (begun.isEmpty()) {
       return;
     }
-    String event = "compute_reboot_instance";
-    tasks.eventStart(uuid, requestId, event);
-    TaskState task = begun.get().taskState().orElse(first);
-    try {
-      TaskState pending = hard ? TaskState.REBOOT_PENDING_HARD : TaskState.REBOOT_PENDING;
-      TaskState started = hard ? TaskState.REBOOT_STARTED_HARD : TaskState.REBOOT_STARTED;
-      if (task != pending && task != started) {
-        tasks.cas(uuid, task, InstanceUpdate.none().task(pending));
-        task = pending;
-      }
-      if (task != started) {
-        tasks.cas(uuid, task, InstanceUpdate.none().task(started));
-        task = started;
-      }
-      driver.reboot(
-          specs.build(i), hard ? RebootType.HARD : RebootType.SOFT, images.forInstance(i));
-      tasks.cas(
-          uuid, task, InstanceUpdate.none().vm(VmState.ACTIVE).clearTask().power(powerState(uuid)));
-      log.info("instance rebooted ({})", hard ? "hard" : "soft");
-      tasks.eventFinish(uuid, requestId, event, Optional.empty());
-    } catch (UnexpectedTaskStateException e) {
-      log.warn("reboot lost its task state: {}", e.getMessage());
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    } catch (RuntimeException e) {
-      // Nova: a failed reboot leaves the instance ACTIVE if it still runs, else ERROR
-      log.error("reboot failed: {}", e.getMessage(), e);
-      tasks.fault(uuid, e);
-      PowerState p = powerState(uuid);
-      VmState vm = p == PowerState.RUNNING ? VmState.ACTIVE : VmState.ERROR;
-      tasks.tryCas(uuid, Optional.of(task), InstanceUpdate.none().vm(vm).clearTask().power(p));
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    } finally {
-      tracker.changed();
-    }
+    AtomicReference<TaskState> task = new AtomicReference<>(begun.get().taskState().orElse(first));
+    actions.run(
+        ActionRun.action("reboot", uuid, requestId, "compute_reboot_instance"),
+        () -> {
+          TaskState pending = hard ? TaskState.REBOOT_PENDING_HARD : TaskState.REBOOT_PENDING;
+          TaskState started = hard ? TaskState.REBOOT_STARTED_HARD : TaskState.REBOOT_STARTED;
+          if (task.get() != pending && task.get() != started) {
+            tasks.cas(uuid, task.get(), InstanceUpdate.none().task(pending));
+            task.set(pending);
+          }
+          if (task.get() != started) {
+            tasks.cas(uuid, task.get(), InstanceUpdate.none().task(started));
+            task.set(started);
+          }
+          driver.reboot(
+              ctx.specs().build(i),
+              hard ? RebootType.HARD : RebootType.SOFT,
+              ctx.images().forInstance(i));
+          tasks.cas(
+              uuid,
+              task.get(),
+              InstanceUpdate.none().vm(VmState.ACTIVE).clearTask().power(powerState(uuid)));
+          log.info("instance rebooted ({})", hard ? "hard" : "soft");
+        },
+        e -> {
+          // Nova: a failed reboot leaves the instance ACTIVE if it still runs, else ERROR
+          PowerState p = powerState(uuid);
+          VmState vm = p == PowerState.RUNNING ? VmState.ACTIVE : VmState.ERROR;
+          tasks.tryCas(
+              uuid, Optional.of(task.get()), InstanceUpdate.none().vm(vm).clearTask().power(p));
+        });
   }
 
   // ---- terminate ----
@@ -301,22 +273,22 @@ final class InstanceFlows {
   void terminate(String uuid, String requestId) {
     Instance i;
     try {
-      i = conductor.getInstance(uuid);
+      i = ctx.conductor().getInstance(uuid);
     } catch (NotFoundException e) {
       log.info("instance already deleted");
       return;
     }
     if (!i.taskState().equals(Optional.of(TaskState.DELETING))) {
-      i = conductor.forceUpdateInstance(uuid, InstanceUpdate.none().task(TaskState.DELETING));
+      i = ctx.conductor().forceUpdateInstance(uuid, InstanceUpdate.none().task(TaskState.DELETING));
     }
     String event = "compute_terminate_instance";
     tasks.eventStart(uuid, requestId, event);
     try {
-      driver.destroy(specs.build(i), true);
+      driver.destroy(ctx.specs().build(i), true);
       // a driver may leave files it could not remove without failing; the periodic task retries
       pendingDeletes.add(uuid);
       tasks.eventFinish(uuid, requestId, event, Optional.empty());
-      conductor.instanceDestroyed(uuid);
+      ctx.conductor().instanceDestroyed(uuid);
       log.info("instance destroyed");
     } catch (RuntimeException e) {
       if (driver.getInfo(uuid).isEmpty()) {
@@ -324,16 +296,17 @@ final class InstanceFlows {
         log.warn("instance deleted but its files remain ({}); will retry", e.getMessage());
         pendingDeletes.add(uuid);
         tasks.eventFinish(uuid, requestId, event, Optional.empty());
-        conductor.instanceDestroyed(uuid);
+        ctx.conductor().instanceDestroyed(uuid);
       } else {
         log.error("delete failed: {}", e.getMessage(), e);
         tasks.fault(uuid, e);
-        conductor.forceUpdateInstance(
-            uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask().power(powerState(uuid)));
+        ctx.conductor()
+            .forceUpdateInstance(
+                uuid, InstanceUpdate.none().vm(VmState.ERROR).clearTask().power(powerState(uuid)));
         tasks.eventFinish(uuid, requestId, event, Optional.of(e));
       }
     } finally {
-      tracker.changed();
+      ctx.tracker().changed();
     }
   }
 
@@ -343,13 +316,13 @@ final class InstanceFlows {
    */
   void reapDeleted(Instance deleted) {
     try {
-      driver.destroy(specs.build(deleted), true);
+      driver.destroy(ctx.specs().build(deleted), true);
       pendingDeletes.add(deleted.uuid());
       log.info("reaped the domain of deleted instance");
     } catch (RuntimeException e) {
       log.error("cannot reap the domain of deleted instance: {}", e.getMessage(), e);
     } finally {
-      tracker.changed();
+      ctx.tracker().changed();
     }
   }
 
@@ -357,7 +330,7 @@ final class InstanceFlows {
 
   /** image_snapshot_pending → image_snapshot → image_pending_upload → image_uploading → none. */
   void snapshot(String uuid, String requestId, String imageId) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Set<TaskState> accepted = Set.of(TaskState.IMAGE_SNAPSHOT_PENDING, TaskState.IMAGE_SNAPSHOT);
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.SNAPSHOT, TaskState.IMAGE_SNAPSHOT_PENDING, accepted);
@@ -365,49 +338,66 @@ final class InstanceFlows {
       abandonSnapshot(i, Optional.of(imageId));
       return;
     }
-    String event = "compute_snapshot_instance";
-    tasks.eventStart(uuid, requestId, event);
     AtomicReference<TaskState> current =
         new AtomicReference<>(begun.get().taskState().orElse(TaskState.IMAGE_SNAPSHOT_PENDING));
-    try {
-      if (current.get() != TaskState.IMAGE_SNAPSHOT) {
-        tasks.cas(uuid, current.get(), InstanceUpdate.none().task(TaskState.IMAGE_SNAPSHOT));
-        current.set(TaskState.IMAGE_SNAPSHOT);
-      }
-      driver.snapshot(
-          specs.build(i),
-          imageId,
-          images.forSnapshot(i, imageId),
-          next -> {
-            tasks.cas(uuid, current.get(), InstanceUpdate.none().task(next));
-            current.set(next);
-          });
-      tasks.cas(uuid, current.get(), InstanceUpdate.none().clearTask().power(powerState(uuid)));
-      log.info("snapshot {} uploaded", imageId);
-      tasks.eventFinish(uuid, requestId, event, Optional.empty());
-    } catch (UnexpectedTaskStateException e) {
-      log.warn("snapshot lost its task state: {}", e.getMessage());
-      abandonSnapshot(i, Optional.of(imageId));
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    } catch (RuntimeException e) {
-      // Nova: the task is cleared and the instance keeps its state; the image entry goes
-      log.error("snapshot failed: {}", e.getMessage(), e);
-      abandonSnapshot(i, Optional.of(imageId));
-      tasks.tryCas(uuid, Optional.of(current.get()), InstanceUpdate.none().clearTask());
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    }
+    // no fault and no resource report here, unlike Nova's wrap_instance_fault: the image entry goes
+    ActionRun.Action action =
+        ActionRun.action("snapshot", uuid, requestId, "compute_snapshot_instance")
+            .withoutFault()
+            .withoutResourceChange()
+            .onTaskLost(() -> abandonSnapshot(i, Optional.of(imageId)));
+    actions.run(
+        action,
+        () -> {
+          if (current.get() != TaskState.IMAGE_SNAPSHOT) {
+            tasks.cas(uuid, current.get(), InstanceUpdate.none().task(TaskState.IMAGE_SNAPSHOT));
+            current.set(TaskState.IMAGE_SNAPSHOT);
+          }
+          snapshotInstance(i, imageId, current);
+          log.info("snapshot {} uploaded", imageId);
+        },
+        e -> {
+          // Nova: the task is cleared and the instance keeps its state; the image entry goes
+          abandonSnapshot(i, Optional.of(imageId));
+          tasks.tryCas(uuid, Optional.of(current.get()), InstanceUpdate.none().clearTask());
+        });
+  }
+
+  /**
+   * Nova's _snapshot_instance, shared by snapshot and backup: the driver's snapshot walks the task
+   * through image_pending_upload → image_uploading ({@code current} follows it), then it is
+   * cleared.
+   */
+  void snapshotInstance(Instance i, String imageId, AtomicReference<TaskState> current) {
+    String uuid = i.uuid();
+    driver.snapshot(
+        ctx.specs().build(i),
+        imageId,
+        ctx.images().forSnapshot(i, imageId),
+        next -> {
+          tasks.cas(uuid, current.get(), InstanceUpdate.none().task(next));
+          current.set(next);
+        });
+    tasks.cas(uuid, current.get(), InstanceUpdate.none().clearTask().power(powerState(uuid)));
   }
 
   /** The image entry of a snapshot that did not finish is removed (never left queued/saving). */
   void abandonSnapshot(Instance i, Optional<String> imageId) {
     try {
-      images.abandonSnapshot(i, imageId);
+      ctx.images().abandonSnapshot(i, imageId);
     } catch (RuntimeException e) {
       log.error("cannot clean up the snapshot image {}: {}", imageId.orElse("(any)"), e.toString());
     }
   }
 
   // ---- helpers ----
+
+  /**
+   * Where a spawn, rebuild or unshelve ends: {@code vm}, no task, its power state, launched now.
+   */
+  InstanceUpdate launchedAs(VmState vm, String uuid) {
+    return InstanceUpdate.none().vm(vm).clearTask().power(powerState(uuid)).launched();
+  }
 
   /** The hypervisor's power state for the instance, NOSTATE when it does not know it. */
   PowerState powerState(String uuid) {
@@ -421,12 +411,12 @@ final class InstanceFlows {
 
   /** The driver's diagnostics of the instance (Nova's get_instance_diagnostics). */
   io.virga.core.InstanceDiagnostics diagnostics(String uuid) {
-    return driver.getDiagnostics(specs.build(conductor.getInstance(uuid)));
+    return driver.getDiagnostics(ctx.specs().build(ctx.conductor().getInstance(uuid)));
   }
 
   String consoleOutput(String uuid, int maxLines) {
-    Instance i = conductor.getInstance(uuid);
-    String text = driver.getConsoleOutput(specs.build(i), 1 << 20);
+    Instance i = ctx.conductor().getInstance(uuid);
+    String text = driver.getConsoleOutput(ctx.specs().build(i), 1 << 20);
     if (maxLines < 0) {
       return text;
     }

@@ -1,6 +1,5 @@
 package io.virga.compute;
 
-import io.virga.core.ConductorApi;
 import io.virga.core.ImageMeta;
 import io.virga.core.Instance;
 import io.virga.core.InstanceAction;
@@ -31,30 +30,17 @@ final class LifecycleFlows {
       Set.of(
           TaskState.REBUILDING, TaskState.REBUILD_BLOCK_DEVICE_MAPPING, TaskState.REBUILD_SPAWNING);
 
+  private final FlowContext ctx;
   private final ComputeDriver driver;
-  private final ConductorApi conductor;
   private final TaskStates tasks;
-  private final SpecBuilder specs;
-  private final ImageSourceFactory images;
-  private final ComputeOptions options;
-  private final ResourceTracker tracker;
+  private final ActionRun actions;
   private final InstanceFlows flows;
 
-  LifecycleFlows(
-      ComputeDriver driver,
-      TaskStates tasks,
-      SpecBuilder specs,
-      ImageSourceFactory images,
-      ComputeOptions options,
-      ResourceTracker tracker,
-      InstanceFlows flows) {
-    this.driver = driver;
-    this.conductor = tasks.conductor();
-    this.tasks = tasks;
-    this.specs = specs;
-    this.images = images;
-    this.options = options;
-    this.tracker = tracker;
+  LifecycleFlows(FlowContext ctx, InstanceFlows flows) {
+    this.ctx = ctx;
+    this.driver = ctx.driver();
+    this.tasks = ctx.tasks();
+    this.actions = ctx.actionRun();
     this.flows = flows;
   }
 
@@ -92,7 +78,7 @@ final class LifecycleFlows {
       String migrationUuid,
       Optional<Boolean> onSharedStorage,
       Optional<String> adminPass) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     rebuild(
         uuid,
         requestId,
@@ -109,18 +95,17 @@ final class LifecycleFlows {
       boolean preserveEphemeral,
       Optional<Evacuation> evacuation,
       Optional<String> adminPass) {
-    Instance i = conductor.getInstance(uuid);
+    Instance found = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun =
-        tasks.begin(i, InstanceAction.REBUILD, TaskState.REBUILDING, Set.of(TaskState.REBUILDING));
+        tasks.begin(
+            found, InstanceAction.REBUILD, TaskState.REBUILDING, Set.of(TaskState.REBUILDING));
     if (begun.isEmpty()) {
       return;
     }
-    i = begun.get();
+    Instance i = begun.get();
     if (!i.imageRef().equals(imageRef)) {
       log.warn("rebuild asked for image {} but the instance names {}", imageRef, i.imageRef());
     }
-    String event = "compute_rebuild_instance";
-    tasks.eventStart(uuid, requestId, event);
     VmState original =
         evacuation.isPresent() && i.vmState() == VmState.ERROR ? VmState.ACTIVE : i.vmState();
     AtomicReference<TaskState> current = new AtomicReference<>(TaskState.REBUILDING);
@@ -129,39 +114,30 @@ final class LifecycleFlows {
           tasks.cas(uuid, Optional.of(current.get()), InstanceUpdate.none().task(t));
           current.set(t);
         };
-    try {
-      InstanceSpec spec = specs.forBuild(i).withAdminPass(adminPass);
-      if (flows.powerState(uuid) == PowerState.RUNNING) {
-        driver.powerOff(spec, flows.shutdownTimeout(spec), options.shutdownRetryInterval());
-      }
-      recreateOrRebuild(i, spec, evacuation, preserveEphemeral, next);
-      VmState end = VmState.ACTIVE;
-      if (original == VmState.STOPPED) {
-        driver.powerOff(spec, flows.shutdownTimeout(spec), options.shutdownRetryInterval());
-        end = VmState.STOPPED;
-      }
-      tasks.cas(
-          uuid,
-          current.get(),
-          InstanceUpdate.none().vm(end).clearTask().power(flows.powerState(uuid)).launched());
-      log.info("instance rebuilt with image {}", i.imageRef());
-      evacuation.ifPresent(m -> migrationStatus(m.migrationUuid(), MigrationStatus.DONE));
-      tasks.eventFinish(uuid, requestId, event, Optional.empty());
-    } catch (UnexpectedTaskStateException e) {
-      log.warn("rebuild lost its task state: {}", e.getMessage());
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    } catch (RuntimeException e) {
-      log.error("rebuild failed: {}", e.getMessage(), e);
-      tasks.fault(uuid, e);
-      evacuation.ifPresent(m -> migrationStatus(m.migrationUuid(), MigrationStatus.FAILED));
-      tasks.tryCas(
-          uuid,
-          Optional.of(current.get()),
-          InstanceUpdate.none().vm(VmState.ERROR).clearTask().power(flows.powerState(uuid)));
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    } finally {
-      tracker.changed();
-    }
+    actions.run(
+        ActionRun.action("rebuild", uuid, requestId, "compute_rebuild_instance"),
+        () -> {
+          InstanceSpec spec = ctx.specs().forBuild(i).withAdminPass(adminPass);
+          if (flows.powerState(uuid) == PowerState.RUNNING) {
+            flows.cleanShutdown(spec);
+          }
+          recreateOrRebuild(i, spec, evacuation, preserveEphemeral, next);
+          VmState end = VmState.ACTIVE;
+          if (original == VmState.STOPPED) {
+            flows.cleanShutdown(spec);
+            end = VmState.STOPPED;
+          }
+          tasks.cas(uuid, current.get(), flows.launchedAs(end, uuid));
+          log.info("instance rebuilt with image {}", i.imageRef());
+          evacuation.ifPresent(m -> migrationStatus(m.migrationUuid(), MigrationStatus.DONE));
+        },
+        e -> {
+          evacuation.ifPresent(m -> migrationStatus(m.migrationUuid(), MigrationStatus.FAILED));
+          tasks.tryCas(
+              uuid,
+              Optional.of(current.get()),
+              InstanceUpdate.none().vm(VmState.ERROR).clearTask().power(flows.powerState(uuid)));
+        });
   }
 
   /** An evacuation onto disks this host sees recreates the guest from them; the rest rebuild. */
@@ -172,10 +148,10 @@ final class LifecycleFlows {
       boolean preserveEphemeral,
       Consumer<TaskState> next) {
     if (evacuation.isPresent() && onSharedStorage(spec, evacuation.get())) {
-      driver.recreateFromDisks(spec, images.forInstance(i), next);
+      driver.recreateFromDisks(spec, ctx.images().forInstance(i), next);
       log.info("instance recreated from its disks on shared storage");
     } else {
-      driver.rebuild(spec, images.forInstance(i), preserveEphemeral, next);
+      driver.rebuild(spec, ctx.images().forInstance(i), preserveEphemeral, next);
     }
   }
 
@@ -199,11 +175,12 @@ final class LifecycleFlows {
 
   private void migrationStatus(String migrationUuid, MigrationStatus status) {
     try {
-      conductor.updateMigrationStatus(
-          migrationUuid,
-          java.util.List.of(MigrationStatus.ACCEPTED, MigrationStatus.PRE_MIGRATING),
-          status,
-          Optional.empty());
+      ctx.conductor()
+          .updateMigrationStatus(
+              migrationUuid,
+              java.util.List.of(MigrationStatus.ACCEPTED, MigrationStatus.PRE_MIGRATING),
+              status,
+              Optional.empty());
     } catch (RuntimeException e) {
       log.error("cannot mark evacuation {} {}: {}", migrationUuid, status.value(), e.toString());
     }
@@ -217,46 +194,41 @@ final class LifecycleFlows {
    */
   void rescue(
       String uuid, String requestId, String rescueImageRef, Optional<String> rescuePassword) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.RESCUE, TaskState.RESCUING, Set.of(TaskState.RESCUING));
     if (begun.isEmpty()) {
       return;
     }
-    String event = "compute_rescue_instance";
-    tasks.eventStart(uuid, requestId, event);
-    try {
-      InstanceSpec spec = specs.build(i).withAdminPass(rescuePassword);
-      ImageMeta rescueImage = conductor.getImage(rescueImageRef);
-      if (flows.powerState(uuid) == PowerState.RUNNING) {
-        driver.powerOff(spec, flows.shutdownTimeout(spec), options.shutdownRetryInterval());
-      }
-      driver.rescue(spec, rescueImage, images.forInstance(i));
-      tasks.cas(
-          uuid,
-          TaskState.RESCUING,
-          InstanceUpdate.none().vm(VmState.RESCUED).clearTask().power(flows.powerState(uuid)));
-      log.info("instance rescued with image {}", rescueImageRef);
-      tasks.eventFinish(uuid, requestId, event, Optional.empty());
-    } catch (UnexpectedTaskStateException e) {
-      log.warn("rescue lost its task state: {}", e.getMessage());
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    } catch (RuntimeException e) {
-      log.error("rescue failed: {}", e.getMessage(), e);
-      tasks.fault(uuid, e);
-      PowerState p = flows.powerState(uuid);
-      VmState vm = p == PowerState.RUNNING ? VmState.ACTIVE : VmState.ERROR;
-      tasks.tryCas(
-          uuid, Optional.of(TaskState.RESCUING), InstanceUpdate.none().vm(vm).clearTask().power(p));
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    } finally {
-      tracker.changed();
-    }
+    actions.run(
+        ActionRun.action("rescue", uuid, requestId, "compute_rescue_instance"),
+        () -> {
+          InstanceSpec spec = ctx.specs().build(i).withAdminPass(rescuePassword);
+          ImageMeta rescueImage = ctx.conductor().getImage(rescueImageRef);
+          if (flows.powerState(uuid) == PowerState.RUNNING) {
+            flows.cleanShutdown(spec);
+          }
+          driver.rescue(spec, rescueImage, ctx.images().forInstance(i));
+          tasks.cas(
+              uuid,
+              TaskState.RESCUING,
+              InstanceUpdate.none().vm(VmState.RESCUED).clearTask().power(flows.powerState(uuid)));
+          log.info("instance rescued with image {}", rescueImageRef);
+        },
+        e -> {
+          // the driver put the instance's own domain back: active if it runs, else error
+          PowerState p = flows.powerState(uuid);
+          VmState vm = p == PowerState.RUNNING ? VmState.ACTIVE : VmState.ERROR;
+          tasks.tryCas(
+              uuid,
+              Optional.of(TaskState.RESCUING),
+              InstanceUpdate.none().vm(vm).clearTask().power(p));
+        });
   }
 
   /** unrescuing → active: the rescue domain goes, the instance's own domain runs again. */
   void unrescue(String uuid, String requestId) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.UNRESCUE, TaskState.UNRESCUING, Set.of(TaskState.UNRESCUING));
     if (begun.isEmpty()) {
@@ -271,30 +243,21 @@ final class LifecycleFlows {
    */
   void finishUnrescue(Instance i, Optional<String> requestId, TaskState task) {
     String uuid = i.uuid();
-    String event = "compute_unrescue_instance";
-    requestId.ifPresent(r -> tasks.eventStart(uuid, r, event));
-    try {
-      driver.unrescue(specs.build(i), images.forInstance(i));
-      tasks.cas(
-          uuid,
-          task,
-          InstanceUpdate.none().vm(VmState.ACTIVE).clearTask().power(flows.powerState(uuid)));
-      log.info("instance unrescued");
-      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, event, Optional.empty()));
-    } catch (UnexpectedTaskStateException e) {
-      log.warn("unrescue lost its task state: {}", e.getMessage());
-      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, event, Optional.of(e)));
-    } catch (RuntimeException e) {
-      // Nova: an unrescue that fails errors the instance out
-      log.error("unrescue failed: {}", e.getMessage(), e);
-      tasks.fault(uuid, e);
-      tasks.tryCas(
-          uuid,
-          Optional.of(task),
-          InstanceUpdate.none().vm(VmState.ERROR).clearTask().power(flows.powerState(uuid)));
-      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, event, Optional.of(e)));
-    } finally {
-      tracker.changed();
-    }
+    actions.run(
+        ActionRun.action("unrescue", uuid, requestId, "compute_unrescue_instance"),
+        () -> {
+          driver.unrescue(ctx.specs().build(i), ctx.images().forInstance(i));
+          tasks.cas(
+              uuid,
+              task,
+              InstanceUpdate.none().vm(VmState.ACTIVE).clearTask().power(flows.powerState(uuid)));
+          log.info("instance unrescued");
+        },
+        // Nova: an unrescue that fails errors the instance out
+        e ->
+            tasks.tryCas(
+                uuid,
+                Optional.of(task),
+                InstanceUpdate.none().vm(VmState.ERROR).clearTask().power(flows.powerState(uuid))));
   }
 }

@@ -1,6 +1,5 @@
 package io.virga.compute;
 
-import io.virga.core.ConductorApi;
 import io.virga.core.ImageMeta;
 import io.virga.core.Instance;
 import io.virga.core.InstanceAction;
@@ -37,35 +36,20 @@ final class ShelveFlows {
   static final String SHELVED_HOST = "shelved_host";
 
   private final String host;
+  private final FlowContext ctx;
   private final ComputeDriver driver;
-  private final ConductorApi conductor;
   private final TaskStates tasks;
-  private final SpecBuilder specs;
-  private final ImageSourceFactory images;
-  private final ComputeOptions options;
+  private final ActionRun actions;
   private final LifecycleOptions lifecycle;
-  private final ResourceTracker tracker;
   private final InstanceFlows flows;
 
-  ShelveFlows(
-      String host,
-      ComputeDriver driver,
-      TaskStates tasks,
-      SpecBuilder specs,
-      ImageSourceFactory images,
-      ComputeOptions options,
-      LifecycleOptions lifecycle,
-      ResourceTracker tracker,
-      InstanceFlows flows) {
+  ShelveFlows(String host, FlowContext ctx, LifecycleOptions lifecycle, InstanceFlows flows) {
     this.host = host;
-    this.driver = driver;
-    this.conductor = tasks.conductor();
-    this.tasks = tasks;
-    this.specs = specs;
-    this.images = images;
-    this.options = options;
+    this.ctx = ctx;
+    this.driver = ctx.driver();
+    this.tasks = ctx.tasks();
+    this.actions = ctx.actionRun();
     this.lifecycle = lifecycle;
-    this.tracker = tracker;
     this.flows = flows;
   }
 
@@ -76,71 +60,74 @@ final class ShelveFlows {
    * shelving_offloading → shelved_offloaded when {@code shelved_offload_time} is 0).
    */
   void shelve(String uuid, String requestId, String imageId) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.SHELVE, TaskState.SHELVING, Set.of(TaskState.SHELVING));
     if (begun.isEmpty()) {
       flows.abandonSnapshot(i, Optional.of(imageId));
       return;
     }
-    String event = "compute_shelve_instance";
-    tasks.eventStart(uuid, requestId, event);
     AtomicReference<TaskState> current = new AtomicReference<>(TaskState.SHELVING);
-    try {
-      InstanceSpec spec = specs.build(i);
-      cleanShutdown(uuid, spec);
-      driver.snapshot(
-          spec,
-          imageId,
-          images.forSnapshot(i, imageId),
-          next -> {
-            TaskState shelving =
-                next == TaskState.IMAGE_UPLOADING
-                    ? TaskState.SHELVING_IMAGE_UPLOADING
-                    : TaskState.SHELVING_IMAGE_PENDING_UPLOAD;
-            tasks.cas(uuid, current.get(), InstanceUpdate.none().task(shelving));
-            current.set(shelving);
-          });
-      boolean offloadNow = lifecycle.shelvedOffloadTime() == 0;
-      InstanceUpdate shelved =
-          InstanceUpdate.none().vm(VmState.SHELVED).power(flows.powerState(uuid));
-      Instance now =
-          tasks.cas(
-              uuid,
-              current.get(),
-              offloadNow ? shelved.task(TaskState.SHELVING_OFFLOADING) : shelved.clearTask());
-      log.info("instance shelved into image {}", imageId);
-      tasks.eventFinish(uuid, requestId, event, Optional.empty());
-      if (offloadNow) {
-        runOffload(now, Optional.of(requestId), TaskState.SHELVING_OFFLOADING);
-      }
-    } catch (UnexpectedTaskStateException e) {
-      log.warn("shelve lost its task state: {}", e.getMessage());
-      flows.abandonSnapshot(i, Optional.of(imageId));
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    } catch (RuntimeException e) {
-      log.error("shelve failed: {}", e.getMessage(), e);
-      tasks.fault(uuid, e);
-      flows.abandonSnapshot(i, Optional.of(imageId));
-      forgetShelve(uuid);
-      PowerState p = flows.powerState(uuid);
-      InstanceUpdate back = InstanceUpdate.none().clearTask().power(p);
-      tasks.tryCas(
-          uuid,
-          Optional.of(current.get()),
-          p == PowerState.SHUTDOWN && i.vmState() == VmState.ACTIVE
-              ? back.vm(VmState.STOPPED)
-              : back);
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    } finally {
-      tracker.changed();
+    AtomicReference<Instance> shelved = new AtomicReference<>();
+    boolean offloadNow = lifecycle.shelvedOffloadTime() == 0;
+    ActionRun.Action action =
+        ActionRun.action("shelve", uuid, requestId, "compute_shelve_instance")
+            .onTaskLost(() -> flows.abandonSnapshot(i, Optional.of(imageId)));
+    boolean done =
+        actions.run(
+            action,
+            () -> shelved.set(shelveInstance(i, imageId, current, offloadNow)),
+            e -> {
+              flows.abandonSnapshot(i, Optional.of(imageId));
+              forgetShelve(uuid);
+              // a guest the shutdown already stopped stays stopped
+              PowerState p = flows.powerState(uuid);
+              InstanceUpdate back = InstanceUpdate.none().clearTask().power(p);
+              tasks.tryCas(
+                  uuid,
+                  Optional.of(current.get()),
+                  p == PowerState.SHUTDOWN && i.vmState() == VmState.ACTIVE
+                      ? back.vm(VmState.STOPPED)
+                      : back);
+            });
+    if (done && offloadNow) {
+      runOffload(shelved.get(), Optional.of(requestId), TaskState.SHELVING_OFFLOADING);
     }
+  }
+
+  /** Nova's _shelve_instance: a clean stop, the snapshot, then shelved (or on to offloading). */
+  private Instance shelveInstance(
+      Instance i, String imageId, AtomicReference<TaskState> current, boolean offloadNow) {
+    String uuid = i.uuid();
+    InstanceSpec spec = ctx.specs().build(i);
+    cleanShutdown(uuid, spec);
+    driver.snapshot(
+        spec,
+        imageId,
+        ctx.images().forSnapshot(i, imageId),
+        next -> {
+          TaskState shelving =
+              next == TaskState.IMAGE_UPLOADING
+                  ? TaskState.SHELVING_IMAGE_UPLOADING
+                  : TaskState.SHELVING_IMAGE_PENDING_UPLOAD;
+          tasks.cas(uuid, current.get(), InstanceUpdate.none().task(shelving));
+          current.set(shelving);
+        });
+    InstanceUpdate shelved =
+        InstanceUpdate.none().vm(VmState.SHELVED).power(flows.powerState(uuid));
+    Instance now =
+        tasks.cas(
+            uuid,
+            current.get(),
+            offloadNow ? shelved.task(TaskState.SHELVING_OFFLOADING) : shelved.clearTask());
+    log.info("instance shelved into image {}", imageId);
+    return now;
   }
 
   private void cleanShutdown(String uuid, InstanceSpec spec) {
     PowerState p = flows.powerState(uuid);
     if (p == PowerState.RUNNING || p == PowerState.PAUSED) {
-      driver.powerOff(spec, flows.shutdownTimeout(spec), options.shutdownRetryInterval());
+      flows.cleanShutdown(spec);
     }
   }
 
@@ -148,7 +135,7 @@ final class ShelveFlows {
 
   /** The API's shelveOffload: shelving_offloading → shelved_offloaded. */
   void offload(String uuid, String requestId) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(
             i,
@@ -160,7 +147,7 @@ final class ShelveFlows {
 
   /** The periodic offload of an instance shelved longer than {@code shelved_offload_time}. */
   void offloadExpired(String uuid, String requestId) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     if (i.vmState() != VmState.SHELVED || i.taskState().isPresent()) {
       return;
     }
@@ -172,33 +159,27 @@ final class ShelveFlows {
   /** Domain and disks destroyed, then shelved_offloaded with the host freed in one write. */
   void runOffload(Instance i, Optional<String> requestId, TaskState task) {
     String uuid = i.uuid();
-    String event = "compute_shelve_offload_instance";
-    requestId.ifPresent(r -> tasks.eventStart(uuid, r, event));
-    try {
-      InstanceSpec spec = specs.build(i);
-      cleanShutdown(uuid, spec);
-      driver.destroy(spec, true);
-      if (conductor.instanceOffloaded(uuid, Optional.of(task)).isEmpty()) {
-        throw new UnexpectedTaskStateException(
-            "instance " + uuid + " left task " + task.value() + " behind our back");
-      }
-      conductor.removeSystemMetadata(uuid, SHELVED_HOST);
-      log.info("instance offloaded from {}", host);
-      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, event, Optional.empty()));
-    } catch (UnexpectedTaskStateException e) {
-      log.warn("offload lost its task state: {}", e.getMessage());
-      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, event, Optional.of(e)));
-    } catch (RuntimeException e) {
-      log.error("offload failed: {}", e.getMessage(), e);
-      tasks.fault(uuid, e);
-      tasks.tryCas(
-          uuid,
-          Optional.of(task),
-          InstanceUpdate.none().vm(VmState.SHELVED).clearTask().power(flows.powerState(uuid)));
-      requestId.ifPresent(r -> tasks.eventFinish(uuid, r, event, Optional.of(e)));
-    } finally {
-      tracker.changed();
-    }
+    actions.run(
+        ActionRun.action("offload", uuid, requestId, "compute_shelve_offload_instance"),
+        () -> {
+          InstanceSpec spec = ctx.specs().build(i);
+          cleanShutdown(uuid, spec);
+          driver.destroy(spec, true);
+          if (ctx.conductor().instanceOffloaded(uuid, Optional.of(task)).isEmpty()) {
+            throw new UnexpectedTaskStateException(
+                "instance " + uuid + " left task " + task.value() + " behind our back");
+          }
+          ctx.conductor().removeSystemMetadata(uuid, SHELVED_HOST);
+          log.info("instance offloaded from {}", host);
+        },
+        e ->
+            tasks.tryCas(
+                uuid,
+                Optional.of(task),
+                InstanceUpdate.none()
+                    .vm(VmState.SHELVED)
+                    .clearTask()
+                    .power(flows.powerState(uuid))));
   }
 
   /** Instances of this host shelved for longer than {@code shelved_offload_time} (if it is > 0). */
@@ -208,11 +189,11 @@ final class ShelveFlows {
       return out;
     }
     Instant limit = Instant.now().minus(Duration.ofSeconds(lifecycle.shelvedOffloadTime()));
-    for (Instance i : conductor.instancesOnHost(host)) {
+    for (Instance i : ctx.conductor().instancesOnHost(host)) {
       if (i.vmState() != VmState.SHELVED || i.taskState().isPresent()) {
         continue;
       }
-      String at = conductor.systemMetadata(i.uuid()).get(SHELVED_AT);
+      String at = ctx.conductor().systemMetadata(i.uuid()).get(SHELVED_AT);
       try {
         if (at == null || !Instant.parse(at).isAfter(limit)) {
           out.add(i.uuid());
@@ -232,63 +213,47 @@ final class ShelveFlows {
    * deleted. A failed spawn leaves it shelved_offloaded with no host, as before.
    */
   void unshelve(String uuid, String requestId, String imageId) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(i, InstanceAction.UNSHELVE, TaskState.UNSHELVING, Set.of(TaskState.UNSHELVING));
     if (begun.isEmpty()) {
       return;
     }
-    String event = "compute_unshelve_instance";
-    tasks.eventStart(uuid, requestId, event);
     boolean offloaded = i.vmState() == VmState.SHELVED_OFFLOADED;
     AtomicReference<TaskState> current = new AtomicReference<>(TaskState.UNSHELVING);
-    InstanceSpec spec = null;
-    try {
-      if (offloaded) {
-        tasks.cas(uuid, current.get(), InstanceUpdate.none().task(TaskState.SPAWNING));
-        current.set(TaskState.SPAWNING);
-        ImageMeta shelved = conductor.getImage(imageId);
-        spec = specs.build(i).withImage(shelved);
-        driver.spawn(spec, images.forInstance(i), t -> {});
-      } else {
-        spec = specs.build(i);
-        driver.powerOn(spec, images.forInstance(i));
-      }
-      tasks.cas(
-          uuid,
-          current.get(),
-          InstanceUpdate.none()
-              .vm(VmState.ACTIVE)
-              .clearTask()
-              .power(flows.powerState(uuid))
-              .launched());
-      forgetShelve(uuid);
-      deleteShelveImage(i, imageId);
-      log.info("instance unshelved on {}", host);
-      tasks.eventFinish(uuid, requestId, event, Optional.empty());
-    } catch (UnexpectedTaskStateException e) {
-      log.warn("unshelve lost its task state: {}", e.getMessage());
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    } catch (RuntimeException e) {
-      log.error("unshelve failed: {}", e.getMessage(), e);
-      tasks.fault(uuid, e);
-      if (offloaded) {
-        conductor.instanceOffloaded(uuid, Optional.of(current.get()));
-      } else {
-        tasks.tryCas(
-            uuid,
-            Optional.of(current.get()),
-            InstanceUpdate.none().clearTask().power(flows.powerState(uuid)));
-      }
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    } finally {
-      tracker.changed();
-    }
+    actions.run(
+        ActionRun.action("unshelve", uuid, requestId, "compute_unshelve_instance"),
+        () -> {
+          if (offloaded) {
+            tasks.cas(uuid, current.get(), InstanceUpdate.none().task(TaskState.SPAWNING));
+            current.set(TaskState.SPAWNING);
+            ImageMeta shelved = ctx.conductor().getImage(imageId);
+            InstanceSpec spec = ctx.specs().build(i).withImage(shelved);
+            driver.spawn(spec, ctx.images().forInstance(i), t -> {});
+          } else {
+            driver.powerOn(ctx.specs().build(i), ctx.images().forInstance(i));
+          }
+          tasks.cas(uuid, current.get(), flows.launchedAs(VmState.ACTIVE, uuid));
+          forgetShelve(uuid);
+          deleteShelveImage(i, imageId);
+          log.info("instance unshelved on {}", host);
+        },
+        e -> {
+          if (offloaded) {
+            // back to shelved_offloaded with no host, as before the unshelve
+            ctx.conductor().instanceOffloaded(uuid, Optional.of(current.get()));
+          } else {
+            tasks.tryCas(
+                uuid,
+                Optional.of(current.get()),
+                InstanceUpdate.none().clearTask().power(flows.powerState(uuid)));
+          }
+        });
   }
 
   private void deleteShelveImage(Instance i, String imageId) {
     try {
-      images.deleteImage(i, imageId);
+      ctx.images().deleteImage(i, imageId);
     } catch (RuntimeException e) {
       log.error("cannot delete shelve image {}: {}", imageId, e.toString());
     }
@@ -297,7 +262,7 @@ final class ShelveFlows {
   private void forgetShelve(String uuid) {
     try {
       for (String k : List.of(SHELVED_IMAGE_ID, SHELVED_AT, SHELVED_HOST)) {
-        conductor.removeSystemMetadata(uuid, k);
+        ctx.conductor().removeSystemMetadata(uuid, k);
       }
     } catch (RuntimeException e) {
       log.warn("cannot clear the shelve metadata: {}", e.toString());
@@ -308,7 +273,7 @@ final class ShelveFlows {
 
   /** image_backup → image_pending_upload → image_uploading → none, then the rotation. */
   void backup(String uuid, String requestId, String imageId, String backupType, int rotation) {
-    Instance i = conductor.getInstance(uuid);
+    Instance i = ctx.conductor().getInstance(uuid);
     Optional<Instance> begun =
         tasks.begin(
             i, InstanceAction.BACKUP, TaskState.IMAGE_BACKUP, Set.of(TaskState.IMAGE_BACKUP));
@@ -316,36 +281,27 @@ final class ShelveFlows {
       flows.abandonSnapshot(i, Optional.of(imageId));
       return;
     }
-    String event = "compute_backup_instance";
-    tasks.eventStart(uuid, requestId, event);
+    // the task is cleared (null) once the image is up; a failed rotation then records no fault
     AtomicReference<TaskState> current = new AtomicReference<>(TaskState.IMAGE_BACKUP);
-    try {
-      driver.snapshot(
-          specs.build(i),
-          imageId,
-          images.forSnapshot(i, imageId),
-          next -> {
-            tasks.cas(uuid, current.get(), InstanceUpdate.none().task(next));
-            current.set(next);
-          });
-      tasks.cas(
-          uuid, current.get(), InstanceUpdate.none().clearTask().power(flows.powerState(uuid)));
-      current.set(null);
-      images.rotateBackups(i, backupType, rotation);
-      log.info("backup {} ({}) uploaded; rotation {}", imageId, backupType, rotation);
-      tasks.eventFinish(uuid, requestId, event, Optional.empty());
-    } catch (UnexpectedTaskStateException e) {
-      log.warn("backup lost its task state: {}", e.getMessage());
-      flows.abandonSnapshot(i, Optional.of(imageId));
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    } catch (RuntimeException e) {
-      log.error("backup failed: {}", e.getMessage(), e);
-      flows.abandonSnapshot(i, Optional.of(imageId));
-      if (current.get() != null) {
-        tasks.fault(uuid, e);
-        tasks.tryCas(uuid, Optional.of(current.get()), InstanceUpdate.none().clearTask());
-      }
-      tasks.eventFinish(uuid, requestId, event, Optional.of(e));
-    }
+    ActionRun.Action action =
+        ActionRun.action("backup", uuid, requestId, "compute_backup_instance")
+            .withoutFault()
+            .withoutResourceChange()
+            .onTaskLost(() -> flows.abandonSnapshot(i, Optional.of(imageId)));
+    actions.run(
+        action,
+        () -> {
+          flows.snapshotInstance(i, imageId, current);
+          current.set(null);
+          ctx.images().rotateBackups(i, backupType, rotation);
+          log.info("backup {} ({}) uploaded; rotation {}", imageId, backupType, rotation);
+        },
+        e -> {
+          flows.abandonSnapshot(i, Optional.of(imageId));
+          if (current.get() != null) {
+            tasks.fault(uuid, e);
+            tasks.tryCas(uuid, Optional.of(current.get()), InstanceUpdate.none().clearTask());
+          }
+        });
   }
 }

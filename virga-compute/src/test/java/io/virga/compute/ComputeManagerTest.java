@@ -349,12 +349,13 @@ class ComputeManagerTest extends AgentFixture {
             spec.createdAt());
     InstanceFlows flows =
         new InstanceFlows(
-            driver,
-            new TaskStates(conductor),
-            new SpecBuilder(conductor),
-            i -> IMAGES,
-            options(),
-            manager.tracker(),
+            new FlowContext(
+                driver,
+                new TaskStates(conductor),
+                new SpecBuilder(conductor),
+                i -> IMAGES,
+                options(),
+                manager.tracker()),
             manager.pendingDeletes());
     assertThat(flows.shutdownTimeout(spec7)).isEqualTo(Duration.ofSeconds(7));
     assertThat(flows.shutdownTimeout(spec)).isEqualTo(Duration.ofSeconds(2));

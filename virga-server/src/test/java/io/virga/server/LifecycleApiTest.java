@@ -9,9 +9,11 @@ import io.virga.virt.FakeDriver;
 import io.virga.virt.FakeFaults;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -74,7 +76,21 @@ class LifecycleApiTest {
     return out;
   }
 
+  /**
+   * The action's events once each has ended: the agent writes the resting state before it ends the
+   * event, so a test that saw the state may still find the event open for a moment.
+   */
   private List<String> events(String id, String action) {
+    return Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(50))
+        .alias("the " + action + " events of " + id + " to end")
+        .until(
+            () -> openOrEndedEvents(id, action),
+            l -> !l.isEmpty() && l.stream().noneMatch(e -> e.endsWith(":null")));
+  }
+
+  private List<String> openOrEndedEvents(String id, String action) {
     List<String> out = new ArrayList<>();
     for (JsonNode a :
         cloud
