@@ -4,10 +4,7 @@ import io.virga.core.Config;
 import io.virga.db.PostgresFixture;
 import io.virga.multihost.OwnedProcesses;
 import io.virga.multihost.PrivateBroker;
-import io.virga.rpc.Rpc;
-import io.virga.rpc.RpcTransport;
 import io.virga.rpc.RpcTransports;
-import io.virga.virt.FakeDriver;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,9 +15,9 @@ import java.util.Map;
 
 /**
  * Scale run (bench/README.md): one control plane on PostgreSQL + RabbitMQ, {@code hosts} FakeDriver
- * agents (in this JVM, each on its own AMQP connection as a {@code virga agent} would be), {@code
- * servers} boots submitted 50 per request; prints boots scheduled to ACTIVE per second and the
- * p50/p99 of {@code GET /servers} (names, 1,000 per page) once all exist.
+ * agents (in a second JVM, {@link ScaleAgents}, each on its own AMQP connection as a {@code virga
+ * agent} would be), {@code servers} boots submitted 50 per request; prints boots scheduled to
+ * ACTIVE per second and the p50/p99 of {@code GET /servers} (names, 1,000 per page) once all exist.
  */
 public final class ScaleBench {
   private ScaleBench() {}
@@ -75,20 +72,23 @@ public final class ScaleBench {
       UpCommand.ensureDefaults(
           cloud,
           config,
-          Map.of("VIRGA_ADMIN_PASSWORD", "s-admin", "VIRGA_DEMO_PASSWORD", "s-demo"),
+          Map.of(
+              "VIRGA_ADMIN_PASSWORD",
+              "s-admin",
+              "VIRGA_DEMO_PASSWORD",
+              "s-demo",
+              "VIRGA_SERVICE_PASSWORD",
+              SERVICE_PASSWORD),
           config.home().resolve("clouds.yaml"),
           null);
-      for (int i = 0; i < hosts; i++) {
-        RpcTransport t = RpcTransports.fromConfig(config);
-        stack.add(t);
-        stack.add(
-            AgentRuntime.start(
-                new FakeDriver(String.format("fake-%04d", i), 64, 1 << 20, 10000),
-                Rpc.conductor(t),
-                t,
-                AllInOne.inProcessImages(cloud.images()),
-                config));
-      }
+      Process agents = startAgents(hosts, broker.uri().toString(), cloud.api().url().toString());
+      stack.add(
+          () -> {
+            agents.getOutputStream().close(); // its cue to stop its agents
+            if (!agents.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+              agents.destroyForcibly();
+            }
+          });
       ApiHttp http = new ApiHttp(cloud.api().url());
       String token = http.token("admin", "s-admin", "admin");
       cloud
@@ -107,9 +107,41 @@ public final class ScaleBench {
         Thread.sleep(500);
       }
       String image = TransportBench.uploadRaw(http, token, tinyFile());
-      double[] cpu0 = cpuSeconds(pg.port());
+      long agentsPid = agents.pid();
+      double[] cpu0 = cpuSeconds(pg.port(), agentsPid);
       double load0 = loadAverage();
       long t0 = System.nanoTime();
+      var counts = cloud.compute().instances();
+      // polled from the first POST: when every instance has a host (scheduled), when all ACTIVE
+      java.util.concurrent.atomic.AtomicLong scheduledAt =
+          new java.util.concurrent.atomic.AtomicLong();
+      java.util.concurrent.CompletableFuture<Long> activeAt =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () -> {
+                while (true) {
+                  var byHost = counts.countByHostAndState();
+                  int placed = 0;
+                  int active = 0;
+                  for (var e : byHost.entrySet()) {
+                    if (!e.getKey().isEmpty()) {
+                      placed += e.getValue().values().stream().mapToInt(Integer::intValue).sum();
+                    }
+                    active += e.getValue().getOrDefault("active", 0);
+                  }
+                  long now = System.nanoTime();
+                  if (placed >= servers) {
+                    scheduledAt.compareAndSet(0, now);
+                  }
+                  if (active >= servers) {
+                    return now;
+                  }
+                  try {
+                    Thread.sleep(200);
+                  } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                  }
+                }
+              });
       for (int done = 0; done < servers; done += 50) {
         int n = Math.min(50, servers - done);
         var r =
@@ -128,19 +160,9 @@ public final class ScaleBench {
         }
       }
       long submitted = System.nanoTime();
-      var counts = cloud.compute().instances();
-      while (true) {
-        int active =
-            counts.countByHostAndState().values().stream()
-                .mapToInt(m -> m.getOrDefault("active", 0))
-                .sum();
-        if (active >= servers) {
-          break;
-        }
-        Thread.sleep(200);
-      }
-      double secs = (System.nanoTime() - t0) / 1e9;
-      double[] cpu1 = cpuSeconds(pg.port());
+      double secs = (activeAt.get() - t0) / 1e9;
+      double scheduledSecs = (scheduledAt.get() - t0) / 1e9;
+      double[] cpu1 = cpuSeconds(pg.port(), agentsPid);
       double load1 = loadAverage();
       List<Long> lat = new ArrayList<>();
       for (int i = 0; i < 100; i++) {
@@ -176,25 +198,83 @@ public final class ScaleBench {
       Runtime rt = Runtime.getRuntime();
       System.gc();
       System.out.printf(
-          "scale: %d FakeDriver hosts, %d servers: submitted in %.1f s, all ACTIVE after %.1f s"
-              + " = %.1f boots/s; CPU during the boots: this JVM %.1f s, PostgreSQL + RabbitMQ"
-              + " %.1f s = %.1f ms per boot; load average %.1f -> %.1f; GET /servers (1,000 per"
-              + " page) p50 %.1f ms, p99 %.1f ms; heap used (API + %d agents, one JVM) %d MiB%n",
+          "scale: %d FakeDriver hosts, %d servers: submitted in %.1f s, all scheduled (a host"
+              + " each) after %.1f s = %.1f scheduled/s, all ACTIVE after %.1f s = %.1f boots/s;"
+              + " CPU during the boots: API JVM %.1f s, agents JVM %.1f s, PostgreSQL + RabbitMQ"
+              + " %.1f s = %.1f ms per boot (%.1f without the agents); load average %.1f -> %.1f;"
+              + " GET /servers (1,000 per page) p50 %.1f ms, p99 %.1f ms; API heap used after GC"
+              + " %d MiB%n",
           hosts,
           servers,
           (submitted - t0) / 1e9,
+          scheduledSecs,
+          servers / scheduledSecs,
           secs,
           servers / secs,
           cpu1[0] - cpu0[0],
           cpu1[1] - cpu0[1],
-          1000 * (cpu1[0] - cpu0[0] + cpu1[1] - cpu0[1]) / servers,
+          cpu1[2] - cpu0[2],
+          1000 * (cpu1[0] - cpu0[0] + cpu1[1] - cpu0[1] + cpu1[2] - cpu0[2]) / servers,
+          1000 * (cpu1[0] - cpu0[0] + cpu1[2] - cpu0[2]) / servers,
           load0,
           load1,
           lat.get(50) / 1e6,
           lat.get(98) / 1e6,
-          hosts,
           (rt.totalMemory() - rt.freeMemory()) >> 20);
     }
+  }
+
+  private static final String SERVICE_PASSWORD = "s-service";
+
+  /**
+   * {@link ScaleAgents} in a JVM of its own (options from {@code VIRGA_BENCH_AGENTS_JAVA_OPTS},
+   * default {@code -Xmx3g -Xss512k}), its output going to this one's; returns once all started.
+   */
+  private static Process startAgents(int hosts, String transportUrl, String apiUrl)
+      throws Exception {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElseThrow());
+    cmd.add("--enable-native-access=ALL-UNNAMED");
+    String opts = System.getenv().getOrDefault("VIRGA_BENCH_AGENTS_JAVA_OPTS", "-Xmx3g -Xss512k");
+    cmd.addAll(List.of(opts.trim().split("\\s+")));
+    String logback = System.getProperty("logback.configurationFile");
+    if (logback != null) {
+      cmd.add("-Dlogback.configurationFile=" + logback);
+    }
+    cmd.addAll(
+        List.of(
+            "-cp",
+            System.getProperty("java.class.path"),
+            ScaleAgents.class.getName(),
+            Integer.toString(hosts),
+            transportUrl,
+            apiUrl));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+    pb.environment().put("VIRGA_SERVICE_PASSWORD", SERVICE_PASSWORD);
+    Process p = pb.start();
+    var out =
+        new java.io.BufferedReader(
+            new java.io.InputStreamReader(
+                p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+    String line;
+    while ((line = out.readLine()) != null) {
+      System.out.println("agents: " + line);
+      if (line.startsWith("agents started")) {
+        Thread drain =
+            new Thread(
+                () -> {
+                  try {
+                    out.transferTo(java.io.Writer.nullWriter());
+                  } catch (java.io.IOException e) {
+                    // the agents ended
+                  }
+                });
+        drain.setDaemon(true);
+        drain.start();
+        return p;
+      }
+    }
+    throw new IllegalStateException("the agents' JVM ended before starting: " + p.waitFor());
   }
 
   private static java.nio.file.Path tinyFile() throws Exception {
@@ -226,12 +306,19 @@ public final class ScaleBench {
   }
 
   /**
-   * CPU seconds (user + system) of this JVM, and of the database server (its postmaster, found by
-   * its port, daemonised) and the broker (a descendant of this JVM) with their children.
+   * CPU seconds (user + system) of this JVM (the API), of the agents' JVM, and of the database
+   * server (its postmaster, found by its port, daemonised) with the broker (a descendant of this
+   * JVM) and their children.
    */
-  private static double[] cpuSeconds(int pgPort) {
+  private static double[] cpuSeconds(int pgPort, long agentsPid) {
     double self = ticks(ProcessHandle.current().pid());
-    double others = ProcessHandle.current().descendants().mapToDouble(p -> ticks(p.pid())).sum();
+    double agents = ticks(agentsPid);
+    double others =
+        ProcessHandle.current()
+            .descendants()
+            .filter(p -> p.pid() != agentsPid)
+            .mapToDouble(p -> ticks(p.pid()))
+            .sum();
     try (var procs = Files.list(java.nio.file.Path.of("/proc"))) {
       for (java.nio.file.Path p : procs.toList()) {
         String cmd;
@@ -248,7 +335,7 @@ public final class ScaleBench {
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
-    return new double[] {self / 100.0, others / 100.0};
+    return new double[] {self / 100.0, agents / 100.0, others / 100.0};
   }
 
   /** utime + stime of a process from /proc (clock ticks, 100 per second on Linux). */
