@@ -6,11 +6,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Nova's per-instance lock, as queues: tasks for one instance run one at a time in submission
@@ -23,21 +20,7 @@ final class InstanceQueue implements AutoCloseable {
   private final Map<String, Integer> waiting = new ConcurrentHashMap<>();
 
   InstanceQueue(int threads) {
-    AtomicInteger n = new AtomicInteger();
-    ThreadPoolExecutor p =
-        new ThreadPoolExecutor(
-            threads,
-            threads,
-            60,
-            TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(),
-            r -> {
-              Thread t = new Thread(r, "compute-worker-" + n.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
-    p.allowCoreThreadTimeOut(true);
-    this.pool = p;
+    this.pool = io.virga.core.WorkerPool.create("compute-worker-", threads, Duration.ofSeconds(60));
   }
 
   /** Runs {@code task} after every task already queued for {@code uuid}. */

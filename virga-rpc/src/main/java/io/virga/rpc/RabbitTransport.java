@@ -12,13 +12,11 @@ import io.virga.core.VirgaException;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,7 +44,7 @@ public final class RabbitTransport implements RpcTransport {
   private final Channel declaring;
 
   private final String replyQueue;
-  private final Map<String, CompletableFuture<byte[]>> waiting = new ConcurrentHashMap<>();
+  private final ReplyWaits waiting = new ReplyWaits();
   private final Set<String> declared = ConcurrentHashMap.newKeySet();
   private final int threadsPerListener;
 
@@ -69,10 +67,8 @@ public final class RabbitTransport implements RpcTransport {
           @Override
           public void handleDelivery(
               String tag, Envelope env, AMQP.BasicProperties props, byte[] body) {
-            CompletableFuture<byte[]> f =
-                props.getCorrelationId() == null ? null : waiting.remove(props.getCorrelationId());
-            if (f != null) {
-              f.complete(body);
+            if (props.getCorrelationId() != null) {
+              waiting.complete(props.getCorrelationId(), body);
             }
           }
         });
@@ -171,8 +167,7 @@ public final class RabbitTransport implements RpcTransport {
   @Override
   public CompletableFuture<byte[]> call(String topic, byte[] message, Duration timeout) {
     String id = UUID.randomUUID().toString();
-    CompletableFuture<byte[]> reply = new CompletableFuture<>();
-    waiting.put(id, reply);
+    CompletableFuture<byte[]> reply = waiting.add(id, topic, timeout);
     try {
       ensureTopic(topic);
       AMQP.BasicProperties props =
@@ -191,16 +186,7 @@ public final class RabbitTransport implements RpcTransport {
           new VirgaException(
               "rpc call to " + topic + " failed (is RabbitMQ reachable?): " + e.getMessage(), e));
     }
-    return reply
-        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
-        .exceptionallyCompose(
-            e -> {
-              waiting.remove(id);
-              return CompletableFuture.failedFuture(
-                  e instanceof TimeoutException
-                      ? new RpcTimeoutException("no reply on topic " + topic + " within " + timeout)
-                      : e);
-            });
+    return reply;
   }
 
   @Override
@@ -263,10 +249,7 @@ public final class RabbitTransport implements RpcTransport {
 
   @Override
   public void close() {
-    waiting
-        .values()
-        .forEach(f -> f.completeExceptionally(new VirgaException("rpc transport closed")));
-    waiting.clear();
+    waiting.closeAll(new VirgaException("rpc transport closed"));
     try {
       connection.close();
     } catch (IOException | com.rabbitmq.client.AlreadyClosedException e) {
