@@ -20,7 +20,7 @@ final class InstanceQueue implements AutoCloseable {
   private final Map<String, Integer> waiting = new ConcurrentHashMap<>();
 
   InstanceQueue(int threads) {
-    this.pool = io.virga.core.WorkerPool.create("compute-worker-", threads, Duration.ofSeconds(60));
+    this.pool = io.virga.core.WorkerPool.create("compute-worker-", threads, Duration.ofMinutes(5));
   }
 
   /** Runs {@code task} after every task already queued for {@code uuid}. */

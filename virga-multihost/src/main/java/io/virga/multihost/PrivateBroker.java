@@ -138,6 +138,10 @@ public final class PrivateBroker implements AutoCloseable {
     env.put("RABBITMQ_LOG_BASE", dir.resolve("log").toString());
     env.put("RABBITMQ_ENABLED_PLUGINS_FILE", dir.resolve("enabled_plugins").toString());
     env.put("RABBITMQ_PID_FILE", dir.resolve("pid").toString());
+    // no scheduler busy-waiting: the broker shares its cores with the API, the agents and
+    // PostgreSQL here, and spinning Erlang schedulers take CPU from them (RabbitMQ's own advice
+    // for shared or containerised hosts)
+    env.put("RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", "+sbwt none +sbwtdcpu none +sbwtdio none");
     Path out = dir.resolve("server.out");
     try {
       server = Command.of(SERVER.toString()).env(env).startInBackground(out);

@@ -9,10 +9,11 @@ final class RpcThreads {
 
   /**
    * Up to {@code threads} daemon platform threads named {@code rpc-<topic>-<n>}, an idle one reused
-   * before a new one starts, each ended after 30 s idle; the queue in front of them is unbounded
-   * (the broker or the in-process backlog bounds what arrives).
+   * before a new one starts, each ended after 5 min idle (a host gets a cast every few seconds or
+   * minutes: its threads live across the gaps); the queue in front of them is unbounded (the broker
+   * or the in-process backlog bounds what arrives).
    */
   static ThreadPoolExecutor listenerPool(String topic, int threads) {
-    return io.virga.core.WorkerPool.create("rpc-" + topic + "-", threads, Duration.ofSeconds(30));
+    return io.virga.core.WorkerPool.create("rpc-" + topic + "-", threads, Duration.ofMinutes(5));
   }
 }

@@ -200,8 +200,9 @@ public final class ScaleBench {
       System.out.printf(
           "scale: %d FakeDriver hosts, %d servers: submitted in %.1f s, all scheduled (a host"
               + " each) after %.1f s = %.1f scheduled/s, all ACTIVE after %.1f s = %.1f boots/s;"
-              + " CPU during the boots: API JVM %.1f s, agents JVM %.1f s, PostgreSQL + RabbitMQ"
-              + " %.1f s = %.1f ms per boot (%.1f without the agents); load average %.1f -> %.1f;"
+              + " CPU during the boots: API JVM %.1f s, agents JVM %.1f s, PostgreSQL %.1f s,"
+              + " RabbitMQ %.1f s = %.1f ms per boot (%.1f without the agents); load average %.1f"
+              + " -> %.1f;"
               + " GET /servers (1,000 per page) p50 %.1f ms, p99 %.1f ms; API heap used after GC"
               + " %d MiB%n",
           hosts,
@@ -214,8 +215,11 @@ public final class ScaleBench {
           cpu1[0] - cpu0[0],
           cpu1[1] - cpu0[1],
           cpu1[2] - cpu0[2],
-          1000 * (cpu1[0] - cpu0[0] + cpu1[1] - cpu0[1] + cpu1[2] - cpu0[2]) / servers,
-          1000 * (cpu1[0] - cpu0[0] + cpu1[2] - cpu0[2]) / servers,
+          cpu1[3] - cpu0[3],
+          1000
+              * (cpu1[0] - cpu0[0] + cpu1[1] - cpu0[1] + cpu1[2] - cpu0[2] + cpu1[3] - cpu0[3])
+              / servers,
+          1000 * (cpu1[0] - cpu0[0] + cpu1[2] - cpu0[2] + cpu1[3] - cpu0[3]) / servers,
           load0,
           load1,
           lat.get(50) / 1e6,
@@ -306,19 +310,20 @@ public final class ScaleBench {
   }
 
   /**
-   * CPU seconds (user + system) of this JVM (the API), of the agents' JVM, and of the database
-   * server (its postmaster, found by its port, daemonised) with the broker (a descendant of this
-   * JVM) and their children.
+   * CPU seconds (user + system) of this JVM (the API), of the agents' JVM, of the database server
+   * (its postmaster, found by its port, daemonised, with its backends) and of the broker (the other
+   * descendants of this JVM).
    */
   private static double[] cpuSeconds(int pgPort, long agentsPid) {
     double self = ticks(ProcessHandle.current().pid());
     double agents = ticks(agentsPid);
-    double others =
+    double broker =
         ProcessHandle.current()
             .descendants()
             .filter(p -> p.pid() != agentsPid)
             .mapToDouble(p -> ticks(p.pid()))
             .sum();
+    double database = 0;
     try (var procs = Files.list(java.nio.file.Path.of("/proc"))) {
       for (java.nio.file.Path p : procs.toList()) {
         String cmd;
@@ -329,13 +334,13 @@ public final class ScaleBench {
         }
         if (cmd.contains("postgres") && cmd.contains("-p " + pgPort + " ")) {
           ProcessHandle pm = ProcessHandle.of(Long.parseLong(p.getFileName().toString())).get();
-          others += ticks(pm.pid()) + pm.descendants().mapToDouble(c -> ticks(c.pid())).sum();
+          database += ticks(pm.pid()) + pm.descendants().mapToDouble(c -> ticks(c.pid())).sum();
         }
       }
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
-    return new double[] {self / 100.0, agents / 100.0, others / 100.0};
+    return new double[] {self / 100.0, agents / 100.0, database / 100.0, broker / 100.0};
   }
 
   /** utime + stime of a process from /proc (clock ticks, 100 per second on Linux). */
