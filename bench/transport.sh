@@ -1,6 +1,7 @@
 #!/bin/sh
 # Transport benchmark: POST /servers -> ACTIVE over RabbitMQ against in-process RPC (bench/README.md).
-# Usage: bench/transport.sh [runs=30]   (needs rabbitmq-server; FakeDriver, no libvirt)
+# Usage: bench/transport.sh [runs=30] [fake|libvirt]   (needs rabbitmq-server; libvirt: the machine's
+# libvirtd and qemu, the tiny guest booted under TCG)
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
