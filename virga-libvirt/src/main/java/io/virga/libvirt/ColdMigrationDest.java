@@ -182,13 +182,18 @@ final class ColdMigrationDest {
         CompletableFuture.runAsync(
             () -> placeConfigDrive(spec, dir.resolve(DiskMapping.CONFIG), configDrive, prebuilt),
             SIDE_JOBS);
+    boolean disksReady = false;
     try {
       steps.step("ensureBacking", () -> ctx.backend.ensureBacking(dir, spec.image(), images));
       steps.step("resizeDisks", () -> ColdMigrationDisks.grow(ctx, dir, spec.flavor(), disks));
       steps.step("createSwap", () -> ColdMigrationDisks.recreateSwap(ctx, dir, spec.flavor()));
+      disksReady = true;
     } finally {
-      iso.handle((ok, err) -> null).join(); // never remove the directory under a running build
+      if (!disksReady) { // never remove the directory under a running build
+        iso.handle((ok, err) -> null).join();
+      }
     }
+    // the wait for a build still running is this step's time in the log
     steps.step("createConfigDrive", () -> unwrap(iso));
     String xml =
         steps.call(
