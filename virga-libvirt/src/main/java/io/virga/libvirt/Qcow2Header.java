@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -23,6 +25,8 @@ record Qcow2Header(long virtualSize, Optional<String> backingFile) {
   private static final int MAGIC = 0x514649fb; // "QFI\xfb"
   private static final int MAX_BACKING_NAME = 1023; // qemu's own limit
   private static final int V2_HEADER = 72;
+  private static final long QEMU_LOCK_BYTES = 100; // file-posix: 100 + perm bit, 200 + perm bit
+  private static final long QEMU_LOCK_BYTES_LENGTH = 200;
   private static final int EXT_END = 0;
   private static final int EXT_BACKING_FORMAT = 0xE2792ACA;
   private static final int EXT_DATA_FILE = 0x44415441;
@@ -73,8 +77,8 @@ record Qcow2Header(long virtualSize, Optional<String> backingFile) {
    * header cluster is read, the new name written after the header extensions (where qemu puts it),
    * the backing-format extension rewritten in place when the format changes, the old name's bytes
    * zeroed, and the changed part of cluster 0 written back in one positional write that is on the
-   * disk when it returns. Call it only for a file whose format is recorded as qcow2, while no
-   * process has it open.
+   * disk when it returns. Call it only for a file whose format is recorded as qcow2; an image a
+   * process holds qemu's lock on (a running guest, a qemu-img) is declined, as qemu-img would.
    *
    * <p>That write goes through {@code O_DSYNC}, not a {@code force()} after it: fdatasync flushes
    * every dirty page of the file, and a disk that just arrived by migration has all its data still
@@ -90,6 +94,7 @@ record Qcow2Header(long virtualSize, Optional<String> backingFile) {
     try (FileChannel ch =
         FileChannel.open(
             file, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.DSYNC)) {
+      lockOutQemu(ch);
       ByteBuffer cluster = headerCluster(ch, file);
       int end =
           new BackingRewrite(cluster)
@@ -105,6 +110,24 @@ record Qcow2Header(long virtualSize, Optional<String> backingFile) {
       return Optional.of(r.getMessage());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot rewrite the qcow2 header of " + file, e);
+    }
+  }
+
+  /**
+   * qemu's image locking (bytes 100.. and 200.. of the file, one per permission, OFD locks): a
+   * process that has the image open holds some of them, and {@code qemu-img rebase} would fail on
+   * them. Every one of them taken here, exclusively, until the channel closes: declined when any is
+   * held, and no qemu can open the image while the header changes.
+   */
+  private static void lockOutQemu(FileChannel ch) throws IOException, Refused {
+    FileLock lock;
+    try {
+      lock = ch.tryLock(QEMU_LOCK_BYTES, QEMU_LOCK_BYTES_LENGTH, false);
+    } catch (OverlappingFileLockException e) {
+      lock = null;
+    }
+    if (lock == null) {
+      throw new Refused("the image is in use: another process holds qemu's lock on it");
     }
   }
 

@@ -217,6 +217,31 @@ class Qcow2ChangeBackingTest {
         .hasValueSatisfying(r -> assertThat(r).contains("1024 bytes"));
   }
 
+  @Test
+  void declinesAnImageAProcessHasOpenAsQemuImgWould() throws Exception {
+    Path moved = base(tmp.resolve("b"));
+    Path disk = overlay(base(tmp.resolve("a")), "raw");
+    byte[] before = Files.readAllBytes(disk);
+    Process qemuIo =
+        new ProcessBuilder("qemu-io", "-f", "qcow2", "-c", "sleep 30000", disk.toString())
+            .redirectErrorStream(true)
+            .start();
+    try {
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (exec("qemu-img", "info", "-f", "qcow2", disk.toString()) == 0) { // not locked yet
+        assertThat(System.nanoTime()).isLessThan(deadline);
+        Thread.sleep(50);
+      }
+      assertThat(Qcow2Header.changeBackingFile(disk, moved.toString(), "raw"))
+          .hasValueSatisfying(r -> assertThat(r).contains("in use"));
+      assertThat(Arrays.mismatch(Files.readAllBytes(disk), before)).isEqualTo(-1);
+    } finally {
+      qemuIo.destroyForcibly().waitFor();
+    }
+    assertThat(Qcow2Header.changeBackingFile(disk, moved.toString(), "raw")).isEmpty();
+    assertRepointed(disk, moved, "raw");
+  }
+
   /** One header field changed by hand: declined, the file left as it was. */
   private void assertDeclined(Path old, Path moved, Consumer<ByteBuffer> edit, String why)
       throws Exception {
