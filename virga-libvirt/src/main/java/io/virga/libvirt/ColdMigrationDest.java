@@ -111,7 +111,16 @@ final class ColdMigrationDest {
     }
     Path file = ctx.opts.instancesPath().resolve(probe + DiskMapping.CONFIG);
     CompletableFuture<Void> job =
-        CompletableFuture.runAsync(() -> ctx.configDrive.build(spec, file), SIDE_JOBS);
+        CompletableFuture.runAsync(
+            () -> {
+              long t0 = System.nanoTime();
+              ctx.configDrive.build(spec, file);
+              LOG.debug(
+                  "instance {}: config drive built beside the transfer in {} ms",
+                  spec.uuid(),
+                  (System.nanoTime() - t0) / 1_000_000);
+            },
+            SIDE_JOBS);
     return Optional.of(new Prebuilt(file, ConfigDriveBuilder.contentKey(spec), job));
   }
 
@@ -182,13 +191,18 @@ final class ColdMigrationDest {
         CompletableFuture.runAsync(
             () -> placeConfigDrive(spec, dir.resolve(DiskMapping.CONFIG), configDrive, prebuilt),
             SIDE_JOBS);
+    boolean disksReady = false;
     try {
       steps.step("ensureBacking", () -> ctx.backend.ensureBacking(dir, spec.image(), images));
       steps.step("resizeDisks", () -> ColdMigrationDisks.grow(ctx, dir, spec.flavor(), disks));
       steps.step("createSwap", () -> ColdMigrationDisks.recreateSwap(ctx, dir, spec.flavor()));
+      disksReady = true;
     } finally {
-      iso.handle((ok, err) -> null).join(); // never remove the directory under a running build
+      if (!disksReady) { // never remove the directory under a running build
+        iso.handle((ok, err) -> null).join();
+      }
     }
+    // the wait for a build still running is this step's time in the log
     steps.step("createConfigDrive", () -> unwrap(iso));
     String xml =
         steps.call(

@@ -197,7 +197,8 @@ final class ImageCache {
    *
    * <p>A backing file recorded under another instances path (an instance that came from a host
    * configured differently) is recreated in this host's {@code _base} and the overlay is pointed at
-   * it with {@code qemu-img rebase -u}.
+   * it: its qcow2 header rewritten in Java as {@code qemu-img rebase -u} would, or by that command
+   * when the Java rewrite declines the image.
    *
    * @throws IllegalStateException a backing file is missing that this cache cannot recreate (it
    *     belongs to another image, or is no base at all)

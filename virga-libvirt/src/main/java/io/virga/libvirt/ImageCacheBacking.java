@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
  * {@link ImageCache#ensureBacking}: recreates the missing backing files of an instance's disks, and
  * moves disks whose backing file lies outside this host's {@code _base} onto this host's copy. A
  * disk already backed by an existing file of this host's {@code _base} (Nova's base names are
- * image-id hashes, the same on every host) costs one header read: no process, no rebase.
+ * image-id hashes, the same on every host) costs one header read: no process, no rebase. A disk
+ * moved onto this host's base has its header rewritten in Java ({@link
+ * Qcow2Header#changeBackingFile}); {@code qemu-img rebase -u} only for what that declines.
  */
 final class ImageCacheBacking {
   private static final Logger LOG = LoggerFactory.getLogger(ImageCacheBacking.class);
@@ -50,8 +52,25 @@ final class ImageCacheBacking {
       LOG.info("recreating backing file {} of {} in {}", missing, disk, cache.baseDir());
       Path made = recreate(missing.getFileName().toString(), image, source, disk);
       if (!made.equals(missing)) {
-        cache.qemuImg().rebase(disk, "qcow2", made, cache.baseInfo(made).format().qemuName(), true);
+        repoint(disk, made);
       }
+    }
+  }
+
+  /**
+   * Points the overlay at this host's copy of its base: the header rewritten in Java as qemu would
+   * ({@link Qcow2Header#changeBackingFile}), or {@code qemu-img rebase -u} when that declines.
+   */
+  private void repoint(Path disk, Path made) {
+    String format = cache.baseInfo(made).format().qemuName(); // recorded, never probed
+    Path backing = made.toAbsolutePath().normalize();
+    Optional<String> refused = Qcow2Header.changeBackingFile(disk, backing.toString(), format);
+    if (refused.isPresent()) {
+      LOG.info(
+          "not rewriting the qcow2 header of {} in Java ({}): qemu-img rebase -u instead",
+          disk,
+          refused.get());
+      cache.qemuImg().rebase(disk, "qcow2", backing, format, true);
     }
   }
 

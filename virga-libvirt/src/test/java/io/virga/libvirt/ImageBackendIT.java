@@ -8,6 +8,7 @@ import io.virga.core.DiskFormat;
 import io.virga.core.InvalidInputException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -177,30 +178,76 @@ class ImageBackendIT {
     assertThat(source.calls("img-hb")).isEqualTo(2);
   }
 
-  @Test
-  void ensureBackingRebasesOverlaysFromAnotherInstancesPath() throws Exception {
-    Path src = ImageCacheFixtures.markedRaw(tmp.resolve("mv.raw"), 8 << 20, "MOVED-HOST");
-    var source = new ImageCacheFixtures.FileSource().with("img-mv", src);
+  /** An instance that came from a host with another instances path: its disk and disk.info. */
+  Path arrivedFromAnotherInstancesPath(String imageId, String marker) throws Exception {
+    Path src = ImageCacheFixtures.markedRaw(tmp.resolve(imageId + ".raw"), 8 << 20, marker);
+    var source = new ImageCacheFixtures.FileSource().with(imageId, src);
     ImageCache elsewhere = new ImageCache(tmp.resolve("other-host"), qemuImg, true);
     Path oldDir = Files.createDirectories(tmp.resolve("other-host/mv"));
     ImageBackend.forType("qcow2", qemuImg, elsewhere)
-        .createRoot(oldDir, image("img-mv", DiskFormat.RAW), source, 1L << 30);
+        .createRoot(oldDir, image(imageId, DiskFormat.RAW), source, 1L << 30);
     // The instance arrives here (cold migration copies the overlay as it is); the old host's
     // instances path does not exist on this one.
     Path dir = instanceDir("mv");
     Files.copy(oldDir.resolve("disk"), dir.resolve("disk"));
     Files.copy(oldDir.resolve("disk.info"), dir.resolve("disk.info"));
     deleteTree(tmp.resolve("other-host"));
+    return dir;
+  }
 
-    ImageCache cache = cache();
-    ImageBackend.forType("qcow2", qemuImg, cache)
-        .ensureBacking(dir, image("img-mv", DiskFormat.RAW), source);
+  /** A qemu-img that writes each sub-command it runs to {@code log}, then runs the real one. */
+  QemuImg countingQemuImg(Path log) throws Exception {
+    Path wrapper = tmp.resolve("qemu-img-counting");
+    Files.writeString(wrapper, "#!/bin/sh\necho \"$1\" >> '" + log + "'\nexec qemu-img \"$@\"\n");
+    Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwx------"));
+    return new QemuImg(wrapper.toString(), QemuImg.Limits.DEFAULT);
+  }
+
+  void assertMovedOntoThisHostsBase(Path dir, ImageCache cache, String imageId, String marker)
+      throws Exception {
     QemuImg.Info info = qemuImg.info(dir.resolve("disk"), "qcow2", false);
-    assertThat(info.backingFile()).contains(cache.basePath("img-mv").toString());
+    assertThat(info.backingFile()).contains(cache.basePath(imageId).toString());
     assertThat(info.backingFormat()).contains("raw");
     Path readBack = tmp.resolve("mv-read.raw");
     qemuImg.convert(dir.resolve("disk"), "qcow2", readBack, "raw", false);
-    assertThat(ImageCacheFixtures.contains(readBack, "MOVED-HOST".getBytes())).isTrue();
+    assertThat(ImageCacheFixtures.contains(readBack, marker.getBytes())).isTrue();
+    assertThat(ImageCacheFixtures.run("qemu-img", "check", "-f", "qcow2", dir + "/disk"))
+        .contains("No errors");
+  }
+
+  @Test
+  void ensureBackingMovesOverlaysFromAnotherInstancesPathWithoutAProcess() throws Exception {
+    Path dir = arrivedFromAnotherInstancesPath("img-mv", "MOVED-HOST");
+    var source = new ImageCacheFixtures.FileSource().with("img-mv", tmp.resolve("img-mv.raw"));
+    Path log = tmp.resolve("qemu-img.log");
+    ImageCache cache = new ImageCache(tmp.resolve("instances"), countingQemuImg(log), true);
+
+    ImageBackend.forType("qcow2", qemuImg, cache)
+        .ensureBacking(dir, image("img-mv", DiskFormat.RAW), source);
+
+    assertMovedOntoThisHostsBase(dir, cache, "img-mv", "MOVED-HOST");
+    // the base was fetched here (a raw image: no conversion); the header rewritten in Java
+    assertThat(log).doesNotExist();
+  }
+
+  @Test
+  void ensureBackingFallsBackToQemuImgRebaseWhenTheJavaRewriteDeclines() throws Exception {
+    Path dir = arrivedFromAnotherInstancesPath("img-fb", "FALLBACK");
+    var source = new ImageCacheFixtures.FileSource().with("img-fb", tmp.resolve("img-fb.raw"));
+    // an autoclear bit this code does not know: qemu clears it when it writes the header
+    Path disk = dir.resolve("disk");
+    java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(Files.readAllBytes(disk));
+    h.putLong(88, 1L << 9);
+    Files.write(disk, h.array());
+    Path log = tmp.resolve("qemu-img.log");
+    ImageCache cache = new ImageCache(tmp.resolve("instances"), countingQemuImg(log), true);
+
+    ImageBackend.forType("qcow2", qemuImg, cache)
+        .ensureBacking(dir, image("img-fb", DiskFormat.RAW), source);
+
+    assertThat(Files.readAllLines(log)).containsExactly("rebase");
+    assertThat(java.nio.ByteBuffer.wrap(Files.readAllBytes(disk)).getLong(88)).isZero();
+    assertMovedOntoThisHostsBase(dir, cache, "img-fb", "FALLBACK");
   }
 
   @Test
