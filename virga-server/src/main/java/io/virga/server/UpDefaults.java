@@ -47,22 +47,27 @@ final class UpDefaults {
     return ensureImage(images, adminProjectId, name, disk, "qcow2");
   }
 
+  /** The active image called {@code name}, as the admin sees it. */
+  static Optional<ImageRecord> activeImage(
+      ImageService images, String adminProjectId, String name) {
+    return images
+        .list(
+            new ImageService.Caller(adminProjectId, true),
+            Map.of("name", name),
+            List.of(),
+            Optional.empty(),
+            List.of(),
+            Optional.empty(),
+            1000)
+        .stream()
+        .filter(r -> r.status().equals("active"))
+        .findFirst();
+  }
+
   static ImageRecord ensureImage(
       ImageService images, String adminProjectId, String name, Path disk, String diskFormat) {
     ImageService.Caller admin = new ImageService.Caller(adminProjectId, true);
-    Optional<ImageRecord> existing =
-        images
-            .list(
-                admin,
-                Map.of("name", name),
-                List.of(),
-                Optional.empty(),
-                List.of(),
-                Optional.empty(),
-                1000)
-            .stream()
-            .filter(r -> r.status().equals("active"))
-            .findFirst();
+    Optional<ImageRecord> existing = activeImage(images, adminProjectId, name);
     if (existing.isPresent()) {
       return existing.get();
     }

@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -42,17 +41,9 @@ public final class ApiBench {
     this.base = up.cloud().api().url();
     this.token = token();
     this.imageId =
-        up.cloud()
-            .images()
-            .list(
-                new io.virga.image.ImageService.Caller(up.users().adminProjectId(), true),
-                Map.of("name", UpDefaults.TINY_IMAGE),
-                List.of(),
-                java.util.Optional.empty(),
-                List.of(),
-                java.util.Optional.empty(),
-                10)
-            .get(0)
+        UpDefaults.activeImage(
+                up.cloud().images(), up.users().adminProjectId(), UpDefaults.TINY_IMAGE)
+            .orElseThrow()
             .id();
     up.cloud()
         .compute()

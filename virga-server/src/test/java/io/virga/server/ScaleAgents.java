@@ -54,12 +54,17 @@ public final class ScaleAgents {
         // until the bench closes our standard input
       }
     } finally {
-      for (int i = stack.size() - 1; i >= 0; i--) {
-        try {
-          stack.get(i).close();
-        } catch (Exception e) {
-          System.err.println("stop: " + e);
-        }
+      closeInReverse(stack);
+    }
+  }
+
+  /** Closes the last opened first; a failure is printed and the rest still closed. */
+  static void closeInReverse(List<AutoCloseable> stack) {
+    for (int i = stack.size() - 1; i >= 0; i--) {
+      try {
+        stack.get(i).close();
+      } catch (Exception e) {
+        System.err.println("stop: " + e);
       }
     }
   }

@@ -38,13 +38,7 @@ public final class ScaleBench {
         run(hosts, servers, pg, broker, stack);
       } finally {
         // agents and the control plane before the broker and the database they use
-        for (int i = stack.size() - 1; i >= 0; i--) {
-          try {
-            stack.get(i).close();
-          } catch (Exception e) {
-            System.err.println("stop: " + e);
-          }
-        }
+        ScaleAgents.closeInReverse(stack);
       }
     } finally {
       owned.close();

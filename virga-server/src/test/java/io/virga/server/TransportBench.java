@@ -155,18 +155,7 @@ public final class TransportBench {
       String admin =
           cloud.identity().repository().findProjectByName("default", "admin").orElseThrow().id();
       image =
-          cloud
-              .images()
-              .list(
-                  new io.virga.image.ImageService.Caller(admin, true),
-                  Map.of("name", UpDefaults.TINY_IMAGE),
-                  List.of(),
-                  java.util.Optional.empty(),
-                  List.of(),
-                  java.util.Optional.empty(),
-                  10)
-              .get(0)
-              .id();
+          UpDefaults.activeImage(cloud.images(), admin, UpDefaults.TINY_IMAGE).orElseThrow().id();
     } else {
       Path img = Files.createTempFile("virga-bench-", ".img");
       Files.write(img, new byte[1024 * 1024]);
