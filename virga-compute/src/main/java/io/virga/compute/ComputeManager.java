@@ -193,7 +193,7 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     scheduleStrandedResizeCheck(rid);
     tracker.changed();
     every(options.updateResourcesInterval(), tracker::report);
-    every(options.reportInterval(), tracker::heartbeat);
+    every(options.reportInterval(), () -> tracker.heartbeat(options.reportInterval()));
     every(options.syncPowerStateInterval(), powerSync::syncAll);
     every(options.instanceDeleteInterval(), pendingDeletes::run);
     every(options.imageCacheManagerInterval(), new ImageCacheTask(driver, conductor, host));

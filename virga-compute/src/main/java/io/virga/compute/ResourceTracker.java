@@ -87,12 +87,19 @@ final class ResourceTracker {
    * from each was a hundred node-row transactions a second, each contending with the scheduler's
    * claims). A control plane without a service record for this host (or without light heartbeats)
    * gets the last full report again. Skipped while the driver has lost the hypervisor, so the API
-   * sees the host down after its service_down_time.
+   * sees the host down after its service_down_time. A report or heartbeat sent less than half
+   * {@code interval} ago already marked the service seen: this one is skipped, so the service's
+   * last_seen_up is never more than one and a half intervals old (a busy host's reports after each
+   * change stand in for most of its heartbeats).
    */
-  void heartbeat() {
+  void heartbeat(java.time.Duration interval) {
     HostReport r = last.get();
     if (r == null) {
       report();
+      return;
+    }
+    java.time.Instant sent = lastSent;
+    if (sent != null && sent.isAfter(java.time.Instant.now().minus(interval.dividedBy(2)))) {
       return;
     }
     if (!hostUp()) {
@@ -106,7 +113,7 @@ final class ResourceTracker {
       send(r);
     } catch (io.virga.core.NotImplementedException e) {
       lightHeartbeat = false;
-      heartbeat();
+      heartbeat(interval);
     } catch (RuntimeException e) {
       log.warn("heartbeat failed (the next one retries): {}", e.toString());
     }
