@@ -28,33 +28,25 @@ public final class HostRepository {
    * it never waits for a claim's lock on the node). False when the host has no service record.
    */
   public boolean heartbeat(String host) {
-    return jdbi.withHandle(
-            h -> {
-              long now = Times.now();
-              return h.createUpdate(
-                      "UPDATE compute_services SET last_seen_up = :now, updated_at = :now"
-                          + " WHERE host = :host AND service_binary = :b")
-                  .bind("now", now)
-                  .bind("host", host)
-                  .bind("b", COMPUTE_BINARY)
-                  .execute();
-            })
-        > 0;
+    return jdbi.withHandle(h -> markSeen(h, host, Times.now())) > 0;
+  }
+
+  /** Moves a compute service's last_seen_up to {@code now}; the rows updated (0: no service). */
+  private static int markSeen(org.jdbi.v3.core.Handle h, String host, long now) {
+    return h.createUpdate(
+            "UPDATE compute_services SET last_seen_up = :now, updated_at = :now"
+                + " WHERE host = :host AND service_binary = :b")
+        .bind("now", now)
+        .bind("host", host)
+        .bind("b", COMPUTE_BINARY)
+        .execute();
   }
 
   public void report(HostReport r) {
     jdbi.useTransaction(
         h -> {
           long now = Times.now();
-          int n =
-              h.createUpdate(
-                      "UPDATE compute_services SET last_seen_up = :now, updated_at = :now"
-                          + " WHERE host = :host AND service_binary = :b")
-                  .bind("now", now)
-                  .bind("host", r.host())
-                  .bind("b", COMPUTE_BINARY)
-                  .execute();
-          if (n == 0) {
+          if (markSeen(h, r.host(), now) == 0) {
             h.createUpdate(
                     "INSERT INTO compute_services (id, uuid, host, service_binary, topic,"
                         + " availability_zone, disabled, forced_down, last_seen_up, created_at,"
