@@ -68,7 +68,7 @@ final class BuildReschedule {
       return;
     }
     LOG.info("instance {}: {} refused it ({}); rescheduled to {}", uuid, host, reason, next.host());
-    deps.agents().forHost(next.host()).buildAndRunInstance(uuid, adminPass);
+    deps.agents().forHost(next.host()).buildAndRunInstance(uuid, Optional.empty(), adminPass);
   }
 
   private List<String> tried(String uuid) {
@@ -93,6 +93,10 @@ final class BuildReschedule {
 
   /** The instance's group and its other live members, for the agent's late policy check. */
   Optional<ServerGroupMembers> serverGroupOf(String uuid) {
+    return serverGroupOf(deps, uuid);
+  }
+
+  static Optional<ServerGroupMembers> serverGroupOf(ComputeDeps deps, String uuid) {
     ServerGroupRepository groups = deps.hosts().serverGroups();
     return groups
         .groupOf(uuid)

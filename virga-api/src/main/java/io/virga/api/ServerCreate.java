@@ -1,5 +1,6 @@
 package io.virga.api;
 
+import io.virga.core.BuildRequest;
 import io.virga.core.ImageMeta;
 import io.virga.core.InstanceUpdate;
 import io.virga.core.InvalidInputException;
@@ -163,7 +164,7 @@ final class ServerCreate implements AutoCloseable {
           Scheduler.Pass pass = deps.scheduler().pass();
           for (InstanceRecord r : created) {
             try {
-              scheduleAndBuild(pass, r, requestId, req.destination(), adminPass);
+              scheduleAndBuild(pass, r, image, requestId, req.destination(), adminPass);
             } finally {
               queued.remove(r.uuid());
             }
@@ -278,6 +279,7 @@ final class ServerCreate implements AutoCloseable {
   private void scheduleAndBuild(
       Scheduler.Pass pass,
       InstanceRecord r,
+      ImageMeta image,
       String requestId,
       Optional<Destination> dest,
       String adminPass) {
@@ -300,8 +302,21 @@ final class ServerCreate implements AutoCloseable {
         deps.actions()
             .eventFinish(
                 r.uuid(), requestId, "conductor_schedule_and_build_instances", Optional.empty());
-        // Nova's admin_password: for the config drive only, never stored
-        deps.agents().forHost(node.host()).buildAndRunInstance(r.uuid(), Optional.of(adminPass));
+        // the cast carries what the build needs (instance as claimed, image, group), as Nova's
+        // build_and_run_instance does; admin_password is for the config drive only, never stored
+        Optional<BuildRequest> request =
+            deps.instances()
+                .find(r.uuid())
+                .filter(x -> !x.deleted())
+                .map(
+                    x ->
+                        new BuildRequest(
+                            x.toInstance(),
+                            Optional.of(image),
+                            BuildReschedule.serverGroupOf(deps, r.uuid())));
+        deps.agents()
+            .forHost(node.host())
+            .buildAndRunInstance(r.uuid(), request, Optional.of(adminPass));
       } catch (NoValidHostException e) {
         fail(r, requestId, 500, e.getMessage());
       } catch (RuntimeException e) {

@@ -288,12 +288,13 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   // ---- ComputeAgentApi: casts queue per instance and return; calls answer directly ----
 
   @Override
-  public void buildAndRunInstance(String uuid, Optional<String> adminPass) {
+  public void buildAndRunInstance(
+      String uuid, Optional<BuildRequest> carried, Optional<String> adminPass) {
     submit(
         uuid,
         "build",
         rid -> {
-          BuildRequest request = conductor.buildRequest(uuid);
+          BuildRequest request = carried.orElseGet(() -> conductor.buildRequest(uuid));
           groupPolicy
               .validate(request, rid, adminPass)
               .ifPresent(i -> flows.build(i, request.image(), rid, adminPass));

@@ -70,7 +70,7 @@ abstract class AgentFixture {
   /** An instance booted through the manager and ACTIVE. */
   String booted() {
     String uuid = scheduled();
-    manager.buildAndRunInstance(uuid, Optional.empty());
+    manager.buildAndRunInstance(uuid, Optional.empty(), Optional.empty());
     idle();
     assertThat(row(uuid).vmState()).isEqualTo(VmState.ACTIVE);
     return uuid;

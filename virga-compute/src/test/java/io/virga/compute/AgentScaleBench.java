@@ -83,7 +83,11 @@ class AgentScaleBench {
           n,
           print,
           manager,
-          () -> uuids.forEach(u -> manager.buildAndRunInstance(u, java.util.Optional.empty())));
+          () ->
+              uuids.forEach(
+                  u ->
+                      manager.buildAndRunInstance(
+                          u, java.util.Optional.empty(), java.util.Optional.empty())));
       check(rows, uuids, VmState.ACTIVE);
       phase("stop", n, print, manager, () -> uuids.forEach(manager::stopInstance));
       check(rows, uuids, VmState.STOPPED);

@@ -45,10 +45,45 @@ class ComputeManagerTest extends AgentFixture {
   }
 
   @Test
+  void aBuildCarryingItsRequestAsksTheConductorForNoInstance() {
+    String uuid = scheduled();
+    var request = conductor.buildRequest(uuid);
+    int reads = conductor.instanceReads.get();
+    manager.buildAndRunInstance(uuid, Optional.of(request), Optional.empty());
+    idle();
+    assertThat(row(uuid).vmState()).isEqualTo(VmState.ACTIVE);
+    assertThat(conductor.taskHistory(uuid))
+        .containsExactly("scheduling", "networking", "block_device_mapping", "spawning", "none");
+    assertThat(conductor.instanceReads).hasValue(reads);
+  }
+
+  @Test
+  void aCarriedRequestOfAnInstanceDeletedSinceBuildsNothing() {
+    String uuid = scheduled();
+    var request = conductor.buildRequest(uuid); // what the scheduler sent
+    apiDeletes(uuid);
+    manager.buildAndRunInstance(uuid, Optional.of(request), Optional.empty());
+    idle();
+    assertThat(driver.getInfo(uuid)).isEmpty();
+    assertThat(row(uuid).vmState()).isEqualTo(VmState.BUILDING);
+    assertThat(row(uuid).taskState()).contains(TaskState.DELETING);
+    assertThat(conductor.faults).isEmpty();
+  }
+
+  private void apiDeletes(String uuid) {
+    assertThat(
+            conductor.updateInstance(
+                uuid,
+                InstanceUpdate.none().task(TaskState.DELETING),
+                Optional.of(TaskState.SCHEDULING)))
+        .isPresent();
+  }
+
+  @Test
   void aFailedBuildEndsInErrorWithAFaultAndNoDomain() {
     driver.faults().failNext(Op.SPAWN, () -> new VirgaException("spawn: qemu refused to start"));
     String uuid = scheduled();
-    manager.buildAndRunInstance(uuid, Optional.empty());
+    manager.buildAndRunInstance(uuid, Optional.empty(), Optional.empty());
     idle();
     var row = row(uuid);
     assertThat(row.vmState()).isEqualTo(VmState.ERROR);
@@ -64,7 +99,7 @@ class ComputeManagerTest extends AgentFixture {
         FakeConductor.newInstance(
             uuid, "host1", VmState.BUILDING, Optional.of(TaskState.SCHEDULING));
     conductor.add(FakeConductor.withImage(i, "no-such-image"));
-    manager.buildAndRunInstance(uuid, Optional.empty());
+    manager.buildAndRunInstance(uuid, Optional.empty(), Optional.empty());
     idle();
     assertThat(row(uuid).vmState()).isEqualTo(VmState.ERROR);
     assertThat(conductor.faults).singleElement().asString().contains("404", "no-such-image");
@@ -211,7 +246,7 @@ class ComputeManagerTest extends AgentFixture {
               waitFor(release);
             });
     String uuid = scheduled();
-    manager.buildAndRunInstance(uuid, Optional.empty());
+    manager.buildAndRunInstance(uuid, Optional.empty(), Optional.empty());
     assertThat(inSpawn.await(5, TimeUnit.SECONDS)).isTrue();
     conductor.forceUpdateInstance(uuid, InstanceUpdate.none().task(TaskState.DELETING));
     manager.terminateInstance(uuid);

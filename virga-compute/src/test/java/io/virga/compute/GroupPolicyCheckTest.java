@@ -30,7 +30,7 @@ class GroupPolicyCheckTest extends AgentFixture {
 
   private void build(String... uuids) {
     for (String u : uuids) {
-      manager.buildAndRunInstance(u, Optional.of("pw-" + u.substring(0, 4)));
+      manager.buildAndRunInstance(u, Optional.empty(), Optional.of("pw-" + u.substring(0, 4)));
     }
     idle();
   }

@@ -101,7 +101,8 @@ class InstanceRecoveryTest extends AgentFixture {
         new java.util.concurrent.atomic.AtomicInteger();
     driver.faults().hook(io.virga.virt.FakeFaults.Op.SPAWN, u -> spawns.incrementAndGet());
     startManager(options());
-    manager.buildAndRunInstance(queued, Optional.empty()); // the cast that waited in the queue
+    manager.buildAndRunInstance(
+        queued, Optional.empty(), Optional.empty()); // the cast that waited in the queue
     idle();
     assertState(queued, VmState.ACTIVE, null);
     assertThat(spawns).hasValue(1);

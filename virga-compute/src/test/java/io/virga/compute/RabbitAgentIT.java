@@ -33,7 +33,7 @@ class RabbitAgentIT extends AgentFixture {
 
       // the API casts while the agent does not listen yet: the durable queue keeps the cast
       String uuid = scheduled();
-      agent.buildAndRunInstance(uuid, Optional.empty());
+      agent.buildAndRunInstance(uuid, Optional.empty(), Optional.empty());
       try (var agentListener =
           Rpc.serve(agentSide, Rpc.computeTopic("host1"), ComputeAgentApi.class, manager)) {
         await().atMost(Duration.ofSeconds(20)).until(() -> row(uuid).vmState() == VmState.ACTIVE);

@@ -72,7 +72,7 @@ class RabbitMigrationIT extends AgentFixture {
         ComputeAgentApi host1 = Rpc.computeAgent(apiSide, "host1");
         ComputeAgentApi host2 = Rpc.computeAgent(apiSide, "host2");
         String uuid = scheduled();
-        host1.buildAndRunInstance(uuid, Optional.empty());
+        host1.buildAndRunInstance(uuid, Optional.empty(), Optional.empty());
         await().atMost(Duration.ofSeconds(20)).until(() -> row(uuid).vmState() == VmState.ACTIVE);
 
         // resize host1 → host2, as the API starts it: resize_prep, a record, prep_resize cast

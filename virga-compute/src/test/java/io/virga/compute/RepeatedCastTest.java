@@ -87,7 +87,7 @@ class RepeatedCastTest extends AgentFixture {
   void everyCastDeliveredTwiceActsOnce() {
     transport.deliveries = 2;
     String uuid = scheduled();
-    agent.buildAndRunInstance(uuid, Optional.empty());
+    agent.buildAndRunInstance(uuid, Optional.empty(), Optional.empty());
     settle(uuid, VmState.ACTIVE);
     api(uuid, TaskState.POWERING_OFF, agent::stopInstance);
     settle(uuid, VmState.STOPPED);
@@ -157,7 +157,7 @@ class RepeatedCastTest extends AgentFixture {
   @Test
   void aStopDeliveredAgainAfterALaterStartLeavesTheServerRunning() {
     String uuid = scheduled();
-    agent.buildAndRunInstance(uuid, Optional.empty());
+    agent.buildAndRunInstance(uuid, Optional.empty(), Optional.empty());
     settle(uuid, VmState.ACTIVE);
     api(uuid, TaskState.POWERING_OFF, agent::stopInstance);
     settle(uuid, VmState.STOPPED);

@@ -37,7 +37,7 @@ class RpcWiringTest extends AgentFixture {
         String uuid = scheduled();
         MDC.put(Rpc.REQUEST_ID, "req-api-1");
         try {
-          agent.buildAndRunInstance(uuid, Optional.empty());
+          agent.buildAndRunInstance(uuid, Optional.empty(), Optional.empty());
         } finally {
           MDC.remove(Rpc.REQUEST_ID);
         }

@@ -8,8 +8,14 @@ import java.util.Optional;
  * results are records serialisable as JSON. Add methods as flows need them.
  */
 public interface ComputeAgentApi {
-  /** Spawn an instance already scheduled to this host (task_state scheduling). */
-  void buildAndRunInstance(String uuid, Optional<String> adminPass);
+  /**
+   * Spawn an instance already scheduled to this host (task_state scheduling). {@code request}: the
+   * instance, image and server group as the scheduler saw them — Nova's conductor sends them with
+   * the cast — so the agent need not ask for them; empty (a reschedule) and the agent asks the
+   * conductor. The agent's first task-state step still compares against the database, so an
+   * instance deleted meanwhile is not built.
+   */
+  void buildAndRunInstance(String uuid, Optional<BuildRequest> request, Optional<String> adminPass);
 
   void stopInstance(String uuid);
 

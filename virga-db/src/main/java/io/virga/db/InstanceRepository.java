@@ -17,7 +17,7 @@ import java.util.Optional;
 import java.util.StringJoiner;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.core.statement.Update;
+import org.jdbi.v3.core.statement.Query;
 
 /**
  * Instances and their faults. Every task_state change goes through {@link #compareAndSwap}: the
@@ -252,7 +252,8 @@ public final class InstanceRepository {
    */
   public Optional<InstanceRecord> compareAndSwap(
       String uuid, InstanceUpdate update, Collection<Optional<TaskState>> expected) {
-    return jdbi.inTransaction(h -> compareAndSwap(h, uuid, update, expected));
+    // one statement (UPDATE … RETURNING): atomic without a transaction of its own, one round trip
+    return jdbi.withHandle(h -> compareAndSwap(h, uuid, update, expected));
   }
 
   static Optional<InstanceRecord> compareAndSwap(
@@ -299,7 +300,9 @@ public final class InstanceRepository {
       }
       sql.append(or);
     }
-    Update stmt = h.createUpdate(sql.toString());
+    // the row as the update left it, in the same statement (PostgreSQL; SQLite since 3.35)
+    sql.append(" RETURNING *");
+    Query stmt = h.createQuery(sql.toString());
     binds.forEach(
         (k, v) -> {
           if (v == null) {
@@ -308,10 +311,7 @@ public final class InstanceRepository {
             stmt.bind(k, v);
           }
         });
-    if (stmt.execute() == 0) {
-      return Optional.empty();
-    }
-    return find(h, uuid);
+    return stmt.map((rs, ctx) -> row(rs)).findOne();
   }
 
   /**

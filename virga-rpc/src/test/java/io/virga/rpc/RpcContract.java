@@ -300,7 +300,10 @@ abstract class RpcContract {
     }
 
     @Override
-    public void buildAndRunInstance(String uuid, java.util.Optional<String> adminPass) {}
+    public void buildAndRunInstance(
+        String uuid,
+        java.util.Optional<io.virga.core.BuildRequest> request,
+        java.util.Optional<String> adminPass) {}
 
     @Override
     public void stopInstance(String uuid) {

@@ -86,7 +86,7 @@ class GroupRescheduleApiTest {
                 List.of(Optional.empty())))
         .isPresent();
     Rpc.computeAgent(cloud.running.cloud().transport(), host)
-        .buildAndRunInstance(id, Optional.of(password));
+        .buildAndRunInstance(id, Optional.empty(), Optional.of(password));
   }
 
   @Test
