@@ -191,7 +191,7 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
       submit(i.uuid(), "init_instance", rid, () -> recovery.initInstance(i, rid));
     }
     scheduleStrandedResizeCheck(rid);
-    tracker.changed();
+    tracker.reportSoon();
     every(options.updateResourcesInterval(), tracker::report);
     every(options.reportInterval(), () -> tracker.heartbeat(options.reportInterval()));
     every(options.syncPowerStateInterval(), powerSync::syncAll);

@@ -110,6 +110,21 @@ public record ComputeOptions(
         imageCacheManagerInterval);
   }
 
+  /** Heartbeats (and the report of a change) every {@code interval}. */
+  public ComputeOptions withReportInterval(Duration interval) {
+    return new ComputeOptions(
+        updateResourcesInterval,
+        interval,
+        syncPowerStateInterval,
+        shutdownTimeout,
+        shutdownRetryInterval,
+        instanceWorkers,
+        stoppedEventDelay,
+        instanceDeleteInterval,
+        myIp,
+        imageCacheManagerInterval);
+  }
+
   public ComputeOptions withImageCacheInterval(Duration interval) {
     return new ComputeOptions(
         updateResourcesInterval,

@@ -13,8 +13,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reports this host's resources and liveness to the conductor: periodically ({@code
- * update_resources_interval}) and soon after every change. Changes arriving while a report is
- * pending fold into it.
+ * update_resources_interval}), and with the next heartbeat after a change. The control plane counts
+ * a host's usage from the instances assigned to it (the scheduler's claims and {@code
+ * os-hypervisors} alike), so a change needs no report of its own: the hypervisor's figures (free
+ * disk, totals) follow within one {@code report_interval}, in the heartbeat that the busy host
+ * sends anyway — at a thousand hosts a report after every boot was one more broker round trip and
+ * node-row transaction per boot.
  */
 final class ResourceTracker {
   private static final Logger log = LoggerFactory.getLogger(ResourceTracker.class);
@@ -24,6 +28,7 @@ final class ResourceTracker {
   private final String myIp;
   private final Executor executor;
   private final AtomicBoolean pending = new AtomicBoolean();
+  private final AtomicBoolean changed = new AtomicBoolean();
   private final AtomicLong reports = new AtomicLong();
   private final AtomicReference<HostReport> last = new AtomicReference<>();
 
@@ -36,8 +41,17 @@ final class ResourceTracker {
     this.executor = executor;
   }
 
-  /** Asks for a report soon; cheap, callable from any thread. */
+  /** Something on the host changed: the next heartbeat is a full report. Callable anywhere. */
   void changed() {
+    changed.set(true);
+  }
+
+  boolean changePending() {
+    return changed.get();
+  }
+
+  /** Asks for a report now, off the caller's thread (the agent's start). */
+  void reportSoon() {
     if (pending.compareAndSet(false, true)) {
       try {
         executor.execute(this::reportPending);
@@ -57,6 +71,7 @@ final class ResourceTracker {
     if (!hostUp()) {
       return;
     }
+    changed.set(false); // a change from now on is in the next report
     try {
       HostResources r = driver.getAvailableResource();
       int running = driver.listInstanceUuids().size();
@@ -77,6 +92,7 @@ final class ResourceTracker {
               running,
               r.cpuInfoJson()));
     } catch (RuntimeException e) {
+      changed.set(true);
       log.warn("resource report failed (the next one retries): {}", e.toString());
     }
   }
@@ -86,15 +102,15 @@ final class ResourceTracker {
    * hypervisor or rewriting the node record (at a thousand hosts, a full report every ten seconds
    * from each was a hundred node-row transactions a second, each contending with the scheduler's
    * claims). A control plane without a service record for this host (or without light heartbeats)
-   * gets the last full report again. Skipped while the driver has lost the hypervisor, so the API
-   * sees the host down after its service_down_time. A report or heartbeat sent less than half
-   * {@code interval} ago already marked the service seen: this one is skipped, so the service's
-   * last_seen_up is never more than one and a half intervals old (a busy host's reports after each
-   * change stand in for most of its heartbeats).
+   * gets the last full report again. After a change ({@link #changed}) the heartbeat is the full
+   * report. Skipped while the driver has lost the hypervisor, so the API sees the host down after
+   * its service_down_time. Otherwise a report or heartbeat sent less than half {@code interval} ago
+   * already marked the service seen: this one is skipped, so the service's last_seen_up is never
+   * more than one and a half intervals old.
    */
   void heartbeat(java.time.Duration interval) {
     HostReport r = last.get();
-    if (r == null) {
+    if (r == null || changed.get()) {
       report();
       return;
     }

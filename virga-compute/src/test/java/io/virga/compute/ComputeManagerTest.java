@@ -537,7 +537,9 @@ class ComputeManagerTest extends AgentFixture {
   }
 
   @Test
-  void resourcesAreReportedAfterEachChangeAndPeriodically() {
+  void aChangeIsReportedWithTheNextHeartbeatAndResourcesPeriodically() {
+    manager.close();
+    startManager(options().withReportInterval(Duration.ofMillis(200)));
     await().until(() -> !conductor.reports.isEmpty());
     assertThat(conductor.lastReport().memoryMbUsed()).isZero();
     assertThat(conductor.lastReport().host()).isEqualTo("host1");
@@ -551,6 +553,11 @@ class ComputeManagerTest extends AgentFixture {
     manager.terminateInstance(uuid);
     idle();
     await().untilAsserted(() -> assertThat(conductor.lastReport().memoryMbUsed()).isZero());
+    // nothing changed since: the heartbeats go on, light, and no further report is sent
+    int reports = conductor.reports.size();
+    int heartbeats = conductor.heartbeats.size();
+    await().until(() -> conductor.heartbeats.size() >= heartbeats + 3);
+    assertThat(conductor.reports).hasSize(reports);
 
     manager.close();
     conductor.reports.clear();

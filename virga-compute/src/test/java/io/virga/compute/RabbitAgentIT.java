@@ -27,7 +27,12 @@ class RabbitAgentIT extends AgentFixture {
     try (RabbitTransport apiSide = RabbitTransport.connect(broker.get().uri());
         RabbitTransport agentSide = RabbitTransport.connect(broker.get().uri());
         var conductorListener = Rpc.serve(apiSide, Rpc.CONDUCTOR, ConductorApi.class, conductor)) {
-      manager = new ComputeManager(driver, Rpc.conductor(agentSide), i -> IMAGES, options());
+      manager =
+          new ComputeManager(
+              driver,
+              Rpc.conductor(agentSide),
+              i -> IMAGES,
+              options().withReportInterval(Duration.ofMillis(200)));
       manager.start();
       ComputeAgentApi agent = Rpc.computeAgent(apiSide, "host1");
 
@@ -41,6 +46,8 @@ class RabbitAgentIT extends AgentFixture {
             .containsExactly(
                 "scheduling", "networking", "block_device_mapping", "spawning", "none");
         assertThat(agent.getConsoleOutput(uuid, 1)).startsWith("VIRGA-GUEST-UP uuid=" + uuid);
+        // the change goes to the conductor with the next heartbeat
+        await().until(() -> conductor.lastReport().memoryMbUsed() == 128);
         api(uuid, io.virga.core.TaskState.POWERING_OFF, agent::stopInstance);
         await().atMost(Duration.ofSeconds(20)).until(() -> row(uuid).vmState() == VmState.STOPPED);
         agent.terminateInstance(uuid);

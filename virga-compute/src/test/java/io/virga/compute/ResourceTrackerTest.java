@@ -26,6 +26,19 @@ class ResourceTrackerTest {
   }
 
   @Test
+  void aChangeMakesTheNextHeartbeatTheFullReport() throws Exception {
+    tracker.report();
+    tracker.changed();
+    tracker.heartbeat(Duration.ofSeconds(10)); // within half an interval, but a change is pending
+    assertThat(conductor.reports).hasSize(2);
+    assertThat(tracker.changePending()).isFalse();
+    Thread.sleep(40);
+    tracker.heartbeat(Duration.ofMillis(60)); // nothing changed: a light one
+    assertThat(conductor.reports).hasSize(2);
+    assertThat(conductor.heartbeats).hasSize(1);
+  }
+
+  @Test
   void theFirstHeartbeatWithoutAnyReportSendsTheFullReport() {
     tracker.heartbeat(Duration.ofSeconds(10));
     assertThat(conductor.reports).hasSize(1);
