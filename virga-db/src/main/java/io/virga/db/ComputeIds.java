@@ -35,18 +35,13 @@ final class ComputeIds {
     if (blocks instanceof Blocks b) {
       return b.next(counter);
     }
-    int n =
-        h.createUpdate(
-                "UPDATE compute_id_counters SET next_value = next_value + 1 WHERE name = :name")
-            .bind("name", counter)
-            .execute();
-    if (n != 1) {
-      throw new IllegalStateException("no id counter named " + counter);
-    }
-    return h.createQuery("SELECT next_value FROM compute_id_counters WHERE name = :name")
+    return h.createQuery(
+                "UPDATE compute_id_counters SET next_value = next_value + 1 WHERE name = :name"
+                    + " RETURNING next_value")
             .bind("name", counter)
             .mapTo(Long.class)
-            .one()
+            .findOne()
+            .orElseThrow(() -> new IllegalStateException("no id counter named " + counter))
         - 1;
   }
 

@@ -43,22 +43,20 @@ public final class InstanceActionRepository {
   public void eventStart(String instanceUuid, String requestId, String event, String host) {
     jdbi.useTransaction(
         h -> {
-          Optional<Long> action = actionId(h, instanceUuid, requestId);
+          long now = Times.now();
+          Optional<Long> action = touchAction(h, instanceUuid, requestId, now, false);
           if (action.isEmpty()) {
             return;
           }
-          long now = Times.now();
-          long id = ComputeIds.next(h, "instance_action_events");
           h.createUpdate(
                   "INSERT INTO instance_action_events (id, action_id, event, host, start_time)"
                       + " VALUES (:id, :a, :e, :h, :now)")
-              .bind("id", id)
+              .bind("id", ComputeIds.next(h, "instance_action_events"))
               .bind("a", action.get())
               .bind("e", event)
               .bind("h", host)
               .bind("now", now)
               .execute();
-          touch(h, action.get(), now);
         });
   }
 
@@ -67,48 +65,37 @@ public final class InstanceActionRepository {
       String instanceUuid, String requestId, String event, Optional<String> error) {
     jdbi.useTransaction(
         h -> {
-          Optional<Long> action = actionId(h, instanceUuid, requestId);
+          long now = Times.now();
+          Optional<Long> action = touchAction(h, instanceUuid, requestId, now, error.isPresent());
           if (action.isEmpty()) {
             return;
           }
-          long now = Times.now();
-          Optional<Long> ev =
-              h.createQuery(
-                      "SELECT id FROM instance_action_events WHERE action_id = :a AND event = :e"
-                          + " AND finish_time IS NULL ORDER BY id DESC")
+          String result = error.isPresent() ? "Error" : "Success";
+          int finished =
+              h.createUpdate(
+                      "UPDATE instance_action_events SET finish_time = :now, result = :r,"
+                          + " traceback = :tb WHERE id = (SELECT id FROM instance_action_events"
+                          + " WHERE action_id = :a AND event = :e AND finish_time IS NULL"
+                          + " ORDER BY id DESC LIMIT 1)")
+                  .bind("now", now)
+                  .bind("r", result)
+                  .bind("tb", error.orElse(null))
                   .bind("a", action.get())
                   .bind("e", event)
-                  .mapTo(Long.class)
-                  .findFirst();
-          long id;
-          if (ev.isPresent()) {
-            id = ev.get();
-          } else {
-            id = ComputeIds.next(h, "instance_action_events");
+                  .execute();
+          if (finished == 0) {
             h.createUpdate(
-                    "INSERT INTO instance_action_events (id, action_id, event, start_time)"
-                        + " VALUES (:id, :a, :e, :now)")
-                .bind("id", id)
+                    "INSERT INTO instance_action_events (id, action_id, event, start_time,"
+                        + " finish_time, result, traceback) VALUES (:id, :a, :e, :now, :now, :r,"
+                        + " :tb)")
+                .bind("id", ComputeIds.next(h, "instance_action_events"))
                 .bind("a", action.get())
                 .bind("e", event)
                 .bind("now", now)
+                .bind("r", result)
+                .bind("tb", error.orElse(null))
                 .execute();
           }
-          h.createUpdate(
-                  "UPDATE instance_action_events SET finish_time = :now, result = :r, traceback"
-                      + " = :tb WHERE id = :id")
-              .bind("now", now)
-              .bind("r", error.isPresent() ? "Error" : "Success")
-              .bind("tb", error.orElse(null))
-              .bind("id", id)
-              .execute();
-          if (error.isPresent()) {
-            h.createUpdate("UPDATE instance_actions SET message = :m WHERE id = :id")
-                .bind("m", "Error")
-                .bind("id", action.get())
-                .execute();
-          }
-          touch(h, action.get(), now);
         });
   }
 
@@ -168,11 +155,24 @@ public final class InstanceActionRepository {
         .list();
   }
 
-  private static Optional<Long> actionId(Handle h, String instanceUuid, String requestId) {
+  /**
+   * Marks the event's action updated now (its {@code updated_at}, which Nova's {@code
+   * changes-since} on actions reads) and failed on {@code error}, in the statement that finds it:
+   * the action of {@code requestId}, else the instance's newest (an agent acting on its own, e.g.
+   * recovery). Its id, empty when the instance has no action.
+   */
+  private static Optional<Long> touchAction(
+      Handle h, String instanceUuid, String requestId, long now, boolean error) {
+    String set =
+        "UPDATE instance_actions SET updated_at = :now,"
+            + " message = CASE WHEN :err THEN 'Error' ELSE message END WHERE id = ";
     Optional<Long> exact =
         h.createQuery(
-                "SELECT id FROM instance_actions WHERE instance_uuid = :u AND request_id = :r"
-                    + " ORDER BY id DESC")
+                set
+                    + "(SELECT id FROM instance_actions WHERE instance_uuid = :u AND request_id"
+                    + " = :r ORDER BY id DESC LIMIT 1) RETURNING id")
+            .bind("now", now)
+            .bind("err", error)
             .bind("u", instanceUuid)
             .bind("r", requestId == null ? "" : requestId)
             .mapTo(Long.class)
@@ -181,17 +181,14 @@ public final class InstanceActionRepository {
       return exact;
     }
     return h.createQuery(
-            "SELECT id FROM instance_actions WHERE instance_uuid = :u ORDER BY id DESC")
+            set
+                + "(SELECT id FROM instance_actions WHERE instance_uuid = :u ORDER BY id DESC"
+                + " LIMIT 1) RETURNING id")
+        .bind("now", now)
+        .bind("err", error)
         .bind("u", instanceUuid)
         .mapTo(Long.class)
         .findFirst();
-  }
-
-  private static void touch(Handle h, long actionId, long now) {
-    h.createUpdate("UPDATE instance_actions SET updated_at = :now WHERE id = :id")
-        .bind("now", now)
-        .bind("id", actionId)
-        .execute();
   }
 
   private static InstanceActionRecord row(ResultSet rs, List<InstanceActionRecord.Event> events)

@@ -2,6 +2,7 @@ package io.virga.db;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.virga.core.ConflictException;
 import io.virga.core.Flavor;
@@ -272,6 +273,35 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
     assertThat(a.message()).contains("Error");
     assertThat(new QuotaRepository(jdbi).limits("p")).containsEntry("instances", 10L);
     assertThat(Set.copyOf(actions.list("i1"))).hasSize(1);
+  }
+
+  @Test
+  void eventsKeepAnActionsErrorAndGoToTheNewestActionWithoutARequestId() throws Exception {
+    InstanceActionRepository actions = new InstanceActionRepository(jdbi);
+    actions.start("i2", "req-a", "create", "p", "u");
+    actions.eventFinish("i2", "req-a", "conductor_schedule", Optional.of("no host"));
+    actions.eventStart("i2", "req-a", "compute_build", "h1");
+    Instant before = actions.get("i2", "req-a").orElseThrow().updatedAt();
+    Thread.sleep(5);
+    actions.eventFinish("i2", "req-a", "compute_build", Optional.empty());
+    InstanceActionRecord a = actions.get("i2", "req-a").orElseThrow();
+    assertThat(a.message()).as("a later success does not clear the error").contains("Error");
+    assertThat(a.updatedAt()).isAfter(before);
+    assertThat(a.events())
+        .extracting(InstanceActionRecord.Event::event, InstanceActionRecord.Event::result)
+        .containsExactlyInAnyOrder(
+            tuple("conductor_schedule", Optional.of("Error")),
+            tuple("compute_build", Optional.of("Success")));
+    assertThat(a.events()).allMatch(e -> e.finishTime().isPresent());
+
+    actions.start("i2", "req-b", "stop", "p", "u");
+    actions.eventStart("i2", "req-unknown", "compute_power_sync", "h1");
+    actions.eventFinish("i2", "req-unknown", "compute_power_sync", Optional.empty());
+    InstanceActionRecord b = actions.get("i2", "req-b").orElseThrow();
+    assertThat(b.events()).singleElement().satisfies(e -> assertThat(e.finishTime()).isPresent());
+    assertThat(b.message()).isEmpty();
+    actions.eventStart("nobody", "req-x", "compute_build", "h1"); // no action: nothing recorded
+    assertThat(actions.list("nobody")).isEmpty();
   }
 
   // ---- migrations: the record is the claim ----
