@@ -41,7 +41,26 @@ final class Json {
             f.extraSpecs()));
   }
 
+  /**
+   * Parsed flavors by their JSON: the instances of a page share a few flavors, so a list of 1,000
+   * parses a handful (bounded: cleared past 1,024 distinct ones).
+   */
+  private static final Map<String, Flavor> FLAVORS = new java.util.concurrent.ConcurrentHashMap<>();
+
   static Flavor flavor(String json) {
+    Flavor known = FLAVORS.get(json);
+    if (known != null) {
+      return known;
+    }
+    Flavor parsed = parseFlavor(json);
+    if (FLAVORS.size() >= 1024) {
+      FLAVORS.clear();
+    }
+    FLAVORS.put(json, parsed);
+    return parsed;
+  }
+
+  private static Flavor parseFlavor(String json) {
     try {
       StoredFlavor s = MAPPER.readValue(json, StoredFlavor.class);
       return new Flavor(
@@ -52,7 +71,9 @@ final class Json {
           s.rootGb(),
           s.ephemeralGb(),
           s.swapMb(),
-          s.extraSpecs() == null ? Map.of() : s.extraSpecs());
+          s.extraSpecs() == null
+              ? Map.of()
+              : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(s.extraSpecs())));
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("corrupt flavor_json column: " + e.getMessage(), e);
     }
@@ -63,6 +84,9 @@ final class Json {
   }
 
   static Map<String, String> map(String json) {
+    if (json.equals("{}")) {
+      return new LinkedHashMap<>(); // most instances: no parser for nothing
+    }
     try {
       return MAPPER.readValue(json, STRING_MAP);
     } catch (JsonProcessingException e) {
@@ -75,6 +99,9 @@ final class Json {
   }
 
   static List<String> list(String json) {
+    if (json.equals("[]")) {
+      return new java.util.ArrayList<>();
+    }
     try {
       return MAPPER.readValue(json, STRING_LIST);
     } catch (JsonProcessingException e) {

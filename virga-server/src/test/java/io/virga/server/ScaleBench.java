@@ -17,7 +17,8 @@ import java.util.Map;
  * Scale run (bench/README.md): one control plane on PostgreSQL + RabbitMQ, {@code hosts} FakeDriver
  * agents (in a second JVM, {@link ScaleAgents}, each on its own AMQP connection as a {@code virga
  * agent} would be), {@code servers} boots submitted 50 per request; prints boots scheduled to
- * ACTIVE per second and the p50/p99 of {@code GET /servers} (names, 1,000 per page) once all exist.
+ * ACTIVE per second (after a warm-up round) and the p50/p99 of {@code GET /servers} pages once all
+ * exist.
  */
 public final class ScaleBench {
   private ScaleBench() {}
@@ -101,11 +102,12 @@ public final class ScaleBench {
         Thread.sleep(500);
       }
       String image = TransportBench.uploadRaw(http, token, tinyFile());
+      var counts = cloud.compute().instances();
+      warmUp(http, token, image, counts, warmUpServers(hosts));
       long agentsPid = agents.pid();
       double[] cpu0 = cpuSeconds(pg.port(), agentsPid);
       double load0 = loadAverage();
       long t0 = System.nanoTime();
-      var counts = cloud.compute().instances();
       // polled from the first POST: when every instance has a host (scheduled), when all ACTIVE
       java.util.concurrent.atomic.AtomicLong scheduledAt =
           new java.util.concurrent.atomic.AtomicLong();
@@ -136,58 +138,32 @@ public final class ScaleBench {
                   }
                 }
               });
-      for (int done = 0; done < servers; done += 50) {
-        int n = Math.min(50, servers - done);
-        var r =
-            http.call(
-                "POST",
-                "/servers",
-                token,
-                "2.37",
-                """
-                {"server": {"name": "s", "imageRef": "%s", "flavorRef": "v1.tiny",
-                 "networks": "none", "min_count": %d, "max_count": %d}}
-                """
-                    .formatted(image, n, n));
-        if (r.status() != 202) {
-          throw new IllegalStateException("create: " + r.status() + " " + r.text());
-        }
-      }
+      submit(http, token, image, servers);
       long submitted = System.nanoTime();
       double secs = (activeAt.get() - t0) / 1e9;
       double scheduledSecs = (scheduledAt.get() - t0) / 1e9;
       double[] cpu1 = cpuSeconds(pg.port(), agentsPid);
       double load1 = loadAverage();
-      List<Long> lat = new ArrayList<>();
-      for (int i = 0; i < 100; i++) {
-        long s = System.nanoTime();
-        http.call("GET", "/servers?limit=1000", token, null, null);
-        lat.add(System.nanoTime() - s);
-      }
-      Collections.sort(lat);
-      // the other pages: detail, Nova's smaller pages, and the last page of the list by marker
+      // at once, while the agents still send the boots' reports, then settled: the agents back to
+      // their heartbeats after one report_interval (10 s) and a margin (VIRGA_BENCH_SETTLE)
+      List<Long> lat = latencies(http, token, "/servers?limit=1000");
+      String marker = lastButOnePage(http, token, servers);
+      long settle = Long.parseLong(System.getenv().getOrDefault("VIRGA_BENCH_SETTLE", "15"));
+      Thread.sleep(settle * 1000);
+      System.out.printf(
+          "scale: listing %d servers, %d s after the last boot (load average %.1f):%n",
+          servers, settle, loadAverage());
       for (String q :
           List.of(
+              "/servers?limit=1000",
               "/servers/detail?limit=1000",
               "/servers?limit=100",
               "/servers/detail?limit=100",
-              "/servers?limit=100&marker=" + lastButOnePage(http, token, servers))) {
-        List<Long> l = new ArrayList<>();
-        for (int i = 0; i < 100; i++) {
-          long s = System.nanoTime();
-          var r = http.call("GET", q, token, null, null);
-          if (r.status() != 200) {
-            throw new IllegalStateException(q + ": " + r.status() + " " + r.text());
-          }
-          l.add(System.nanoTime() - s);
-        }
-        Collections.sort(l);
+              "/servers?limit=100&marker=" + marker)) {
+        List<Long> l = latencies(http, token, q);
         System.out.printf(
-            "scale: GET %s p50 %.1f ms, p99 %.1f ms (%d servers)%n",
-            q.replaceAll("marker=.*", "marker=<near the end>"),
-            l.get(50) / 1e6,
-            l.get(98) / 1e6,
-            servers);
+            "scale: GET %s p50 %.1f ms, p99 %.1f ms%n",
+            q.replaceAll("marker=.*", "marker=<near the end>"), l.get(50) / 1e6, l.get(98) / 1e6);
       }
       Runtime rt = Runtime.getRuntime();
       System.gc();
@@ -197,7 +173,8 @@ public final class ScaleBench {
               + " CPU during the boots: API JVM %.1f s, agents JVM %.1f s, PostgreSQL %.1f s,"
               + " RabbitMQ %.1f s = %.1f ms per boot (%.1f without the agents); load average %.1f"
               + " -> %.1f;"
-              + " GET /servers (1,000 per page) p50 %.1f ms, p99 %.1f ms; API heap used after GC"
+              + " GET /servers (1,000 per page) right after the last boot p50 %.1f ms, p99 %.1f"
+              + " ms; API heap used after GC"
               + " %d MiB%n",
           hosts,
           servers,
@@ -220,6 +197,113 @@ public final class ScaleBench {
           lat.get(98) / 1e6,
           (rt.totalMemory() - rt.freeMemory()) >> 20);
     }
+  }
+
+  /** Boots {@code servers} by requests of up to 50 (min_count = max_count), as fast as accepted. */
+  private static void submit(ApiHttp http, String token, String image, int servers) {
+    for (int done = 0; done < servers; done += 50) {
+      int n = Math.min(50, servers - done);
+      var r =
+          http.call(
+              "POST",
+              "/servers",
+              token,
+              "2.37",
+              """
+              {"server": {"name": "s", "imageRef": "%s", "flavorRef": "v1.tiny",
+               "networks": "none", "min_count": %d, "max_count": %d}}
+              """
+                  .formatted(image, n, n));
+      if (r.status() != 202) {
+        throw new IllegalStateException("create: " + r.status() + " " + r.text());
+      }
+    }
+  }
+
+  /** {@code VIRGA_BENCH_WARMUP} servers (default one per host), 0 for none. */
+  private static int warmUpServers(int hosts) {
+    return Integer.parseInt(
+        System.getenv().getOrDefault("VIRGA_BENCH_WARMUP", Integer.toString(hosts)));
+  }
+
+  /**
+   * The warm-up round: boots {@code n} servers and deletes them all again before the measured run,
+   * so that its figures are of a running control plane and running agents — not of the JVMs'
+   * just-in-time compilation and each agent's first threads, which a deployment pays once at start.
+   */
+  private static void warmUp(
+      ApiHttp http, String token, String image, io.virga.db.InstanceRepository counts, int n)
+      throws Exception {
+    if (n <= 0) {
+      return;
+    }
+    long w0 = System.nanoTime();
+    submit(http, token, image, n);
+    while (liveCount(counts, "active") < n) {
+      Thread.sleep(200);
+    }
+    double booted = (System.nanoTime() - w0) / 1e9;
+    for (String id : serverIds(http, token)) {
+      var r = http.call("DELETE", "/servers/" + id, token, null, null);
+      if (r.status() != 204) {
+        throw new IllegalStateException("delete: " + r.status() + " " + r.text());
+      }
+    }
+    while (liveCount(counts, null) > 0) {
+      Thread.sleep(200);
+    }
+    System.out.printf(
+        "scale: warm-up: %d servers ACTIVE after %.1f s, all deleted after %.1f s%n",
+        n, booted, (System.nanoTime() - w0) / 1e9);
+  }
+
+  /** Live instances in {@code state} (any state when null). */
+  private static int liveCount(io.virga.db.InstanceRepository counts, String state) {
+    int n = 0;
+    for (var byState : counts.countByHostAndState().values()) {
+      for (var e : byState.entrySet()) {
+        if (state == null || state.equals(e.getKey())) {
+          n += e.getValue();
+        }
+      }
+    }
+    return n;
+  }
+
+  private static List<String> serverIds(ApiHttp http, String token) {
+    List<String> ids = new ArrayList<>();
+    String marker = null;
+    while (true) {
+      var page =
+          http.call(
+                  "GET",
+                  "/servers?limit=1000" + (marker == null ? "" : "&marker=" + marker),
+                  token,
+                  null,
+                  null)
+              .json()
+              .path("servers");
+      if (page.isEmpty()) {
+        return ids;
+      }
+      page.forEach(s -> ids.add(s.path("id").asText()));
+      marker = ids.get(ids.size() - 1);
+    }
+  }
+
+  /** 100 requests of {@code query}, one after another: their latencies in nanoseconds, sorted. */
+  private static List<Long> latencies(ApiHttp http, String token, String query) {
+    List<Long> l = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      long s = System.nanoTime();
+      var r = http.call("GET", query, token, null, null);
+      if (r.status() != 200) {
+        throw new IllegalStateException(query + ": " + r.status() + " " + r.text());
+      }
+      l.add(System.nanoTime() - s);
+    }
+    Collections.sort(l);
+    return l;
   }
 
   private static final String SERVICE_PASSWORD = "s-service";
