@@ -151,20 +151,7 @@ public final class AgentRssBench {
   }
 
   private static List<String> boot(ApiHttp http, String token, String image, int n) {
-    var r =
-        http.call(
-            "POST",
-            "/servers",
-            token,
-            "2.37",
-            """
-            {"server": {"name": "r", "imageRef": "%s", "flavorRef": "v1.tiny",
-             "networks": "none", "min_count": %d, "max_count": %d}}
-            """
-                .formatted(image, n, n));
-    if (r.status() != 202) {
-      throw new IllegalStateException("create: " + r.status() + " " + r.text());
-    }
+    http.bootMany(token, "r", image, n);
     List<String> ids = new ArrayList<>();
     var all = http.call("GET", "/servers?limit=1000", token, null, null).json().path("servers");
     for (var s : all) {

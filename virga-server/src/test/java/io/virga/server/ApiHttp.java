@@ -120,6 +120,24 @@ final class ApiHttp {
     }
   }
 
+  /** One multi-create of {@code n} v1.tiny servers without networks (min_count = max_count). */
+  void bootMany(String token, String name, String image, int n) {
+    Reply r =
+        call(
+            "POST",
+            "/servers",
+            token,
+            "2.37",
+            """
+            {"server": {"name": "%s", "imageRef": "%s", "flavorRef": "v1.tiny",
+             "networks": "none", "min_count": %d, "max_count": %d}}
+            """
+                .formatted(name, image, n, n));
+    if (r.status() != 202) {
+      throw new IllegalStateException("create: " + r.status() + " " + r.text());
+    }
+  }
+
   /** POST /servers at 2.37 without networks; {@code az} may be null. Returns the server id. */
   String boot(String token, String name, String image, String flavor, String az) {
     String body =

@@ -147,7 +147,7 @@ public final class ScaleBench {
       // at once, while the agents still send the boots' reports, then settled: the agents back to
       // their heartbeats after one report_interval (10 s) and a margin (VIRGA_BENCH_SETTLE)
       List<Long> lat = latencies(http, token, "/servers?limit=1000");
-      String marker = lastButOnePage(http, token, servers);
+      String marker = lastButOnePage(http, token);
       long settle = Long.parseLong(System.getenv().getOrDefault("VIRGA_BENCH_SETTLE", "15"));
       Thread.sleep(settle * 1000);
       System.out.printf(
@@ -202,21 +202,7 @@ public final class ScaleBench {
   /** Boots {@code servers} by requests of up to 50 (min_count = max_count), as fast as accepted. */
   private static void submit(ApiHttp http, String token, String image, int servers) {
     for (int done = 0; done < servers; done += 50) {
-      int n = Math.min(50, servers - done);
-      var r =
-          http.call(
-              "POST",
-              "/servers",
-              token,
-              "2.37",
-              """
-              {"server": {"name": "s", "imageRef": "%s", "flavorRef": "v1.tiny",
-               "networks": "none", "min_count": %d, "max_count": %d}}
-              """
-                  .formatted(image, n, n));
-      if (r.status() != 202) {
-        throw new IllegalStateException("create: " + r.status() + " " + r.text());
-      }
+      http.bootMany(token, "s", image, Math.min(50, servers - done));
     }
   }
 
@@ -365,26 +351,10 @@ public final class ScaleBench {
     return img;
   }
 
-  /** The marker that leaves about one page of 100 after it: walks the list by pages of 1000. */
-  private static String lastButOnePage(ApiHttp http, String token, int servers) {
-    String marker = null;
-    int seen = 0;
-    while (true) {
-      var page =
-          http.call(
-                  "GET",
-                  "/servers?limit=1000" + (marker == null ? "" : "&marker=" + marker),
-                  token,
-                  null,
-                  null)
-              .json()
-              .path("servers");
-      if (seen + page.size() >= servers - 100) {
-        return page.get(Math.max(0, servers - 100 - seen - 1)).path("id").asText();
-      }
-      seen += page.size();
-      marker = page.get(page.size() - 1).path("id").asText();
-    }
+  /** The marker that leaves one page of 100 after it. */
+  private static String lastButOnePage(ApiHttp http, String token) {
+    List<String> ids = serverIds(http, token);
+    return ids.get(Math.max(0, ids.size() - 101));
   }
 
   /**
