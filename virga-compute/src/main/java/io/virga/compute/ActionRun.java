@@ -9,9 +9,10 @@ import org.slf4j.LoggerFactory;
  * decorators on its methods.
  *
  * <ul>
- *   <li>{@code @wrap_instance_event}: the instance action event starts before the body and finishes
- *       after it, with the error when there is one (an action run without a request, by recovery or
- *       the power sync, records no event);
+ *   <li>{@code @wrap_instance_event}: the instance action event starts before the body (or, for an
+ *       action whose first step follows at once, in the same conductor call as that step) and
+ *       finishes after it, with the error when there is one (an action run without a request, by
+ *       recovery or the power sync, records no event);
  *   <li>{@code @wrap_instance_fault}: a failure records an instance fault (unless the action says
  *       it records none, or decides itself in its revert);
  *   <li>{@code @reverts_task_state}: a failure leaves the instance in the resting state the action
@@ -44,26 +45,46 @@ final class ActionRun {
       String event,
       boolean recordsFault,
       boolean changesResources,
-      Runnable onTaskLost) {
+      Runnable onTaskLost,
+      boolean startsWithFirstStep) {
 
     /** The failure records no fault here (or the action's revert decides). */
     Action withoutFault() {
-      return new Action(name, uuid, requestId, event, false, changesResources, onTaskLost);
+      return new Action(
+          name, uuid, requestId, event, false, changesResources, onTaskLost, startsWithFirstStep);
     }
 
     /** The action changes nothing the resource tracker reports (an image upload). */
     Action withoutResourceChange() {
-      return new Action(name, uuid, requestId, event, recordsFault, false, onTaskLost);
+      return new Action(
+          name, uuid, requestId, event, recordsFault, false, onTaskLost, startsWithFirstStep);
     }
 
     /** What else to undo when the task is lost (the image entry of a snapshot, say). */
     Action onTaskLost(Runnable cleanup) {
-      return new Action(name, uuid, requestId, event, recordsFault, changesResources, cleanup);
+      return new Action(
+          name,
+          uuid,
+          requestId,
+          event,
+          recordsFault,
+          changesResources,
+          cleanup,
+          startsWithFirstStep);
+    }
+
+    /**
+     * The body's first task-state step follows the start at once (a build): the event starts in the
+     * same conductor call as that step, one round trip instead of two.
+     */
+    Action startingWithFirstStep() {
+      return new Action(
+          name, uuid, requestId, event, recordsFault, changesResources, onTaskLost, true);
     }
   }
 
   static Action action(String name, String uuid, Optional<String> requestId, String event) {
-    return new Action(name, uuid, requestId, event, true, true, () -> {});
+    return new Action(name, uuid, requestId, event, true, true, () -> {}, false);
   }
 
   static Action action(String name, String uuid, String requestId, String event) {
@@ -84,16 +105,18 @@ final class ActionRun {
    * @return whether the body ran to its end
    */
   boolean run(Action a, Runnable body, Revert revert) {
-    a.requestId().ifPresent(r -> tasks.eventStart(a.uuid(), r, a.event()));
+    a.requestId().ifPresent(r -> start(a, r));
     try {
       body.run();
       finish(a, Optional.empty());
       return true;
     } catch (UnexpectedTaskStateException e) {
+      tasks.dropPendingStart(a.uuid());
       log.warn("{} lost its task state: {}", a.name(), e.getMessage());
       a.onTaskLost().run();
       finish(a, Optional.of(e));
     } catch (RuntimeException e) {
+      tasks.dropPendingStart(a.uuid());
       log.error("{} failed: {}", a.name(), e.getMessage(), e);
       if (a.recordsFault()) {
         tasks.fault(a.uuid(), e);
@@ -108,7 +131,16 @@ final class ActionRun {
     return false;
   }
 
+  private void start(Action a, String requestId) {
+    if (a.startsWithFirstStep()) {
+      tasks.eventStartWithNextStep(a.uuid(), requestId, a.event());
+    } else {
+      tasks.eventStart(a.uuid(), requestId, a.event());
+    }
+  }
+
   private void finish(Action a, Optional<Throwable> error) {
+    tasks.dropPendingStart(a.uuid());
     a.requestId().ifPresent(r -> tasks.eventFinish(a.uuid(), r, a.event(), error));
   }
 }

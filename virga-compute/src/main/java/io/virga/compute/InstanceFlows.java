@@ -94,7 +94,8 @@ final class InstanceFlows {
     AtomicReference<Optional<TaskState>> current = new AtomicReference<>(i.taskState());
     // a lost task here means the API deleted it meanwhile: the queued terminate cleans up
     actions.run(
-        ActionRun.action("build", uuid, requestId, "compute__do_build_and_run_instance"),
+        ActionRun.action("build", uuid, requestId, "compute__do_build_and_run_instance")
+            .startingWithFirstStep(),
         () -> {
           InstanceSpec spec = ctx.specs().forBuild(i, image).withAdminPass(adminPass);
           driver.spawn(

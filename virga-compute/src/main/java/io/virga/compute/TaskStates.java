@@ -66,7 +66,12 @@ final class TaskStates {
 
   /** Compare-and-swap that tolerates losing (the loser's update is simply not applied). */
   Optional<Instance> tryCas(String uuid, Optional<TaskState> expected, InstanceUpdate update) {
-    Optional<Instance> done = conductor.updateInstance(uuid, update, expected);
+    PendingStart start = pendingStarts.remove(uuid);
+    Optional<Instance> done =
+        start == null
+            ? conductor.updateInstance(uuid, update, expected)
+            : conductor.updateInstanceStartingEvent(
+                uuid, start.requestId(), start.event(), update, expected);
     done.ifPresent(settled::record);
     return done;
   }
@@ -89,6 +94,29 @@ final class TaskStates {
     } catch (RuntimeException e) {
       log.error("could not record the fault of instance {}: {}", uuid, e.toString());
     }
+  }
+
+  /** An event start waiting to go with the instance's next compare-and-swap. */
+  private record PendingStart(String requestId, String event) {}
+
+  private final java.util.concurrent.ConcurrentHashMap<String, PendingStart> pendingStarts =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * Starts the event with the instance's next compare-and-swap, in the same conductor call (an
+   * action whose first step follows its start at once: a build). The instance's actions run one at
+   * a time (InstanceQueue), so the next swap on it is this action's.
+   */
+  void eventStartWithNextStep(String uuid, String requestId, String event) {
+    pendingStarts.put(uuid, new PendingStart(requestId, event));
+  }
+
+  /**
+   * Forgets a start that no step carried (the action ended before its first one): its finish then
+   * records the event started and finished at once.
+   */
+  void dropPendingStart(String uuid) {
+    pendingStarts.remove(uuid);
   }
 
   void eventStart(String uuid, String requestId, String event) {

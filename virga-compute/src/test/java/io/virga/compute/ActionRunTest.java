@@ -3,7 +3,10 @@ package io.virga.compute;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.virga.core.InstanceUpdate;
+import io.virga.core.TaskState;
 import io.virga.core.VirgaException;
+import io.virga.core.VmState;
 import io.virga.virt.FakeDriver;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +23,8 @@ class ActionRunTest {
   private final FakeDriver driver = new FakeDriver("host1");
   private final ResourceTracker tracker =
       new ResourceTracker(driver, conductor, "host1", "127.0.0.1", Runnable::run);
-  private final ActionRun actions = new ActionRun(new TaskStates(conductor), tracker);
+  private final TaskStates tasks = new TaskStates(conductor);
+  private final ActionRun actions = new ActionRun(tasks, tracker);
   private final List<String> calls = new ArrayList<>();
 
   @AfterEach
@@ -70,6 +74,53 @@ class ActionRunTest {
             UUID + " req-1 start " + EVENT,
             UUID + " req-1 finish " + EVENT + " error: rescue: libvirt said no");
     assertThat(tracker.changePending()).isTrue();
+  }
+
+  private static final String BUILD = "compute__do_build_and_run_instance";
+
+  private ActionRun.Action build() {
+    conductor.add(
+        FakeConductor.newInstance(
+            UUID, "host1", VmState.BUILDING, Optional.of(TaskState.SCHEDULING)));
+    return ActionRun.action("build", UUID, "req-3", BUILD).startingWithFirstStep();
+  }
+
+  @Test
+  void anEventStartingWithTheFirstStepTravelsInThatStepsCall() {
+    boolean done =
+        actions.run(
+            build(),
+            () -> {
+              tasks.cas(
+                  UUID, TaskState.SCHEDULING, InstanceUpdate.none().task(TaskState.NETWORKING));
+              tasks.cas(UUID, TaskState.NETWORKING, InstanceUpdate.none().clearTask());
+            },
+            revert());
+
+    assertThat(done).isTrue();
+    assertThat(conductor.stepsStartingEvents).hasValue(1);
+    assertThat(conductor.events)
+        .containsExactly(UUID + " req-3 start " + BUILD, UUID + " req-3 finish " + BUILD);
+    assertThat(conductor.taskHistory(UUID)).containsExactly("scheduling", "networking", "none");
+  }
+
+  @Test
+  void anActionFailingBeforeItsFirstStepHasItsEventRecordedByTheFinish() {
+    actions.run(
+        build(),
+        () -> {
+          throw new VirgaException("spec: no such flavor");
+        },
+        e ->
+            tasks.tryCas(
+                UUID,
+                Optional.of(TaskState.SCHEDULING),
+                InstanceUpdate.none().vm(VmState.ERROR).clearTask()));
+
+    assertThat(conductor.stepsStartingEvents).as("the revert's swap carries no start").hasValue(0);
+    assertThat(conductor.events)
+        .containsExactly(UUID + " req-3 finish " + BUILD + " error: spec: no such flavor");
+    assertThat(conductor.row(UUID).orElseThrow().vmState()).isEqualTo(VmState.ERROR);
   }
 
   @Test

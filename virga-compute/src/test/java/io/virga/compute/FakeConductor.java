@@ -203,6 +203,22 @@ final class FakeConductor implements ConductorApi {
     faults.add(uuid + " " + code + " " + message);
   }
 
+  /** Task-state steps that carried their action event's start (one call for the two). */
+  final java.util.concurrent.atomic.AtomicInteger stepsStartingEvents =
+      new java.util.concurrent.atomic.AtomicInteger();
+
+  @Override
+  public Optional<Instance> updateInstanceStartingEvent(
+      String uuid,
+      String requestId,
+      String event,
+      InstanceUpdate update,
+      Optional<TaskState> expectedTaskState) {
+    stepsStartingEvents.incrementAndGet();
+    return ConductorApi.super.updateInstanceStartingEvent(
+        uuid, requestId, event, update, expectedTaskState);
+  }
+
   @Override
   public void actionEventStart(String uuid, String requestId, String event) {
     events.add(uuid + " " + requestId + " start " + event);

@@ -22,6 +22,21 @@ public interface ConductorApi {
   Optional<Instance> updateInstance(
       String uuid, InstanceUpdate update, Optional<TaskState> expectedTaskState);
 
+  /**
+   * An action's first task-state step together with the start of its action event, in one call
+   * where the two follow each other at once (a build's first step comes right after its event
+   * starts): the event starts, then the compare-and-swap as {@link #updateInstance}.
+   */
+  default Optional<Instance> updateInstanceStartingEvent(
+      String uuid,
+      String requestId,
+      String event,
+      InstanceUpdate update,
+      Optional<TaskState> expectedTaskState) {
+    actionEventStart(uuid, requestId, event);
+    return updateInstance(uuid, update, expectedTaskState);
+  }
+
   /** Unconditional update (agent-side recovery and power sync). */
   Instance forceUpdateInstance(String uuid, InstanceUpdate update);
 
