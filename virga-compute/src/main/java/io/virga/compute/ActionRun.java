@@ -105,18 +105,21 @@ final class ActionRun {
    * @return whether the body ran to its end
    */
   boolean run(Action a, Runnable body, Revert revert) {
+    // nothing left of an earlier run that a throwing revert ended
+    tasks.dropPendingEvents(a.uuid());
+    tasks.finishedByStep(a.uuid());
     a.requestId().ifPresent(r -> start(a, r));
     try {
       body.run();
       finish(a, Optional.empty());
       return true;
     } catch (UnexpectedTaskStateException e) {
-      tasks.dropPendingStart(a.uuid());
+      tasks.dropPendingEvents(a.uuid());
       log.warn("{} lost its task state: {}", a.name(), e.getMessage());
       a.onTaskLost().run();
       finish(a, Optional.of(e));
     } catch (RuntimeException e) {
-      tasks.dropPendingStart(a.uuid());
+      tasks.dropPendingEvents(a.uuid());
       log.error("{} failed: {}", a.name(), e.getMessage(), e);
       if (a.recordsFault()) {
         tasks.fault(a.uuid(), e);
@@ -140,7 +143,18 @@ final class ActionRun {
   }
 
   private void finish(Action a, Optional<Throwable> error) {
-    tasks.dropPendingStart(a.uuid());
-    a.requestId().ifPresent(r -> tasks.eventFinish(a.uuid(), r, a.event(), error));
+    boolean finished = tasks.finishedByStep(a.uuid()); // the last step's call finished it
+    tasks.dropPendingEvents(a.uuid());
+    if (!finished) {
+      a.requestId().ifPresent(r -> tasks.eventFinish(a.uuid(), r, a.event(), error));
+    }
+  }
+
+  /**
+   * The body's next compare-and-swap is its last step: the event finishes in the same conductor
+   * call (an action whose body ends with that step, as a build's does).
+   */
+  void finishWithNextStep(Action a) {
+    a.requestId().ifPresent(r -> tasks.eventFinishWithNextStep(a.uuid(), r, a.event()));
   }
 }

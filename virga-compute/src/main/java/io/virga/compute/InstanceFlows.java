@@ -92,10 +92,12 @@ final class InstanceFlows {
       return;
     }
     AtomicReference<Optional<TaskState>> current = new AtomicReference<>(i.taskState());
+    ActionRun.Action build =
+        ActionRun.action("build", uuid, requestId, "compute__do_build_and_run_instance")
+            .startingWithFirstStep();
     // a lost task here means the API deleted it meanwhile: the queued terminate cleans up
     actions.run(
-        ActionRun.action("build", uuid, requestId, "compute__do_build_and_run_instance")
-            .startingWithFirstStep(),
+        build,
         () -> {
           InstanceSpec spec = ctx.specs().forBuild(i, image).withAdminPass(adminPass);
           driver.spawn(
@@ -105,6 +107,7 @@ final class InstanceFlows {
                 tasks.cas(uuid, current.get(), InstanceUpdate.none().task(next));
                 current.set(Optional.of(next));
               });
+          actions.finishWithNextStep(build);
           tasks.cas(uuid, current.get(), launchedAs(VmState.ACTIVE, uuid));
           log.info("instance spawned");
         },

@@ -50,14 +50,7 @@ final class TaskStates {
   /** Compare-and-swap or {@link UnexpectedTaskStateException}. */
   Instance cas(String uuid, Optional<TaskState> expected, InstanceUpdate update) {
     return tryCas(uuid, expected, update)
-        .orElseThrow(
-            () ->
-                new UnexpectedTaskStateException(
-                    "instance "
-                        + uuid
-                        + " left task "
-                        + expected.map(TaskState::value).orElse("none")
-                        + " behind our back"));
+        .orElseThrow(() -> new UnexpectedTaskStateException(ConductorApi.lostTask(uuid, expected)));
   }
 
   Instance cas(String uuid, TaskState expected, InstanceUpdate update) {
@@ -67,11 +60,21 @@ final class TaskStates {
   /** Compare-and-swap that tolerates losing (the loser's update is simply not applied). */
   Optional<Instance> tryCas(String uuid, Optional<TaskState> expected, InstanceUpdate update) {
     PendingStart start = pendingStarts.remove(uuid);
-    Optional<Instance> done =
-        start == null
-            ? conductor.updateInstance(uuid, update, expected)
-            : conductor.updateInstanceStartingEvent(
-                uuid, start.requestId(), start.event(), update, expected);
+    // a step that would carry both leaves the finish to the action's frame
+    PendingStart finish = start == null ? pendingFinishes.remove(uuid) : null;
+    Optional<Instance> done;
+    if (start != null) {
+      done =
+          conductor.updateInstanceStartingEvent(
+              uuid, start.requestId(), start.event(), update, expected);
+    } else if (finish != null) {
+      done =
+          conductor.updateInstanceFinishingEvent(
+              uuid, finish.requestId(), finish.event(), update, expected);
+      finishedByStep.add(uuid);
+    } else {
+      done = conductor.updateInstance(uuid, update, expected);
+    }
     done.ifPresent(settled::record);
     return done;
   }
@@ -111,12 +114,30 @@ final class TaskStates {
     pendingStarts.put(uuid, new PendingStart(requestId, event));
   }
 
+  private final java.util.concurrent.ConcurrentHashMap<String, PendingStart> pendingFinishes =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final Set<String> finishedByStep = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   /**
-   * Forgets a start that no step carried (the action ended before its first one): its finish then
-   * records the event started and finished at once.
+   * Finishes the event with the instance's next compare-and-swap, the action's last step, in the
+   * same conductor call (with the lost task as its error when the swap loses).
    */
-  void dropPendingStart(String uuid) {
+  void eventFinishWithNextStep(String uuid, String requestId, String event) {
+    pendingFinishes.put(uuid, new PendingStart(requestId, event));
+  }
+
+  /**
+   * Forgets what no step carried (the action ended before its first or last one): its finish then
+   * records the event, started and finished at once if need be.
+   */
+  void dropPendingEvents(String uuid) {
     pendingStarts.remove(uuid);
+    pendingFinishes.remove(uuid);
+  }
+
+  /** Whether the action's last step finished its event (told once). */
+  boolean finishedByStep(String uuid) {
+    return finishedByStep.remove(uuid);
   }
 
   void eventStart(String uuid, String requestId, String event) {

@@ -86,22 +86,59 @@ class ActionRunTest {
   }
 
   @Test
-  void anEventStartingWithTheFirstStepTravelsInThatStepsCall() {
+  void theEventStartsWithTheFirstStepAndFinishesWithTheLastInThoseStepsCalls() {
+    ActionRun.Action build = build();
     boolean done =
         actions.run(
-            build(),
+            build,
             () -> {
               tasks.cas(
                   UUID, TaskState.SCHEDULING, InstanceUpdate.none().task(TaskState.NETWORKING));
-              tasks.cas(UUID, TaskState.NETWORKING, InstanceUpdate.none().clearTask());
+              tasks.cas(UUID, TaskState.NETWORKING, InstanceUpdate.none().task(TaskState.SPAWNING));
+              actions.finishWithNextStep(build);
+              tasks.cas(UUID, TaskState.SPAWNING, InstanceUpdate.none().clearTask());
             },
             revert());
 
     assertThat(done).isTrue();
     assertThat(conductor.stepsStartingEvents).hasValue(1);
+    assertThat(conductor.stepsFinishingEvents).hasValue(1);
     assertThat(conductor.events)
         .containsExactly(UUID + " req-3 start " + BUILD, UUID + " req-3 finish " + BUILD);
-    assertThat(conductor.taskHistory(UUID)).containsExactly("scheduling", "networking", "none");
+    assertThat(conductor.taskHistory(UUID))
+        .containsExactly("scheduling", "networking", "spawning", "none");
+  }
+
+  @Test
+  void aLastStepThatLosesItsTaskFinishesTheEventWithTheLossOnce() {
+    ActionRun.Action build = build();
+    boolean done =
+        actions.run(
+            build,
+            () -> {
+              tasks.cas(
+                  UUID, TaskState.SCHEDULING, InstanceUpdate.none().task(TaskState.NETWORKING));
+              // the API deletes the instance meanwhile
+              conductor.updateInstance(
+                  UUID,
+                  InstanceUpdate.none().task(TaskState.DELETING),
+                  Optional.of(TaskState.NETWORKING));
+              actions.finishWithNextStep(build);
+              tasks.cas(UUID, TaskState.NETWORKING, InstanceUpdate.none().clearTask());
+            },
+            revert());
+
+    assertThat(done).isFalse();
+    assertThat(conductor.faults).isEmpty();
+    assertThat(conductor.events)
+        .containsExactly(
+            UUID + " req-3 start " + BUILD,
+            UUID
+                + " req-3 finish "
+                + BUILD
+                + " error: instance "
+                + UUID
+                + " left task networking behind our back");
   }
 
   @Test

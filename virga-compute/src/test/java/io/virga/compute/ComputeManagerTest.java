@@ -38,10 +38,24 @@ class ComputeManagerTest extends AgentFixture {
     assertThat(row.launchedAt()).isPresent();
     assertThat(driver.powerState(uuid)).contains(PowerState.RUNNING);
     assertThat(conductor.events)
-        .anyMatch(
-            e -> e.contains("finish compute__do_build_and_run_instance") && !e.contains("error"));
+        .filteredOn(e -> e.contains("compute__do_build_and_run_instance"))
+        .containsExactly(
+            uuid + " " + requestOf(uuid) + " start compute__do_build_and_run_instance",
+            uuid + " " + requestOf(uuid) + " finish compute__do_build_and_run_instance");
+    // the event's start and finish went with the first and last task-state steps
+    assertThat(conductor.stepsStartingEvents).hasValue(1);
+    assertThat(conductor.stepsFinishingEvents).hasValue(1);
     assertThat(manager.getConsoleOutput(uuid, 1))
         .isEqualTo("VIRGA-GUEST-UP uuid=" + uuid + " hostname=" + row.hostname() + "\n");
+  }
+
+  /** The request id the agent's build recorded its event under. */
+  private String requestOf(String uuid) {
+    return conductor.events.stream()
+        .filter(e -> e.startsWith(uuid + " ") && e.contains(" start "))
+        .findFirst()
+        .orElseThrow()
+        .split(" ")[1];
   }
 
   @Test

@@ -203,6 +203,22 @@ final class FakeConductor implements ConductorApi {
     faults.add(uuid + " " + code + " " + message);
   }
 
+  /** Task-state steps that carried their action event's finish. */
+  final java.util.concurrent.atomic.AtomicInteger stepsFinishingEvents =
+      new java.util.concurrent.atomic.AtomicInteger();
+
+  @Override
+  public Optional<Instance> updateInstanceFinishingEvent(
+      String uuid,
+      String requestId,
+      String event,
+      InstanceUpdate update,
+      Optional<TaskState> expectedTaskState) {
+    stepsFinishingEvents.incrementAndGet();
+    return ConductorApi.super.updateInstanceFinishingEvent(
+        uuid, requestId, event, update, expectedTaskState);
+  }
+
   /** Task-state steps that carried their action event's start (one call for the two). */
   final java.util.concurrent.atomic.AtomicInteger stepsStartingEvents =
       new java.util.concurrent.atomic.AtomicInteger();

@@ -37,6 +37,35 @@ public interface ConductorApi {
     return updateInstance(uuid, update, expectedTaskState);
   }
 
+  /**
+   * An action's last task-state step together with the finish of its action event, in one call: the
+   * compare-and-swap as {@link #updateInstance}, then the event finished — with the lost task as
+   * its error when the swap lost.
+   */
+  default Optional<Instance> updateInstanceFinishingEvent(
+      String uuid,
+      String requestId,
+      String event,
+      InstanceUpdate update,
+      Optional<TaskState> expectedTaskState) {
+    Optional<Instance> done = updateInstance(uuid, update, expectedTaskState);
+    actionEventFinish(
+        uuid,
+        requestId,
+        event,
+        done.isPresent() ? Optional.empty() : Optional.of(lostTask(uuid, expectedTaskState)));
+    return done;
+  }
+
+  /** Why a compare-and-swap from {@code expected} lost: someone else moved the task. */
+  static String lostTask(String uuid, Optional<TaskState> expected) {
+    return "instance "
+        + uuid
+        + " left task "
+        + expected.map(TaskState::value).orElse("none")
+        + " behind our back";
+  }
+
   /** Unconditional update (agent-side recovery and power sync). */
   Instance forceUpdateInstance(String uuid, InstanceUpdate update);
 
