@@ -85,6 +85,10 @@ class ActionRunTest {
     return ActionRun.action("build", UUID, "req-3", BUILD).startingWithFirstStep();
   }
 
+  private void firstStep() {
+    tasks.cas(UUID, TaskState.SCHEDULING, InstanceUpdate.none().task(TaskState.NETWORKING));
+  }
+
   @Test
   void theEventStartsWithTheFirstStepAndFinishesWithTheLastInThoseStepsCalls() {
     ActionRun.Action build = build();
@@ -92,8 +96,7 @@ class ActionRunTest {
         actions.run(
             build,
             () -> {
-              tasks.cas(
-                  UUID, TaskState.SCHEDULING, InstanceUpdate.none().task(TaskState.NETWORKING));
+              firstStep();
               tasks.cas(UUID, TaskState.NETWORKING, InstanceUpdate.none().task(TaskState.SPAWNING));
               actions.finishWithNextStep(build);
               tasks.cas(UUID, TaskState.SPAWNING, InstanceUpdate.none().clearTask());
@@ -116,8 +119,7 @@ class ActionRunTest {
         actions.run(
             build,
             () -> {
-              tasks.cas(
-                  UUID, TaskState.SCHEDULING, InstanceUpdate.none().task(TaskState.NETWORKING));
+              firstStep();
               // the API deletes the instance meanwhile
               conductor.updateInstance(
                   UUID,
