@@ -46,9 +46,25 @@ final class ColdMigrationDest {
    * there gives the same content ({@link ConfigDriveBuilder#contentKey}), else built again.
    */
   private record Prebuilt(Path file, List<Object> key, CompletableFuture<Void> job) {
-    /** Removes the file once its build is over (now, or when the build ends). */
+    /**
+     * Waits for the build to end (a few hundred ms; a failed one removed its own files), then
+     * removes the file: once the migration's target is cleaned up nothing of it is still being
+     * written in the instances path. A build that outlasts the wait is left to remove the file when
+     * it ends.
+     */
     void discard() {
-      job.handle((ok, err) -> null).thenRun(() -> deleteQuietly(file));
+      try {
+        job.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
+        // the build failed and removed its own tree; the file may not exist
+      } catch (InterruptedException | java.util.concurrent.TimeoutException e) {
+        if (e instanceof InterruptedException) {
+          Thread.currentThread().interrupt();
+        }
+        job.handle((ok, err) -> null).thenRun(() -> deleteQuietly(file));
+        return;
+      }
+      deleteQuietly(file);
     }
   }
 

@@ -178,11 +178,20 @@ class ColdMigrationIT {
   }
 
   @Test
-  void shrinkingIsRefusedBeforeAnythingMoves() {
+  void shrinkingIsRefusedBeforeAnythingMoves() throws Exception {
+    // the destination builds its config drive beside the transfer with a slow xorriso: the
+    // clean-up below must wait for that build, not leave it writing in the instances path
+    java.nio.file.Path slow = java.nio.file.Files.createTempFile("xorriso-slow-", "");
+    java.nio.file.Files.writeString(
+        slow, "#!/bin/sh\nsleep 2\nexec " + ConfigDriveBuilder.defaultTool() + " \"$@\"\n");
+    slow.toFile().setExecutable(true);
+    dst.close();
+    dst = new LibvirtDriverFixture(Map.of("mkisofs_cmd", slow.toString()));
     InstanceSpec spec =
         src.spec("shrink", flavor(2, 1, 0), src.diskImage(Map.of()), Optional.empty());
     src.spawn(spec);
-    MigrationTarget target = dst.driver.prepareMigrationTarget(spec, "m-" + UUID.randomUUID());
+    String migrationId = "m-" + UUID.randomUUID();
+    MigrationTarget target = dst.driver.prepareMigrationTarget(spec, migrationId);
     assertThatThrownBy(
             () ->
                 src.driver.migrateDiskAndPowerOff(
@@ -198,6 +207,15 @@ class ColdMigrationIT {
     assertThat(src.driver.getInfo(spec.uuid()).orElseThrow().powerState())
         .as("not even powered off")
         .isEqualTo(PowerState.RUNNING);
+    // the failed migration's destination half is cleaned up, as the agent does: nothing of it
+    // is left, nor still being written (the config drive built beside the transfer included)
+    dst.driver.cleanupMigrationTarget(spec, migrationId);
+    try (var left = java.nio.file.Files.list(dst.driver.options().instancesPath())) {
+      assertThat(left.map(p -> p.getFileName().toString()))
+          .noneMatch(n -> n.startsWith(".virga-shared-probe-") || n.startsWith(spec.uuid()));
+    } finally {
+      java.nio.file.Files.delete(slow);
+    }
   }
 
   @Test
