@@ -33,9 +33,17 @@ public interface ConductorApi {
       String event,
       InstanceUpdate update,
       Optional<TaskState> expectedTaskState) {
-    actionEventStart(uuid, requestId, event);
+    try {
+      actionEventStart(uuid, requestId, event);
+    } catch (RuntimeException e) {
+      // as an event start of its own would: never fails the step (the finish records the event)
+      EVENT_LOG.log(System.Logger.Level.WARNING, "could not record the start of " + event, e);
+    }
     return updateInstance(uuid, update, expectedTaskState);
   }
+
+  /** Where the combined steps log an event they could not record. */
+  System.Logger EVENT_LOG = System.getLogger(ConductorApi.class.getName());
 
   /**
    * An action's last task-state step together with the finish of its action event, in one call: the
@@ -49,11 +57,16 @@ public interface ConductorApi {
       InstanceUpdate update,
       Optional<TaskState> expectedTaskState) {
     Optional<Instance> done = updateInstance(uuid, update, expectedTaskState);
-    actionEventFinish(
-        uuid,
-        requestId,
-        event,
-        done.isPresent() ? Optional.empty() : Optional.of(lostTask(uuid, expectedTaskState)));
+    try {
+      actionEventFinish(
+          uuid,
+          requestId,
+          event,
+          done.isPresent() ? Optional.empty() : Optional.of(lostTask(uuid, expectedTaskState)));
+    } catch (RuntimeException e) {
+      // the step is done: an event that cannot be recorded never undoes it
+      EVENT_LOG.log(System.Logger.Level.WARNING, "could not record the end of " + event, e);
+    }
     return done;
   }
 
