@@ -59,9 +59,9 @@ final class TaskStates {
 
   /** Compare-and-swap that tolerates losing (the loser's update is simply not applied). */
   Optional<Instance> tryCas(String uuid, Optional<TaskState> expected, InstanceUpdate update) {
-    PendingStart start = pendingStarts.remove(uuid);
+    PendingEvent start = pendingStarts.remove(uuid);
     // a step that would carry both leaves the finish to the action's frame
-    PendingStart finish = start == null ? pendingFinishes.remove(uuid) : null;
+    PendingEvent finish = start == null ? pendingFinishes.remove(uuid) : null;
     Optional<Instance> done;
     if (start != null) {
       done =
@@ -99,10 +99,10 @@ final class TaskStates {
     }
   }
 
-  /** An event start waiting to go with the instance's next compare-and-swap. */
-  private record PendingStart(String requestId, String event) {}
+  /** An event start or finish waiting to go with the instance's next compare-and-swap. */
+  private record PendingEvent(String requestId, String event) {}
 
-  private final java.util.concurrent.ConcurrentHashMap<String, PendingStart> pendingStarts =
+  private final java.util.concurrent.ConcurrentHashMap<String, PendingEvent> pendingStarts =
       new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
@@ -111,10 +111,10 @@ final class TaskStates {
    * a time (InstanceQueue), so the next swap on it is this action's.
    */
   void eventStartWithNextStep(String uuid, String requestId, String event) {
-    pendingStarts.put(uuid, new PendingStart(requestId, event));
+    pendingStarts.put(uuid, new PendingEvent(requestId, event));
   }
 
-  private final java.util.concurrent.ConcurrentHashMap<String, PendingStart> pendingFinishes =
+  private final java.util.concurrent.ConcurrentHashMap<String, PendingEvent> pendingFinishes =
       new java.util.concurrent.ConcurrentHashMap<>();
   private final Set<String> finishedByStep = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -123,7 +123,7 @@ final class TaskStates {
    * same conductor call (with the lost task as its error when the swap loses).
    */
   void eventFinishWithNextStep(String uuid, String requestId, String event) {
-    pendingFinishes.put(uuid, new PendingStart(requestId, event));
+    pendingFinishes.put(uuid, new PendingEvent(requestId, event));
   }
 
   /**
