@@ -222,14 +222,23 @@ class Qcow2ChangeBackingTest {
     Path moved = base(tmp.resolve("b"));
     Path disk = overlay(base(tmp.resolve("a")), "raw");
     byte[] before = Files.readAllBytes(disk);
+    Path qemuIoLog = tmp.resolve("qemu-io.log");
+    // qemu-io holds the image open (and qemu's lock on it) for ten minutes, or until destroyed
     Process qemuIo =
-        new ProcessBuilder("qemu-io", "-f", "qcow2", "-c", "sleep 30000", disk.toString())
+        new ProcessBuilder("qemu-io", "-f", "qcow2", "-c", "sleep 600000", disk.toString())
             .redirectErrorStream(true)
+            .redirectOutput(qemuIoLog.toFile())
             .start();
     try {
-      long deadline = System.nanoTime() + 10_000_000_000L;
+      // a loaded machine can take long to start qemu-io; only its exit or a minute ends the wait
+      long deadline = System.nanoTime() + 60_000_000_000L;
       while (exec("qemu-img", "info", "-f", "qcow2", disk.toString()) == 0) { // not locked yet
-        assertThat(System.nanoTime()).isLessThan(deadline);
+        assertThat(qemuIo.isAlive())
+            .as("qemu-io exited before locking the image: %s", Files.readString(qemuIoLog))
+            .isTrue();
+        assertThat(System.nanoTime())
+            .as("qemu-io has not locked the image in a minute")
+            .isLessThan(deadline);
         Thread.sleep(50);
       }
       assertThat(Qcow2Header.changeBackingFile(disk, moved.toString(), "raw"))
