@@ -10,7 +10,6 @@ import io.virga.db.InstanceRepository;
 import io.virga.db.ServerGroupRepository;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -150,8 +149,8 @@ public final class Scheduler {
           candidates.add(node);
         }
       }
-      sortByWeight(candidates, group, members);
-      Optional<ComputeNodeRecord> claimed = claimFirst(instance, candidates, group, refusals);
+      Optional<ComputeNodeRecord> claimed =
+          claimFirst(instance, weighed(candidates, group, members), group, refusals);
       if (claimed.isPresent()) {
         return claimed.get();
       }
@@ -165,31 +164,60 @@ public final class Scheduler {
       throw new NoValidHostException(NO_VALID_HOST + " " + why);
     }
 
-    /** Most free RAM first (Nova's RAMWeigher), after a soft group policy's weight. */
-    private void sortByWeight(
+    /** A candidate with its weights: a soft group policy's (lower first), then free RAM. */
+    private record Weighed(ComputeNodeRecord node, int groupWeight, double freeRamMb) {
+      boolean before(Weighed o) {
+        if (groupWeight != o.groupWeight) {
+          return groupWeight < o.groupWeight;
+        }
+        if (freeRamMb != o.freeRamMb) {
+          return freeRamMb > o.freeRamMb; // Nova's RAMWeigher: most free RAM first
+        }
+        return node.host().compareTo(o.node.host()) < 0;
+      }
+    }
+
+    private List<Weighed> weighed(
         List<ComputeNodeRecord> candidates,
         Optional<ServerGroupRepository.Group> group,
         Map<String, Integer> members) {
-      Map<Long, Double> freeRam =
-          candidates.stream()
-              .collect(
-                  Collectors.toMap(ComputeNodeRecord::id, n -> free(n, usageOf(n.host())).ramMb()));
-      candidates.sort(
-          Comparator.comparingInt(
-                  (ComputeNodeRecord n) ->
-                      group.map(g -> ServerGroupPolicy.weight(g, members, n.host())).orElse(0))
-              .thenComparingDouble((ComputeNodeRecord n) -> -freeRam.get(n.id()))
-              .thenComparing(ComputeNodeRecord::host));
+      List<Weighed> out = new ArrayList<>(candidates.size());
+      for (ComputeNodeRecord n : candidates) {
+        out.add(
+            new Weighed(
+                n,
+                group.map(g -> ServerGroupPolicy.weight(g, members, n.host())).orElse(0),
+                free(n, usageOf(n.host())).ramMb()));
+      }
+      return out;
+    }
+
+    /**
+     * Removes and returns the best candidate: one linear pass (a claim almost always succeeds on
+     * the first, so sorting a thousand hosts per instance would be wasted).
+     */
+    private static Weighed takeBest(List<Weighed> candidates) {
+      int best = 0;
+      for (int i = 1; i < candidates.size(); i++) {
+        if (candidates.get(i).before(candidates.get(best))) {
+          best = i;
+        }
+      }
+      Weighed w = candidates.get(best);
+      candidates.set(best, candidates.get(candidates.size() - 1));
+      candidates.remove(candidates.size() - 1);
+      return w;
     }
 
     /** Claims the first candidate whose claim succeeds; the pass's usage follows its claims. */
     private Optional<ComputeNodeRecord> claimFirst(
         InstanceRecord instance,
-        List<ComputeNodeRecord> candidates,
+        List<Weighed> candidates,
         Optional<ServerGroupRepository.Group> group,
         List<String> refusals) {
       String az = instance.availabilityZone().orElse(options.defaultAvailabilityZone());
-      for (ComputeNodeRecord node : candidates) {
+      while (!candidates.isEmpty()) {
+        ComputeNodeRecord node = takeBest(candidates).node();
         String hostAz =
             Optional.ofNullable(services.get(node.host()))
                 .map(ComputeServiceRecord::availabilityZone)

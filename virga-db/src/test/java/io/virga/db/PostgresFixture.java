@@ -123,7 +123,13 @@ public final class PostgresFixture implements AutoCloseable {
             "-t",
             "60",
             "-o",
-            "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p "
+                + port
+                + " -k "
+                + dir
+                + " -c listen_addresses=127.0.0.1 -c fsync=off "
+                // benchmarks' extra server settings (e.g. pg_stat_statements), never user input
+                + System.getenv().getOrDefault("VIRGA_TEST_PG_OPTIONS", ""),
             "start"),
         asPostgresUser,
         dir);

@@ -57,7 +57,8 @@ public final class ScaleBench {
       v.put("import_tiny_image", "false");
       v.put("password_hash_cost", "4");
       v.put("transport_url", broker.uri().toString());
-      v.put("database_url", pg.jdbcUrl(pg.createDatabase()));
+      String database = pg.createDatabase();
+      v.put("database_url", pg.jdbcUrl(database));
       v.put("database_user", "postgres");
       v.put("database_password", "");
       v.put("database_pool_size", "16");
@@ -107,6 +108,11 @@ public final class ScaleBench {
       long agentsPid = agents.pid();
       double[] cpu0 = cpuSeconds(pg.port(), agentsPid);
       double load0 = loadAverage();
+      boolean pgStats = System.getenv("VIRGA_BENCH_PG_STATS") != null;
+      if (pgStats) {
+        pgStatements(pg, database, "create extension if not exists pg_stat_statements");
+        pgStatements(pg, database, "select pg_stat_statements_reset()");
+      }
       long t0 = System.nanoTime();
       // polled from the first POST: when every instance has a host (scheduled), when all ACTIVE
       java.util.concurrent.atomic.AtomicLong scheduledAt =
@@ -144,6 +150,14 @@ public final class ScaleBench {
       double scheduledSecs = (scheduledAt.get() - t0) / 1e9;
       double[] cpu1 = cpuSeconds(pg.port(), agentsPid);
       double load1 = loadAverage();
+      if (pgStats) {
+        pgStatements(
+            pg,
+            database,
+            "select calls || ' calls, ' || round(total_exec_time::numeric, 0) || ' ms: '"
+                + " || left(regexp_replace(query, '\\s+', ' ', 'g'), 160)"
+                + " from pg_stat_statements order by total_exec_time desc limit 30");
+      }
       // at once, while the agents still send the boots' reports, then settled: the agents back to
       // their heartbeats after one report_interval (10 s) and a margin (VIRGA_BENCH_SETTLE)
       List<Long> lat = latencies(http, token, "/servers?limit=1000");
@@ -278,6 +292,21 @@ public final class ScaleBench {
   }
 
   /** 100 requests of {@code query}, one after another: their latencies in nanoseconds, sorted. */
+  /** VIRGA_BENCH_PG_STATS: one statement on the bench's database, its rows printed. */
+  private static void pgStatements(PostgresFixture pg, String database, String sql)
+      throws Exception {
+    try (var c = java.sql.DriverManager.getConnection(pg.jdbcUrl(database), "postgres", "");
+        var st = c.createStatement()) {
+      if (st.execute(sql)) {
+        try (var rs = st.getResultSet()) {
+          while (rs.next()) {
+            System.out.println("scale:   pg " + rs.getString(1));
+          }
+        }
+      }
+    }
+  }
+
   private static List<Long> latencies(ApiHttp http, String token, String query) {
     List<Long> l = new ArrayList<>();
     for (int i = 0; i < 100; i++) {
@@ -288,6 +317,15 @@ public final class ScaleBench {
       }
       l.add(System.nanoTime() - s);
     }
+    // which calls were the slow ones: the first few (code not yet compiled) or any (interference)
+    List<Integer> order =
+        new ArrayList<>(java.util.stream.IntStream.range(0, 100).boxed().toList());
+    order.sort((a, b) -> Long.compare(l.get(b), l.get(a)));
+    StringBuilder slowest = new StringBuilder();
+    for (int i : order.subList(0, 5)) {
+      slowest.append(String.format(" #%d %.1f ms", i + 1, l.get(i) / 1e6));
+    }
+    System.out.printf("scale:   the five slowest of the 100 in call order:%s%n", slowest);
     Collections.sort(l);
     return l;
   }
