@@ -88,6 +88,7 @@ public final class RabbitTransport implements RpcTransport {
       f.setUri(amqpUri);
       f.setAutomaticRecoveryEnabled(true);
       f.setTopologyRecoveryEnabled(true);
+      f.setSharedExecutor(ON_READER_THREAD);
       return new RabbitTransport(f.newConnection("virga"), threadsPerListener);
     } catch (IOException | TimeoutException | java.security.GeneralSecurityException e) {
       throw new VirgaException(
@@ -103,6 +104,43 @@ public final class RabbitTransport implements RpcTransport {
       throw new VirgaException("bad RabbitMQ URI: " + e.getMessage(), e);
     }
   }
+
+  /**
+   * Runs the client's consumer callbacks on the connection's reader thread, instead of handing each
+   * delivery to a pool thread first: this transport's consumers never block (a reply completes its
+   * waiting call, a request goes to its topic's listener pool), so that hop was only one more
+   * thread woken per message — at a thousand agents, a measurable share of their CPU.
+   */
+  private static final ExecutorService ON_READER_THREAD =
+      new java.util.concurrent.AbstractExecutorService() {
+        @Override
+        public void execute(Runnable command) {
+          command.run();
+        }
+
+        @Override
+        public void shutdown() {}
+
+        @Override
+        public java.util.List<Runnable> shutdownNow() {
+          return java.util.List.of();
+        }
+
+        @Override
+        public boolean isShutdown() {
+          return false;
+        }
+
+        @Override
+        public boolean isTerminated() {
+          return false;
+        }
+
+        @Override
+        public boolean awaitTermination(long timeout, java.util.concurrent.TimeUnit unit) {
+          return true;
+        }
+      };
 
   private void declare(Channel ch, String topic) throws IOException {
     ch.queueDeclare(topic, true, false, false, null);
