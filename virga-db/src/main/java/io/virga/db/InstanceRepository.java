@@ -63,14 +63,7 @@ public final class InstanceRepository {
     return jdbi.inTransaction(
         h -> {
           lockProjectQuota(h, projectId);
-          Usage used =
-              usage(
-                  h.createQuery(
-                          "SELECT flavor_json FROM instances WHERE project_id = :p AND deleted = :d")
-                      .bind("p", projectId)
-                      .bind("d", false)
-                      .mapTo(String.class)
-                      .list());
+          Usage used = projectUsage(h, projectId);
           List<InstanceRecord> out = new ArrayList<>();
           for (NewInstance n : rows.apply(used)) {
             out.add(create(h, n));
@@ -507,30 +500,31 @@ public final class InstanceRepository {
   }
 
   public Usage projectUsage(String projectId) {
-    return jdbi.withHandle(
-        h ->
-            usage(
-                h.createQuery(
-                        "SELECT flavor_json FROM instances WHERE project_id = :p AND deleted = :d")
-                    .bind("p", projectId)
-                    .bind("d", false)
-                    .mapTo(String.class)
-                    .list()));
+    return jdbi.withHandle(h -> projectUsage(h, projectId));
+  }
+
+  private static Usage projectUsage(Handle h, String projectId) {
+    return usageByFlavor(
+        h.createQuery(
+                "SELECT flavor_json, COUNT(*) AS n FROM instances WHERE project_id = :p"
+                    + " AND deleted = :d GROUP BY flavor_json")
+            .bind("p", projectId)
+            .bind("d", false));
   }
 
   static Usage hostUsage(Handle h, String host) {
-    List<String> flavors =
-        new ArrayList<>(
-            h.createQuery("SELECT flavor_json FROM instances WHERE host = :host AND deleted = :d")
+    Usage u =
+        usageByFlavor(
+            h.createQuery(
+                    "SELECT flavor_json, COUNT(*) AS n FROM instances WHERE host = :host"
+                        + " AND deleted = :d GROUP BY flavor_json")
                 .bind("host", host)
-                .bind("d", false)
-                .mapTo(String.class)
-                .list());
+                .bind("d", false));
     // what migrations in progress hold here besides the rows (MigrationRepository.claimedOn)
     for (Flavor f : MigrationRepository.claimedOn(h, host)) {
-      flavors.add(Json.flavor(f));
+      u = u.plus(f, 1);
     }
-    return usage(flavors);
+    return u;
   }
 
   /**
@@ -562,10 +556,16 @@ public final class InstanceRepository {
     return out;
   }
 
-  private static Usage usage(List<String> flavors) {
+  /**
+   * The usage of a query's {@code flavor_json, n} rows (instances counted by flavor in the
+   * database): a project or host of thousands of servers sends a row per distinct flavor, not one
+   * per server.
+   */
+  private static Usage usageByFlavor(org.jdbi.v3.core.statement.Query counted) {
     Usage u = Usage.NONE;
-    for (String json : flavors) {
-      u = u.plus(Json.flavor(json), 1);
+    for (Map.Entry<String, Integer> e :
+        counted.map((rs, ctx) -> Map.entry(rs.getString("flavor_json"), rs.getInt("n"))).list()) {
+      u = u.plus(Json.flavor(e.getKey()), e.getValue());
     }
     return u;
   }
