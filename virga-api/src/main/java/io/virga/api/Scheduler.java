@@ -37,6 +37,15 @@ public final class Scheduler {
     this.options = options;
   }
 
+  /**
+   * Where a pass put an instance: the node, the instance's row as the claim left it (empty if the
+   * row was gone), and the server group the pass found it in (empty: none).
+   */
+  record Placed(
+      ComputeNodeRecord node,
+      Optional<InstanceRecord> claimed,
+      Optional<ServerGroupRepository.Group> group) {}
+
   /** Capacity left on a node after what is assigned to it. */
   record Free(double ramMb, double vcpus, double diskGb) {}
 
@@ -95,6 +104,14 @@ public final class Scheduler {
         InstanceRecord instance,
         Optional<Destination> destination,
         java.util.function.Predicate<String> allowed) {
+      return place(instance, destination, allowed).node();
+    }
+
+    /** {@link #schedule}, answering what the claim read and wrote besides the node. */
+    Placed place(
+        InstanceRecord instance,
+        Optional<Destination> destination,
+        java.util.function.Predicate<String> allowed) {
       if (services == null) {
         read();
       }
@@ -113,7 +130,7 @@ public final class Scheduler {
       return usage.getOrDefault(host, InstanceRepository.Usage.NONE);
     }
 
-    private ComputeNodeRecord scheduleOnce(
+    private Placed scheduleOnce(
         InstanceRecord instance,
         Optional<Destination> destination,
         java.util.function.Predicate<String> allowed) {
@@ -149,7 +166,7 @@ public final class Scheduler {
           candidates.add(node);
         }
       }
-      Optional<ComputeNodeRecord> claimed =
+      Optional<Placed> claimed =
           claimFirst(instance, weighed(candidates, group, members), group, refusals);
       if (claimed.isPresent()) {
         return claimed.get();
@@ -210,7 +227,7 @@ public final class Scheduler {
     }
 
     /** Claims the first candidate whose claim succeeds; the pass's usage follows its claims. */
-    private Optional<ComputeNodeRecord> claimFirst(
+    private Optional<Placed> claimFirst(
         InstanceRecord instance,
         List<Weighed> candidates,
         Optional<ServerGroupRepository.Group> group,
@@ -227,14 +244,15 @@ public final class Scheduler {
                 g ->
                     new HostRepository.GroupRule(
                         g.uuid(), m -> ServerGroupPolicy.refusal(g, m, node.host())));
-        Optional<String> refused =
-            hosts.claim(
+        HostRepository.Claim claim =
+            hosts.claimFor(
                 instance.uuid(), node, hostAz, resourceRefusal(instance.flavor(), node), rule);
+        Optional<String> refused = claim.refusal();
         used = true;
         if (refused.isEmpty()) {
           usage.put(node.host(), usageOf(node.host()).plus(instance.flavor(), 1));
           LOG.info("instance {} scheduled to host {}", instance.uuid(), node.host());
-          return Optional.of(node);
+          return Optional.of(new Placed(node, claim.assigned(), group));
         }
         // another pass claimed it meanwhile: what this pass saw of it is stale
         usage.put(node.host(), hosts.usage(node.host()));

@@ -298,24 +298,26 @@ final class ServerCreate implements AutoCloseable {
                   r.uuid(), requestId, "conductor_schedule_and_build_instances", Optional.empty());
           return;
         }
-        var node = pass.schedule(current, dest, host -> true);
+        Scheduler.Placed placed = pass.place(current, dest, host -> true);
         deps.actions()
             .eventFinish(
                 r.uuid(), requestId, "conductor_schedule_and_build_instances", Optional.empty());
         // the cast carries what the build needs (instance as claimed, image, group), as Nova's
         // build_and_run_instance does; admin_password is for the config drive only, never stored
         Optional<BuildRequest> request =
-            deps.instances()
-                .find(r.uuid())
+            placed
+                .claimed()
                 .filter(x -> !x.deleted())
                 .map(
                     x ->
                         new BuildRequest(
                             x.toInstance(),
                             Optional.of(image),
-                            BuildReschedule.serverGroupOf(deps, r.uuid())));
+                            placed.group().isEmpty()
+                                ? Optional.empty()
+                                : BuildReschedule.serverGroupOf(deps, r.uuid())));
         deps.agents()
-            .forHost(node.host())
+            .forHost(placed.node().host())
             .buildAndRunInstance(r.uuid(), request, Optional.of(adminPass));
       } catch (NoValidHostException e) {
         fail(r, requestId, 500, e.getMessage());

@@ -230,6 +230,19 @@ public final class HostRepository {
       String availabilityZone,
       Function<InstanceRepository.Usage, Optional<String>> refusal,
       Optional<GroupRule> groupRule) {
+    return claimFor(instanceUuid, node, availabilityZone, refusal, groupRule).refusal();
+  }
+
+  /** A claim's outcome: why the node was refused, or the instance's row as the claim left it. */
+  public record Claim(Optional<String> refusal, Optional<InstanceRecord> assigned) {}
+
+  /** {@link #claim}, answering the assigned row too (no second read of it). */
+  public Claim claimFor(
+      String instanceUuid,
+      ComputeNodeRecord node,
+      String availabilityZone,
+      Function<InstanceRepository.Usage, Optional<String>> refusal,
+      Optional<GroupRule> groupRule) {
     return jdbi.inTransaction(
         h -> {
           if (groupRule.isPresent()) {
@@ -242,18 +255,20 @@ public final class HostRepository {
                         ServerGroupRepository.memberHosts(
                             h, groupRule.get().groupUuid(), instanceUuid));
             if (no.isPresent()) {
-              return no;
+              return new Claim(no, Optional.empty());
             }
           }
           h.createUpdate("UPDATE compute_nodes SET claim_seq = claim_seq + 1 WHERE id = :id")
               .bind("id", node.id())
               .execute();
           Optional<String> refused = refusal.apply(InstanceRepository.hostUsage(h, node.host()));
-          if (refused.isEmpty()) {
-            InstanceRepository.assignHost(
-                h, instanceUuid, node.host(), node.hypervisorHostname(), availabilityZone);
+          if (refused.isPresent()) {
+            return new Claim(refused, Optional.empty());
           }
-          return refused;
+          return new Claim(
+              Optional.empty(),
+              InstanceRepository.assignHost(
+                  h, instanceUuid, node.host(), node.hypervisorHostname(), availabilityZone));
         });
   }
 

@@ -309,18 +309,21 @@ public final class InstanceRepository {
 
   /**
    * Sets host, node and the availability zone: the host's, as Nova sets the instance's zone on
-   * every scheduling (a requested zone is kept by the filter, not by this column).
+   * every scheduling (a requested zone is kept by the filter, not by this column); returns the row
+   * as assigned, in the same statement.
    */
-  static void assignHost(Handle h, String uuid, String host, String node, String az) {
-    h.createUpdate(
+  static Optional<InstanceRecord> assignHost(
+      Handle h, String uuid, String host, String node, String az) {
+    return h.createQuery(
             "UPDATE instances SET host = :host, node = :node, availability_zone = :az,"
-                + " updated_at = :now WHERE uuid = :uuid")
+                + " updated_at = :now WHERE uuid = :uuid RETURNING *")
         .bind("host", host)
         .bind("node", node)
         .bind("az", az)
         .bind("now", Times.now())
         .bind("uuid", uuid)
-        .execute();
+        .map((rs, ctx) -> row(rs))
+        .findOne();
   }
 
   public void setMetadata(String uuid, Map<String, String> metadata) {
