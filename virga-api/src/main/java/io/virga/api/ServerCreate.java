@@ -45,6 +45,9 @@ final class ServerCreate implements AutoCloseable {
   /** Builds accepted here and not yet scheduled: never "lost", whatever their age. */
   private final java.util.Set<String> queued = ConcurrentHashMap.newKeySet();
 
+  /** This process's scheduling lease: the owner of the builds it accepts until they get a host. */
+  private final String leaseOwner = "api-" + UUID.randomUUID();
+
   ServerCreate(ComputeDeps deps) {
     this.deps = deps;
     this.builder =
@@ -119,6 +122,7 @@ final class ServerCreate implements AutoCloseable {
         deps.instances()
             .createWithinQuota(
                 project,
+                Optional.of(leaseOwner),
                 used -> {
                   int count = allowedCount(flavor, req, limits, used);
                   List<NewInstance> rows = new ArrayList<>();
@@ -344,11 +348,11 @@ final class ServerCreate implements AutoCloseable {
   }
 
   /**
-   * Renews this process's lease on the builds it still has queued or is scheduling (their
-   * updated_at becomes now), so that no API process takes them for lost however long the queue.
+   * Renews this process's scheduling lease (one row), so that no API process takes the builds it
+   * still has queued or is scheduling for lost, however long the queue.
    */
   void renewSchedulingLease() {
-    deps.instances().touchScheduling(List.copyOf(queued));
+    deps.instances().renewSchedulingLease(leaseOwner);
   }
 
   /**
@@ -360,10 +364,13 @@ final class ServerCreate implements AutoCloseable {
    */
   int recoverUnscheduled(java.time.Duration minAge) {
     renewSchedulingLease();
+    java.util.Set<String> stillQueued = java.util.Set.copyOf(queued);
     List<String> failed =
         deps.instances()
             .failUnscheduledBuilds(
                 java.time.Instant.now().minus(minAge),
+                Optional.of(leaseOwner),
+                stillQueued,
                 uuid ->
                     "Build of instance "
                         + uuid

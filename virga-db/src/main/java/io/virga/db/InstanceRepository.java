@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.StringJoiner;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -60,13 +61,24 @@ public final class InstanceRepository {
    */
   public List<InstanceRecord> createWithinQuota(
       String projectId, java.util.function.Function<Usage, List<NewInstance>> rows) {
+    return createWithinQuota(projectId, Optional.empty(), rows);
+  }
+
+  /**
+   * {@link #createWithinQuota}, the builds owned by the API process whose scheduling lease is
+   * {@code schedulingOwner} ({@link #renewSchedulingLease}) until they get a host.
+   */
+  public List<InstanceRecord> createWithinQuota(
+      String projectId,
+      Optional<String> schedulingOwner,
+      java.util.function.Function<Usage, List<NewInstance>> rows) {
     return jdbi.inTransaction(
         h -> {
           lockProjectQuota(h, projectId);
           Usage used = projectUsage(h, projectId);
           List<InstanceRecord> out = new ArrayList<>();
           for (NewInstance n : rows.apply(used)) {
-            out.add(create(h, n));
+            out.add(create(h, n, schedulingOwner));
           }
           return out;
         });
@@ -88,18 +100,22 @@ public final class InstanceRepository {
   }
 
   private static InstanceRecord create(Handle h, NewInstance n) {
+    return create(h, n, Optional.empty());
+  }
+
+  private static InstanceRecord create(Handle h, NewInstance n, Optional<String> owner) {
     long id = ComputeIds.next(h, "instances");
     long now = Times.now();
-    h.createUpdate(
+    return h.createQuery(
             "INSERT INTO instances (id, uuid, display_name, description, hostname, project_id,"
                 + " user_id, flavor_json, image_ref, vm_state, task_state, power_state, host, node,"
                 + " availability_zone, metadata_json, tags_json, user_data, key_name, key_data, config_drive,"
                 + " launch_index, reservation_id, progress, locked, created_at, updated_at,"
-                + " deleted, access_ip_v4, access_ip_v6) VALUES (:id, :uuid, :display_name, :description, :hostname,"
+                + " deleted, access_ip_v4, access_ip_v6, scheduling_owner) VALUES (:id, :uuid, :display_name, :description, :hostname,"
                 + " :project_id, :user_id, :flavor_json, :image_ref, :vm_state, :task_state,"
                 + " :power_state, NULL, NULL, :az, :metadata_json, :tags_json, :user_data, :key_name,"
                 + " :key_data, :config_drive, :launch_index, :reservation_id, 0, :locked, :now,"
-                + " :now, :deleted, :access_ip_v4, :access_ip_v6)")
+                + " :now, :deleted, :access_ip_v4, :access_ip_v6, :owner) RETURNING *")
         .bind("id", id)
         .bind("uuid", n.uuid())
         .bind("display_name", n.displayName())
@@ -126,8 +142,9 @@ public final class InstanceRepository {
         .bind("deleted", false)
         .bind("access_ip_v4", n.accessIpV4().orElse(null))
         .bind("access_ip_v6", n.accessIpV6().orElse(null))
-        .execute();
-    return find(h, n.uuid()).orElseThrow();
+        .bind("owner", owner.orElse(null))
+        .map((rs, ctx) -> row(rs))
+        .one();
   }
 
   /** The row, deleted or not. */
@@ -411,64 +428,82 @@ public final class InstanceRepository {
   }
 
   /**
-   * Marks builds that still wait in this API process's scheduling queue as alive (updated now), so
-   * that recovery in any API process only takes builds whose process is gone for lost.
+   * Renews the scheduling lease of {@code owner} (an API process): the builds it accepted and has
+   * not yet given a host stay its own for recovery in every API process. One row, however many
+   * builds wait.
    */
-  public void touchScheduling(List<String> uuids) {
-    if (uuids.isEmpty()) {
-      return;
-    }
-    long now = Times.now();
-    jdbi.useTransaction(
-        h -> {
-          for (int i = 0; i < uuids.size(); i += 500) {
+  public void renewSchedulingLease(String owner) {
+    jdbi.useHandle(
+        h ->
             h.createUpdate(
-                    "UPDATE instances SET updated_at = :now WHERE uuid IN (<uuids>)"
-                        + " AND task_state = :t AND host IS NULL")
-                .bind("now", now)
-                .bind("t", TaskState.SCHEDULING.value())
-                .bindList("uuids", uuids.subList(i, Math.min(uuids.size(), i + 500)))
-                .execute();
-          }
-        });
+                    "INSERT INTO scheduling_leases (owner, renewed_at) VALUES (:o, :now)"
+                        + " ON CONFLICT (owner) DO UPDATE SET renewed_at = excluded.renewed_at")
+                .bind("o", owner)
+                .bind("now", Times.now())
+                .execute());
   }
 
   /**
-   * Puts builds that still wait for a host and whose lease ran out (not updated since {@code
-   * before}: no API process has refreshed them with {@link #touchScheduling}) into ERROR with the
-   * fault {@code message} gives for its uuid, each by one conditional UPDATE, so a build that an
-   * API process refreshes or assigns to a host meanwhile is left alone. Returns the uuids put into
-   * ERROR.
+   * A waiting build's lease: its owner renewed since {@code :before}, unless the owner is :self.
+   */
+  private static final String LEASE_RAN_OUT =
+      " AND (scheduling_owner IS NULL OR scheduling_owner = :self OR NOT EXISTS (SELECT 1 FROM"
+          + " scheduling_leases l WHERE l.owner = instances.scheduling_owner"
+          + " AND l.renewed_at > :before))";
+
+  /**
+   * Puts builds that still wait for a host, unchanged since {@code before}, and lost into ERROR
+   * with the fault {@code message} gives for its uuid. Lost: its owner's lease was not renewed
+   * since {@code before} (the API process that accepted it stopped), it has no owner, or it is
+   * {@code self}'s and no longer in {@code selfQueued} (that process dropped it without a host or
+   * an error). Each by one conditional UPDATE that checks the same again, so a build another API
+   * process assigns to a host, or whose owner renews its lease, meanwhile is left alone. Leases
+   * that ran out are then forgotten. Returns the uuids put into ERROR.
    */
   public List<String> failUnscheduledBuilds(
-      java.time.Instant before, java.util.function.Function<String, String> message) {
+      java.time.Instant before,
+      Optional<String> self,
+      Set<String> selfQueued,
+      java.util.function.Function<String, String> message) {
+    String waiting =
+        " deleted = :d AND task_state = :t AND host IS NULL AND updated_at <= :before"
+            + LEASE_RAN_OUT;
     List<String> candidates =
         jdbi.withHandle(
             h ->
-                h.createQuery(
-                        "SELECT uuid FROM instances WHERE deleted = :d AND task_state = :t"
-                            + " AND host IS NULL AND updated_at <= :before")
+                h.createQuery("SELECT uuid, scheduling_owner FROM instances WHERE" + waiting)
                     .bind("d", false)
                     .bind("t", TaskState.SCHEDULING.value())
                     .bind("before", before.toEpochMilli())
-                    .mapTo(String.class)
+                    .bind("self", self.orElse(null))
+                    .map(
+                        (rs, ctx) ->
+                            self.isPresent()
+                                    && self.get().equals(rs.getString("scheduling_owner"))
+                                    && selfQueued.contains(rs.getString("uuid"))
+                                ? ""
+                                : rs.getString("uuid"))
                     .list());
     List<String> failed = new ArrayList<>();
     for (String uuid : candidates) {
+      if (uuid.isEmpty()) {
+        continue; // still in its owner's (this process's) queue
+      }
       boolean won =
           jdbi.inTransaction(
               h -> {
                 int n =
                     h.createUpdate(
                             "UPDATE instances SET vm_state = :error, task_state = NULL,"
-                                + " updated_at = :now WHERE uuid = :uuid AND deleted = :d"
-                                + " AND task_state = :t AND host IS NULL AND updated_at <= :before")
+                                + " updated_at = :now WHERE uuid = :uuid AND"
+                                + waiting)
                         .bind("error", VmState.ERROR.value())
                         .bind("now", Times.now())
                         .bind("uuid", uuid)
                         .bind("d", false)
                         .bind("t", TaskState.SCHEDULING.value())
                         .bind("before", before.toEpochMilli())
+                        .bind("self", self.orElse(null))
                         .execute();
                 if (n == 1) {
                   insertFault(h, uuid, 500, message.apply(uuid));
@@ -479,6 +514,14 @@ public final class InstanceRepository {
         failed.add(uuid);
       }
     }
+    jdbi.useHandle(
+        h ->
+            h.createUpdate(
+                    "DELETE FROM scheduling_leases WHERE renewed_at <= :before"
+                        + " AND owner <> :self")
+                .bind("before", before.toEpochMilli())
+                .bind("self", self.orElse(""))
+                .execute());
     return failed;
   }
 

@@ -116,39 +116,60 @@ abstract class ComputeRepositoriesContract extends DatabaseContract {
     }
   }
 
+  private InstanceRecord ownedBy(String owner) {
+    return instances
+        .createWithinQuota("pl", Optional.of(owner), u -> List.of(newInstance("pl")))
+        .get(0);
+  }
+
   @Test
   void onlyUnscheduledBuildsWhoseLeaseRanOutGoToError() throws Exception {
-    InstanceRecord lost = instances.create(newInstance("pl"));
-    InstanceRecord renewed = instances.create(newInstance("pl"));
-    InstanceRecord claimed = instances.create(newInstance("pl"));
-    InstanceRecord fresh;
+    instances.renewSchedulingLease("api-dead");
+    instances.renewSchedulingLease("api-alive");
+    InstanceRecord ofDead = ownedBy("api-dead");
+    InstanceRecord ownerless = instances.create(newInstance("pl"));
+    InstanceRecord ofAlive = ownedBy("api-alive");
+    InstanceRecord claimed = ownedBy("api-dead");
+    InstanceRecord queuedHere = ownedBy("api-self");
+    InstanceRecord droppedHere = ownedBy("api-self");
     Thread.sleep(30);
     java.time.Instant before = java.time.Instant.now();
     Thread.sleep(30);
-    fresh = instances.create(newInstance("pl"));
-    // the API process scheduling `renewed` renews its lease; `claimed` got its host meanwhile
-    instances.touchScheduling(List.of(renewed.uuid()));
+    InstanceRecord fresh = ownedBy("api-dead");
+    // the API process that accepted `ofAlive` renews its lease; `claimed` got its host meanwhile
+    instances.renewSchedulingLease("api-alive");
+    instances.renewSchedulingLease("api-self");
     instances.compareAndSwap(
         claimed.uuid(),
         InstanceUpdate.none().onHost("h1"),
         List.of(Optional.of(TaskState.SCHEDULING)));
 
-    List<String> failed = instances.failUnscheduledBuilds(before, uuid -> "lost " + uuid);
+    List<String> failed =
+        instances.failUnscheduledBuilds(
+            before, Optional.of("api-self"), Set.of(queuedHere.uuid()), uuid -> "lost " + uuid);
 
-    assertThat(failed).containsExactly(lost.uuid());
-    InstanceRecord now = instances.get(lost.uuid());
+    assertThat(failed)
+        .containsExactlyInAnyOrder(ofDead.uuid(), ownerless.uuid(), droppedHere.uuid());
+    InstanceRecord now = instances.get(ofDead.uuid());
     assertThat(now.vmState()).isEqualTo(VmState.ERROR);
     assertThat(now.taskState()).isEmpty();
-    assertThat(instances.latestFault(lost.uuid()).orElseThrow().message())
-        .isEqualTo("lost " + lost.uuid());
-    for (InstanceRecord alive : List.of(renewed, claimed, fresh)) {
+    assertThat(instances.latestFault(ofDead.uuid()).orElseThrow().message())
+        .isEqualTo("lost " + ofDead.uuid());
+    for (InstanceRecord alive : List.of(ofAlive, claimed, queuedHere, fresh)) {
       assertThat(instances.get(alive.uuid()).vmState()).isEqualTo(VmState.BUILDING);
       assertThat(instances.get(alive.uuid()).taskState()).contains(TaskState.SCHEDULING);
       assertThat(instances.latestFault(alive.uuid())).isEmpty();
     }
     // a second pass (another API process) finds nothing left to fail and records no second fault
-    assertThat(instances.failUnscheduledBuilds(before, uuid -> "again")).isEmpty();
-    assertThat(instances.latestFault(lost.uuid()).orElseThrow().message()).startsWith("lost ");
+    assertThat(instances.failUnscheduledBuilds(before, Optional.empty(), Set.of(), uuid -> "again"))
+        .isEmpty();
+    assertThat(instances.latestFault(ofDead.uuid()).orElseThrow().message()).startsWith("lost ");
+    // the dead process's later build is lost too once it is old enough
+    Thread.sleep(30);
+    assertThat(
+            instances.failUnscheduledBuilds(
+                java.time.Instant.now(), Optional.of("api-self"), Set.of(), uuid -> "late"))
+        .contains(fresh.uuid());
   }
 
   @Test
