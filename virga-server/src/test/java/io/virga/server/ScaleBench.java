@@ -114,7 +114,9 @@ public final class ScaleBench {
         pgStatements(pg, database, "select pg_stat_statements_reset()");
       }
       long t0 = System.nanoTime();
-      // polled from the first POST: when every instance has a host (scheduled), when all ACTIVE
+      // polled every 500 ms from the first POST: when every instance has a host (scheduled), when
+      // all
+      // ACTIVE (the poll is the bench's own load on PostgreSQL: every 200 ms it was a sixth of it)
       java.util.concurrent.atomic.AtomicLong scheduledAt =
           new java.util.concurrent.atomic.AtomicLong();
       java.util.concurrent.CompletableFuture<Long> activeAt =
@@ -138,7 +140,7 @@ public final class ScaleBench {
                     return now;
                   }
                   try {
-                    Thread.sleep(200);
+                    Thread.sleep(500);
                   } catch (InterruptedException e) {
                     throw new IllegalStateException(e);
                   }
