@@ -318,7 +318,9 @@ public final class ScaleBench {
 
   private static List<Long> latencies(ApiHttp http, String token, String query) {
     List<Long> l = new ArrayList<>();
+    List<Long> at = new ArrayList<>(); // JVM uptime at each call's start, to match GC and JIT logs
     for (int i = 0; i < 100; i++) {
+      at.add(java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
       long s = System.nanoTime();
       var r = http.call("GET", query, token, null, null);
       if (r.status() != 200) {
@@ -332,7 +334,8 @@ public final class ScaleBench {
     order.sort((a, b) -> Long.compare(l.get(b), l.get(a)));
     StringBuilder slowest = new StringBuilder();
     for (int i : order.subList(0, 5)) {
-      slowest.append(String.format(" #%d %.1f ms", i + 1, l.get(i) / 1e6));
+      slowest.append(
+          String.format(" #%d %.1f ms (at %.3f s)", i + 1, l.get(i) / 1e6, at.get(i) / 1e3));
     }
     System.out.printf("scale:   the five slowest of the 100 in call order:%s%n", slowest);
     Collections.sort(l);
