@@ -444,7 +444,8 @@ public final class InstanceRepository {
   }
 
   /**
-   * A waiting build's lease: its owner renewed since {@code :before}, unless the owner is :self.
+   * A waiting build's lease ran out: it has no owner, is {@code :self}'s (judged by the caller
+   * against its queue), or its owner has not renewed since {@code :before}.
    */
   private static final String LEASE_RAN_OUT =
       " AND (scheduling_owner IS NULL OR scheduling_owner = :self OR NOT EXISTS (SELECT 1 FROM"
@@ -471,24 +472,25 @@ public final class InstanceRepository {
     List<String> candidates =
         jdbi.withHandle(
             h ->
-                h.createQuery("SELECT uuid, scheduling_owner FROM instances WHERE" + waiting)
+                h
+                    .createQuery("SELECT uuid, scheduling_owner FROM instances WHERE" + waiting)
                     .bind("d", false)
                     .bind("t", TaskState.SCHEDULING.value())
                     .bind("before", before.toEpochMilli())
                     .bind("self", self.orElse(null))
                     .map(
                         (rs, ctx) ->
-                            self.isPresent()
-                                    && self.get().equals(rs.getString("scheduling_owner"))
-                                    && selfQueued.contains(rs.getString("uuid"))
-                                ? ""
-                                : rs.getString("uuid"))
-                    .list());
+                            Map.entry(
+                                rs.getString("uuid"),
+                                Optional.ofNullable(rs.getString("scheduling_owner"))))
+                    .list()
+                    .stream()
+                    // this process's own builds still in its queue are not lost
+                    .filter(e -> !(e.getValue().equals(self) && selfQueued.contains(e.getKey())))
+                    .map(Map.Entry::getKey)
+                    .toList());
     List<String> failed = new ArrayList<>();
     for (String uuid : candidates) {
-      if (uuid.isEmpty()) {
-        continue; // still in its owner's (this process's) queue
-      }
       boolean won =
           jdbi.inTransaction(
               h -> {
