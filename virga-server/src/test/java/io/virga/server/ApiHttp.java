@@ -208,6 +208,23 @@ final class ApiHttp {
     return out;
   }
 
+  /**
+   * Each compute service's last heartbeat ({@code updated_at}, UTC): a state of "up" alone may
+   * still be the heartbeat from before an outage, within service_down_time.
+   */
+  Map<String, java.time.Instant> servicesSeen(String token) {
+    Map<String, java.time.Instant> out = new java.util.TreeMap<>();
+    for (JsonNode s : call("GET", "/os-services", token, null, null).json().path("services")) {
+      if (s.path("updated_at").isTextual()) {
+        out.put(
+            s.path("host").asText(),
+            java.time.LocalDateTime.parse(s.path("updated_at").asText())
+                .toInstant(java.time.ZoneOffset.UTC));
+      }
+    }
+    return out;
+  }
+
   void awaitServices(
       String token, Predicate<Map<String, String>> ok, Duration timeout, String what) {
     Awaitility.await()

@@ -106,12 +106,20 @@ class MultiHostDeploymentIT {
 
       // broker restart: both sides reconnect, the next actions work
       broker.restart(Duration.ofSeconds(120));
-      // heartbeats stopped while the broker was away: both agents come back by themselves
-      http.awaitServices(
-          admin,
-          s -> "up".equals(s.get("virga-host1")) && "up".equals(s.get("virga-host2")),
-          Duration.ofSeconds(120),
-          "both agents up after the broker restart");
+      java.time.Instant restarted = java.time.Instant.now();
+      // heartbeats stopped while the broker was away: both agents come back by themselves. "up"
+      // alone would still be the last heartbeat before the restart (within service_down_time),
+      // so wait for one sent through the restarted broker.
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(120))
+          .pollInterval(Duration.ofMillis(500))
+          .alias("both agents heard from after the broker restart")
+          .until(
+              () -> {
+                Map<String, java.time.Instant> seen = http.servicesSeen(admin);
+                return List.of("virga-host1", "virga-host2").stream()
+                    .allMatch(h -> seen.containsKey(h) && seen.get(h).isAfter(restarted));
+              });
       String fourth = http.boot(admin, "after-restart", image, "v1.tiny", "nova:virga-host2");
       http.awaitStatus(admin, fourth, "ACTIVE", BOOT);
       assertThat(
