@@ -53,6 +53,15 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
   private final String host;
   private final InstanceQueue queue;
   private final ScheduledExecutorService periodic;
+
+  /**
+   * The heartbeat and resource reports, on their own thread as Nova's service report_state runs on
+   * its own timer: a slow periodic task (an image cache pass, a power sync against a busy libvirt)
+   * must not let the host look down past service_down_time, when the API deletes its instances
+   * locally and stops scheduling to it.
+   */
+  private final ScheduledExecutorService reporting;
+
   private final ResourceTracker tracker;
   private final PendingDeletes pendingDeletes;
   private final InstanceFlows flows;
@@ -132,16 +141,11 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     this.options = options;
     this.host = driver.hostname();
     this.queue = new InstanceQueue(options.instanceWorkers());
-    this.periodic =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "compute-periodic");
-              t.setDaemon(true);
-              return t;
-            });
+    this.periodic = daemonScheduler("compute-periodic");
+    this.reporting = daemonScheduler("compute-report");
     TaskStates tasks = new TaskStates(conductor);
     SpecBuilder specs = new SpecBuilder(conductor);
-    this.tracker = new ResourceTracker(driver, conductor, host, options.myIp(), periodic);
+    this.tracker = new ResourceTracker(driver, conductor, host, options.myIp(), reporting);
     this.pendingDeletes = new PendingDeletes(driver);
     FlowContext ctx = new FlowContext(driver, tasks, specs, images, options, tracker);
     this.flows = new InstanceFlows(ctx, pendingDeletes);
@@ -192,13 +196,14 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     }
     scheduleStrandedResizeCheck(rid);
     tracker.reportSoon();
-    every(options.updateResourcesInterval(), tracker::report);
-    every(options.reportInterval(), () -> tracker.heartbeat(options.reportInterval()));
-    every(options.syncPowerStateInterval(), powerSync::syncAll);
-    every(options.instanceDeleteInterval(), pendingDeletes::run);
-    every(options.imageCacheManagerInterval(), new ImageCacheTask(driver, conductor, host));
+    every(reporting, options.updateResourcesInterval(), tracker::report);
+    every(reporting, options.reportInterval(), () -> tracker.heartbeat(options.reportInterval()));
+    every(periodic, options.syncPowerStateInterval(), powerSync::syncAll);
+    every(periodic, options.instanceDeleteInterval(), pendingDeletes::run);
+    every(
+        periodic, options.imageCacheManagerInterval(), new ImageCacheTask(driver, conductor, host));
     if (lifecycleOptions.shelvedOffloadTime() > 0) {
-      every(lifecycleOptions.shelvedPollInterval(), this::pollShelvedInstances);
+      every(periodic, lifecycleOptions.shelvedPollInterval(), this::pollShelvedInstances);
     }
   }
 
@@ -249,10 +254,10 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
    * and reports in the same second forever after — Nova's {@code periodic_fuzzy_delay}, bounded by
    * the interval so that no task runs later than it did without it.
    */
-  private void every(Duration interval, Runnable task) {
+  private static void every(ScheduledExecutorService on, Duration interval, Runnable task) {
     long ms = interval.toMillis();
     long first = java.util.concurrent.ThreadLocalRandom.current().nextLong(1, Math.max(2, ms + 1));
-    periodic.scheduleWithFixedDelay(
+    on.scheduleWithFixedDelay(
         () -> {
           try {
             task.run();
@@ -263,6 +268,15 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
         first,
         ms,
         TimeUnit.MILLISECONDS);
+  }
+
+  private static ScheduledExecutorService daemonScheduler(String name) {
+    return Executors.newSingleThreadScheduledExecutor(
+        r -> {
+          Thread t = new Thread(r, name);
+          t.setDaemon(true);
+          return t;
+        });
   }
 
   /** How many actions on {@code uuid} wait behind the one running (tests). */
@@ -289,6 +303,7 @@ public final class ComputeManager implements ComputeAgentApi, AutoCloseable {
     powerSync.close();
     liveMigrations.close();
     periodic.shutdownNow();
+    reporting.shutdownNow();
     queue.close();
   }
 

@@ -601,6 +601,42 @@ class ComputeManagerTest extends AgentFixture {
   }
 
   @Test
+  void heartbeatsGoOnWhileAPeriodicTaskIsStuck() {
+    manager.close();
+    CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch entered = new CountDownLatch(1);
+    driver
+        .faults()
+        .hook(
+            Op.IMAGE_CACHE,
+            u -> {
+              entered.countDown();
+              waitFor(release);
+            });
+    ComputeOptions o = heartbeatEvery(Duration.ofMillis(100));
+    try {
+      startManager(
+          new ComputeOptions(
+              o.updateResourcesInterval(),
+              o.reportInterval(),
+              o.syncPowerStateInterval(),
+              o.shutdownTimeout(),
+              o.shutdownRetryInterval(),
+              o.instanceWorkers(),
+              o.stoppedEventDelay(),
+              o.instanceDeleteInterval(),
+              o.myIp(),
+              Duration.ofMillis(50)));
+      waitFor(entered);
+      // the image-cache pass holds the periodic thread; the host must not look down meanwhile
+      int before = conductor.heartbeats.size();
+      await().atMost(Duration.ofSeconds(5)).until(() -> conductor.heartbeats.size() >= before + 3);
+    } finally {
+      release.countDown();
+    }
+  }
+
+  @Test
   void aHeartbeatTheControlPlaneDoesNotKnowSendsTheFullReport() {
     manager.close();
     conductor.reports.clear();

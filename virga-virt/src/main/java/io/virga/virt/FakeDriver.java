@@ -527,6 +527,7 @@ public final class FakeDriver implements ComputeDriver {
   /** Records each image-cache pass; the fake keeps no bases worth ageing. */
   @Override
   public void manageImageCache(java.util.Collection<String> imageIdsInUse) {
+    faults.apply(Op.IMAGE_CACHE, "");
     imageCachePasses.add(Set.copyOf(imageIdsInUse));
   }
 

@@ -43,7 +43,9 @@ public final class FakeFaults {
     LIVE_MIGRATION,
     /** Once per monitor poll of a live migration. */
     LIVE_MIGRATION_STEP,
-    POST_LIVE_MIGRATION
+    POST_LIVE_MIGRATION,
+    /** Once per image-cache pass (the uuid is empty). */
+    IMAGE_CACHE
   }
 
   private final Map<Op, ConcurrentLinkedDeque<Supplier<RuntimeException>>> failNext =
