@@ -73,70 +73,43 @@ public final class Scheduler {
     return pass().schedule(instance, Optional.empty(), allowed);
   }
 
-  /**
-   * Every host's usage as read from the database ({@code usageByHost}: a grouped count over every
-   * instance, ~50 ms at 10,000) and the claim log's position that read includes. Passes share it
-   * for up to {@link #USAGE_MAX_AGE_NANOS}, completed by the claims logged since, so a request for
-   * one server does not count every instance again; what the log cannot add — servers deleted
-   * since, other API processes' claims — waits for the next read, and the claim's own count in the
-   * database stays the judge.
-   */
-  record UsageRead(Map<String, InstanceRepository.Usage> byHost, long position, long atNanos) {}
-
-  private static final long USAGE_MAX_AGE_NANOS = java.time.Duration.ofSeconds(2).toNanos();
-  private final Object usageReading = new Object();
-  private volatile UsageRead lastUsage;
-
-  /** The shared usage read if it was made at {@code notBefore} or later, else a new one. */
-  private UsageRead usageRead(long notBefore) {
-    UsageRead u = lastUsage;
-    if (u != null && u.atNanos() - notBefore >= 0) {
-      return u;
-    }
-    synchronized (usageReading) { // one read at a time: the threads waiting take its result
-      u = lastUsage;
-      if (u != null && u.atNanos() - notBefore >= 0) {
-        return u;
-      }
-      long at = System.nanoTime();
-      List<Map<String, InstanceRepository.Usage>> read = new ArrayList<>(1);
-      long position = claims.read(() -> read.add(hosts.usageByHost()));
-      u = new UsageRead(read.get(0), position, at);
-      lastUsage = u;
-      return u;
-    }
-  }
-
   /** A scheduling pass for several instances (one multi-create): hosts read once for all. */
   Pass pass() {
     return new Pass();
   }
 
   /**
-   * What one scheduling pass reads once — services and nodes, and the shared {@link UsageRead} —
-   * completed by this process's {@link ClaimLog} with the claims made since the usage read (the
-   * pass's own and concurrent passes'), so the instances of one request cost one read of the hosts
-   * between them and requests sent together spread. The claim itself still re-counts the chosen
-   * host's usage under its row lock: the view may miss other processes' claims, never
-   * oversubscribing. After a claim the database refused, the next instance reads everything anew.
+   * What one scheduling pass reads once — services, nodes and every host's usage (one aggregated
+   * query, not one per host) — completed by this process's {@link ClaimLog} with the claims made
+   * since (its own and concurrent passes'), so the instances of one request cost one read of the
+   * hosts between them and concurrent requests spread. The claim itself still re-counts the chosen
+   * host's usage under its row lock: the view misses other processes' claims, never
+   * oversubscribing. After a claim the database refused, and when a pass finds no host after
+   * earlier claims, it reads everything again.
    */
   final class Pass {
     private Map<String, ComputeServiceRecord> services;
     private List<ComputeNodeRecord> nodes;
-    private UsageRead usage;
+    private Map<String, InstanceRepository.Usage> usage;
+    private long readAt; // the claim log's position the read includes
+    private long readNanos;
     private boolean used;
     private boolean stale;
 
-    /** Hosts claimed since the usage read, with their usage (set under the claim log's monitor). */
+    /** Hosts claimed since the read, with their usage (set under the claim log's monitor). */
     private Map<String, InstanceRepository.Usage> claimed = Map.of();
 
-    /** Services and nodes now; every host's usage as read at {@code usageNotBefore} or later. */
-    private void read(long usageNotBefore) {
-      services =
-          hosts.services().stream()
-              .collect(Collectors.toMap(ComputeServiceRecord::host, s -> s, (a, b) -> a));
-      nodes = hosts.nodes();
-      usage = usageRead(usageNotBefore);
+    private void read() {
+      readNanos = System.nanoTime();
+      readAt =
+          claims.read(
+              () -> {
+                services =
+                    hosts.services().stream()
+                        .collect(Collectors.toMap(ComputeServiceRecord::host, s -> s, (a, b) -> a));
+                nodes = hosts.nodes();
+                usage = hosts.usageByHost();
+              });
       used = false;
       stale = false;
     }
@@ -148,28 +121,21 @@ public final class Scheduler {
       return place(instance, destination, allowed).node();
     }
 
-    /**
-     * {@link #schedule}, answering what the claim read and wrote besides the node. No valid host
-     * with a usage read from before this call (servers deleted since free their hosts only at the
-     * next read) or after claims of this pass: everything is read again, once.
-     */
+    /** {@link #schedule}, answering what the claim read and wrote besides the node. */
     Placed place(
         InstanceRecord instance,
         Optional<Destination> destination,
         java.util.function.Predicate<String> allowed) {
-      long started = System.nanoTime();
-      if (services == null) {
-        read(started - USAGE_MAX_AGE_NANOS);
-      } else if (stale || ClaimLog.tooOld(usage.atNanos())) {
-        read(started);
+      if (services == null || stale || ClaimLog.tooOld(readNanos)) {
+        read();
       }
       try {
         return scheduleOnce(instance, destination, allowed);
       } catch (NoValidHostException e) {
-        if (!used && usage.atNanos() - started >= 0) {
+        if (!used) {
           throw e;
         }
-        read(started);
+        read();
         return scheduleOnce(instance, destination, allowed);
       }
     }
@@ -180,7 +146,7 @@ public final class Scheduler {
     }
 
     private InstanceRepository.Usage readUsage(String host) {
-      return usage.byHost().getOrDefault(host, InstanceRepository.Usage.NONE);
+      return usage.getOrDefault(host, InstanceRepository.Usage.NONE);
     }
 
     private Placed scheduleOnce(
@@ -201,7 +167,7 @@ public final class Scheduler {
               () -> {
                 List<Weighed> candidates;
                 synchronized (claims) {
-                  this.claimed = claims.usage(usage.position(), this::readUsage);
+                  this.claimed = claims.usage(readAt, this::readUsage);
                   candidates =
                       weighed(
                           candidates(
