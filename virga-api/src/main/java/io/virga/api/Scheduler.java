@@ -31,7 +31,6 @@ public final class Scheduler {
 
   private final HostRepository hosts;
   private final SchedulerOptions options;
-  private final ClaimLog claims = new ClaimLog();
 
   public Scheduler(HostRepository hosts, SchedulerOptions options) {
     this.hosts = hosts;
@@ -80,38 +79,25 @@ public final class Scheduler {
 
   /**
    * What one scheduling pass reads once — services, nodes and every host's usage (one aggregated
-   * query, not one per host) — completed by this process's {@link ClaimLog} with the claims made
-   * since (its own and concurrent passes'), so the instances of one request cost one read of the
-   * hosts between them and concurrent requests spread. The claim itself still re-counts the chosen
-   * host's usage under its row lock: the view misses other processes' claims, never
-   * oversubscribing. After a claim the database refused, and when a pass finds no host after
-   * earlier claims, it reads everything again.
+   * query, not one per host) — and keeps current with its own claims, so the instances of one
+   * request cost one read of the hosts between them. The claim itself still re-counts the chosen
+   * host's usage under its row lock: a pass's view may be stale (other passes claim at the same
+   * time), never oversubscribing. A host a claim refused is re-read; a pass that finds no host
+   * after earlier claims reads everything again once before it gives up.
    */
   final class Pass {
     private Map<String, ComputeServiceRecord> services;
     private List<ComputeNodeRecord> nodes;
     private Map<String, InstanceRepository.Usage> usage;
-    private long readAt; // the claim log's position the read includes
-    private long readNanos;
     private boolean used;
-    private boolean stale;
-
-    /** Hosts claimed since the read, with their usage (set under the claim log's monitor). */
-    private Map<String, InstanceRepository.Usage> claimed = Map.of();
 
     private void read() {
-      readNanos = System.nanoTime();
-      readAt =
-          claims.read(
-              () -> {
-                services =
-                    hosts.services().stream()
-                        .collect(Collectors.toMap(ComputeServiceRecord::host, s -> s, (a, b) -> a));
-                nodes = hosts.nodes();
-                usage = hosts.usageByHost();
-              });
+      services =
+          hosts.services().stream()
+              .collect(Collectors.toMap(ComputeServiceRecord::host, s -> s, (a, b) -> a));
+      nodes = hosts.nodes();
+      usage = new java.util.HashMap<>(hosts.usageByHost());
       used = false;
-      stale = false;
     }
 
     ComputeNodeRecord schedule(
@@ -126,7 +112,7 @@ public final class Scheduler {
         InstanceRecord instance,
         Optional<Destination> destination,
         java.util.function.Predicate<String> allowed) {
-      if (services == null || stale || ClaimLog.tooOld(readNanos)) {
+      if (services == null) {
         read();
       }
       try {
@@ -141,11 +127,6 @@ public final class Scheduler {
     }
 
     private InstanceRepository.Usage usageOf(String host) {
-      InstanceRepository.Usage u = claimed.get(host);
-      return u != null ? u : readUsage(host);
-    }
-
-    private InstanceRepository.Usage readUsage(String host) {
       return usage.getOrDefault(host, InstanceRepository.Usage.NONE);
     }
 
@@ -162,53 +143,6 @@ public final class Scheduler {
               .map(g -> hosts.serverGroups().memberHosts(g.uuid(), instance.uuid()))
               .orElse(Map.of());
       Optional<String> zone = requiredZone(instance);
-      Optional<Placed> claimed =
-          claims.claiming(
-              () -> {
-                List<Weighed> candidates;
-                synchronized (claims) {
-                  this.claimed = claims.usage(readAt, this::readUsage);
-                  candidates =
-                      weighed(
-                          candidates(
-                              instance,
-                              destination,
-                              allowed,
-                              now,
-                              forced,
-                              zone,
-                              group,
-                              members,
-                              refusals),
-                          group,
-                          members);
-                }
-                return claimFirst(instance, candidates, group, refusals);
-              });
-      if (claimed.isPresent()) {
-        return claimed.get();
-      }
-      String why =
-          refusals.isEmpty()
-              ? destination
-                  .map(d -> "requested host " + d.describe() + " is not registered")
-                  .orElse("no compute hosts are registered")
-              : String.join("; ", refusals);
-      LOG.warn("instance {}: no valid host ({})", instance.uuid(), why);
-      throw new NoValidHostException(NO_VALID_HOST + " " + why);
-    }
-
-    /** The nodes the filters pass; why each other one was refused goes to {@code refusals}. */
-    private List<ComputeNodeRecord> candidates(
-        InstanceRecord instance,
-        Optional<Destination> destination,
-        java.util.function.Predicate<String> allowed,
-        Instant now,
-        boolean forced,
-        Optional<String> zone,
-        Optional<ServerGroupRepository.Group> group,
-        Map<String, Integer> members,
-        List<String> refusals) {
       List<ComputeNodeRecord> candidates = new ArrayList<>();
       for (ComputeNodeRecord node : nodes) {
         if (destination.isPresent() && !destination.get().matches(node)) {
@@ -232,7 +166,19 @@ public final class Scheduler {
           candidates.add(node);
         }
       }
-      return candidates;
+      Optional<Placed> claimed =
+          claimFirst(instance, weighed(candidates, group, members), group, refusals);
+      if (claimed.isPresent()) {
+        return claimed.get();
+      }
+      String why =
+          refusals.isEmpty()
+              ? destination
+                  .map(d -> "requested host " + d.describe() + " is not registered")
+                  .orElse("no compute hosts are registered")
+              : String.join("; ", refusals);
+      LOG.warn("instance {}: no valid host ({})", instance.uuid(), why);
+      throw new NoValidHostException(NO_VALID_HOST + " " + why);
     }
 
     /** A candidate with its weights: a soft group policy's (lower first), then free RAM. */
@@ -280,26 +226,15 @@ public final class Scheduler {
       return w;
     }
 
-    /**
-     * Claims the first candidate whose claim succeeds. Each pick is logged with the claim it is
-     * about to make, under the log's monitor, so a concurrent pass weighs with it.
-     */
+    /** Claims the first candidate whose claim succeeds; the pass's usage follows its claims. */
     private Optional<Placed> claimFirst(
         InstanceRecord instance,
         List<Weighed> candidates,
         Optional<ServerGroupRepository.Group> group,
         List<String> refusals) {
       String az = instance.availabilityZone().orElse(options.defaultAvailabilityZone());
-      while (true) {
-        ComputeNodeRecord node;
-        ClaimLog.Entry entry;
-        synchronized (claims) {
-          if (candidates.isEmpty()) {
-            return Optional.empty();
-          }
-          node = takeBest(candidates).node();
-          entry = claims.add(node.host(), instance.flavor());
-        }
+      while (!candidates.isEmpty()) {
+        ComputeNodeRecord node = takeBest(candidates).node();
         String hostAz =
             Optional.ofNullable(services.get(node.host()))
                 .map(ComputeServiceRecord::availabilityZone)
@@ -309,26 +244,21 @@ public final class Scheduler {
                 g ->
                     new HostRepository.GroupRule(
                         g.uuid(), m -> ServerGroupPolicy.refusal(g, m, node.host())));
-        HostRepository.Claim claim;
-        try {
-          claim =
-              hosts.claimFor(
-                  instance.uuid(), node, hostAz, resourceRefusal(instance.flavor(), node), rule);
-        } catch (RuntimeException e) {
-          claims.cancel(entry);
-          throw e;
-        }
+        HostRepository.Claim claim =
+            hosts.claimFor(
+                instance.uuid(), node, hostAz, resourceRefusal(instance.flavor(), node), rule);
         Optional<String> refused = claim.refusal();
         used = true;
         if (refused.isEmpty()) {
+          usage.put(node.host(), usageOf(node.host()).plus(instance.flavor(), 1));
           LOG.info("instance {} scheduled to host {}", instance.uuid(), node.host());
           return Optional.of(new Placed(node, claim.assigned(), group));
         }
-        // another process claimed it meanwhile: what this pass read is stale
-        claims.cancel(entry);
-        stale = true;
+        // another pass claimed it meanwhile: what this pass saw of it is stale
+        usage.put(node.host(), hosts.usage(node.host()));
         refusals.add(node.host() + ": " + refused.get());
       }
+      return Optional.empty();
     }
   }
 

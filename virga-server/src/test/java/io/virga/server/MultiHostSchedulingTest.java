@@ -124,35 +124,6 @@ class MultiHostSchedulingTest {
   }
 
   @Test
-  void requestsSentTogetherSpreadToo() throws Exception {
-    // eight single-server requests released at once: their scheduling passes run side by side,
-    // and each weighs the hosts with the claims the others made since its read
-    java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.ExecutorService clients =
-        java.util.concurrent.Executors.newFixedThreadPool(8);
-    List<java.util.concurrent.Future<String>> ids = new ArrayList<>();
-    try {
-      for (int i = 0; i < 8; i++) {
-        String name = "together-" + i;
-        ids.add(
-            clients.submit(
-                () -> {
-                  go.await();
-                  return cloud.boot(demo, name, "v1.tiny");
-                }));
-      }
-      go.countDown();
-      Map<String, Integer> perHost = new HashMap<>();
-      for (var id : ids) {
-        perHost.merge(host(id.get()), 1, Integer::sum);
-      }
-      assertThat(perHost).containsOnly(Map.entry("fake-a", 4), Map.entry("fake-b", 4));
-    } finally {
-      clients.shutdownNow();
-    }
-  }
-
-  @Test
   void serversSpreadByFreeRamAndHypervisorsCountPerHost() {
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
