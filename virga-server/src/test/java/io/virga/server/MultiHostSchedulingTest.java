@@ -125,13 +125,14 @@ class MultiHostSchedulingTest {
 
   @Test
   void serversSpreadByFreeRamAndHypervisorsCountPerHost() {
+    // one after another: each request's scheduling pass reads the usage its predecessors
+    // claimed (passes running side by side each weigh with what they read, and may pick the same
+    // host — see docs/architecture.md, "Boot")
     List<String> ids = new ArrayList<>();
+    Map<String, Integer> perHost = new HashMap<>();
     for (int i = 0; i < 4; i++) {
       ids.add(cloud.boot(demo, "spread-" + i, "v1.tiny"));
-    }
-    Map<String, Integer> perHost = new HashMap<>();
-    for (String id : ids) {
-      perHost.merge(host(id), 1, Integer::sum);
+      perHost.merge(host(ids.get(i)), 1, Integer::sum);
     }
     assertThat(perHost).containsOnly(Map.entry("fake-a", 2), Map.entry("fake-b", 2));
     int tinyMb = cloud.get("/flavors/v1.tiny", admin).json().path("flavor").path("ram").asInt();
