@@ -225,7 +225,7 @@ class ComputeManagerTest extends AgentFixture {
   void aDeleteDuringAStopWinsAndTheStopDoesNotOverwriteIt() throws Exception {
     String uuid = booted();
     CountDownLatch release = new CountDownLatch(1);
-    CountDownLatch inPowerOff = blockPowerOff(release);
+    CountDownLatch inPowerOff = block(Op.POWER_OFF, release);
     stop(uuid);
     assertThat(inPowerOff.await(5, TimeUnit.SECONDS)).isTrue();
     // the API deletes meanwhile (delete is allowed during any task) and casts terminate
@@ -249,16 +249,8 @@ class ComputeManagerTest extends AgentFixture {
 
   @Test
   void aDeleteDuringTheBuildAbandonsItWithoutAnErrorAndLeavesNoDomain() throws Exception {
-    CountDownLatch inSpawn = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    driver
-        .faults()
-        .hook(
-            Op.SPAWN,
-            u -> {
-              inSpawn.countDown();
-              waitFor(release);
-            });
+    CountDownLatch inSpawn = block(Op.SPAWN, release);
     String uuid = scheduled();
     manager.buildAndRunInstance(uuid, Optional.empty(), Optional.empty());
     assertThat(inSpawn.await(5, TimeUnit.SECONDS)).isTrue();
@@ -604,29 +596,10 @@ class ComputeManagerTest extends AgentFixture {
   void heartbeatsGoOnWhileAPeriodicTaskIsStuck() {
     manager.close();
     CountDownLatch release = new CountDownLatch(1);
-    CountDownLatch entered = new CountDownLatch(1);
-    driver
-        .faults()
-        .hook(
-            Op.IMAGE_CACHE,
-            u -> {
-              entered.countDown();
-              waitFor(release);
-            });
-    ComputeOptions o = heartbeatEvery(Duration.ofMillis(100));
+    CountDownLatch entered = block(Op.IMAGE_CACHE, release);
     try {
       startManager(
-          new ComputeOptions(
-              o.updateResourcesInterval(),
-              o.reportInterval(),
-              o.syncPowerStateInterval(),
-              o.shutdownTimeout(),
-              o.shutdownRetryInterval(),
-              o.instanceWorkers(),
-              o.stoppedEventDelay(),
-              o.instanceDeleteInterval(),
-              o.myIp(),
-              Duration.ofMillis(50)));
+          heartbeatEvery(Duration.ofMillis(100)).withImageCacheInterval(Duration.ofMillis(50)));
       waitFor(entered);
       // the image-cache pass holds the periodic thread; the host must not look down meanwhile
       int before = conductor.heartbeats.size();
@@ -663,13 +636,13 @@ class ComputeManagerTest extends AgentFixture {
         LONG);
   }
 
-  /** The driver's power-off blocks until {@code release}; the latch returned opens on entry. */
-  private CountDownLatch blockPowerOff(CountDownLatch release) {
+  /** The driver's {@code op} blocks until {@code release}; the latch returned opens on entry. */
+  private CountDownLatch block(Op op, CountDownLatch release) {
     CountDownLatch entered = new CountDownLatch(1);
     driver
         .faults()
         .hook(
-            Op.POWER_OFF,
+            op,
             u -> {
               entered.countDown();
               waitFor(release);

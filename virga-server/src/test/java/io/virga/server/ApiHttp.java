@@ -201,11 +201,7 @@ final class ApiHttp {
 
   /** The compute services by host: "up" or "down". */
   Map<String, String> serviceStates(String token) {
-    Map<String, String> out = new java.util.TreeMap<>();
-    for (JsonNode s : call("GET", "/os-services", token, null, null).json().path("services")) {
-      out.put(s.path("host").asText(), s.path("state").asText());
-    }
-    return out;
+    return services(token, s -> s.path("state").asText());
   }
 
   /**
@@ -213,24 +209,44 @@ final class ApiHttp {
    * still be the heartbeat from before an outage, within service_down_time.
    */
   Map<String, java.time.Instant> servicesSeen(String token) {
-    Map<String, java.time.Instant> out = new java.util.TreeMap<>();
+    Map<String, java.time.Instant> out =
+        services(
+            token,
+            s ->
+                s.path("updated_at").isTextual()
+                    ? java.time.LocalDateTime.parse(s.path("updated_at").asText())
+                        .toInstant(java.time.ZoneOffset.UTC)
+                    : null);
+    out.values().removeIf(java.util.Objects::isNull);
+    return out;
+  }
+
+  /** One value of each compute service (os-services), by host. */
+  private <T> Map<String, T> services(String token, java.util.function.Function<JsonNode, T> of) {
+    Map<String, T> out = new java.util.TreeMap<>();
     for (JsonNode s : call("GET", "/os-services", token, null, null).json().path("services")) {
-      if (s.path("updated_at").isTextual()) {
-        out.put(
-            s.path("host").asText(),
-            java.time.LocalDateTime.parse(s.path("updated_at").asText())
-                .toInstant(java.time.ZoneOffset.UTC));
-      }
+      out.put(s.path("host").asText(), of.apply(s));
     }
     return out;
   }
 
   void awaitServices(
       String token, Predicate<Map<String, String>> ok, Duration timeout, String what) {
+    awaitServices(() -> serviceStates(token), ok, timeout, what);
+  }
+
+  /** Until {@link #servicesSeen} satisfies {@code ok}. */
+  void awaitServicesSeen(
+      String token, Predicate<Map<String, java.time.Instant>> ok, Duration timeout, String what) {
+    awaitServices(() -> servicesSeen(token), ok, timeout, what);
+  }
+
+  private static <T> void awaitServices(
+      java.util.function.Supplier<T> read, Predicate<T> ok, Duration timeout, String what) {
     Awaitility.await()
         .atMost(timeout)
         .pollInterval(Duration.ofMillis(500))
         .alias(what)
-        .until(() -> ok.test(serviceStates(token)));
+        .until(() -> ok.test(read.get()));
   }
 }

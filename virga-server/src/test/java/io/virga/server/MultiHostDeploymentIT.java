@@ -110,16 +110,13 @@ class MultiHostDeploymentIT {
       // heartbeats stopped while the broker was away: both agents come back by themselves. "up"
       // alone would still be the last heartbeat before the restart (within service_down_time),
       // so wait for one sent through the restarted broker.
-      org.awaitility.Awaitility.await()
-          .atMost(Duration.ofSeconds(120))
-          .pollInterval(Duration.ofMillis(500))
-          .alias("both agents heard from after the broker restart")
-          .until(
-              () -> {
-                Map<String, java.time.Instant> seen = http.servicesSeen(admin);
-                return List.of("virga-host1", "virga-host2").stream()
-                    .allMatch(h -> seen.containsKey(h) && seen.get(h).isAfter(restarted));
-              });
+      http.awaitServicesSeen(
+          admin,
+          seen ->
+              List.of("virga-host1", "virga-host2").stream()
+                  .allMatch(h -> seen.containsKey(h) && seen.get(h).isAfter(restarted)),
+          Duration.ofSeconds(120),
+          "both agents heard from after the broker restart");
       String fourth = http.boot(admin, "after-restart", image, "v1.tiny", "nova:virga-host2");
       http.awaitStatus(admin, fourth, "ACTIVE", BOOT);
       assertThat(
